@@ -1,0 +1,100 @@
+"""Loading an IDX dataset from the first source that works: mirror, cache, then fallbacks."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from bench.data.cache import ArrayCache, cache_home
+from bench.data.dataset import Dataset
+from bench.data.folder import FolderSource
+from bench.data.spec import FileCheck, IdxSpec, Source, SourceRejected, SourceUnavailable, Split
+from bench.errors import BenchError
+
+log = logging.getLogger("bench.data")
+
+
+def mirror_source(spec: IdxSpec, data_dir: str | Path | None) -> FolderSource:
+    """The user's folder: ``data_dir`` if given, else the dataset's mirror variable."""
+    folder = data_dir or os.environ.get(spec.mirror_env) or None
+    hint = (
+        f"put the four IDX files (raw or .gz) in a folder and set "
+        f"{spec.mirror_env}=/path/to/idx/files (or pass --data-dir DIR)"
+    )
+    return FolderSource(spec, Path(folder) if folder else None, "mirror", hint, explicit=True)
+
+
+def dataset_cache(spec: IdxSpec) -> ArrayCache:
+    """The cache of ``spec`` under the cache root."""
+    return ArrayCache(spec, cache_home() / spec.name)
+
+
+def load_idx_dataset(spec: IdxSpec, data_dir: str | Path | None = None) -> Dataset:
+    """Return ``spec``'s data from the first source that gives verified data; cache it."""
+    cache = dataset_cache(spec)
+    sources: list[Source] = [mirror_source(spec, data_dir), cache, *spec.fallback_sources(spec)]
+    failures: list[tuple[Source, str]] = []
+    for source in sources:
+        try:
+            split = source.fetch()
+        except SourceUnavailable as error:
+            log.info("%s: %s", source.label, error)
+            failures.append((source, str(error)))
+        except SourceRejected as error:
+            log.warning("%s: not used: %s", source.label, error)
+            failures.append((source, str(error)))
+        else:
+            cache_path = str(cache.folder) if source is cache else _keep_copy(cache, split)
+            return _dataset(spec, split, cache_path)
+    raise _all_failed(spec, failures)
+
+
+def verify_idx_dataset(spec: IdxSpec, data_dir: str | Path | None = None) -> list[FileCheck]:
+    """Re-hash every local copy of ``spec``: the mirror folder if set, the cache, and any
+    local fallback folder (such as a system package's)."""
+    cache = dataset_cache(spec)
+    local = [mirror_source(spec, data_dir), cache, *spec.fallback_sources(spec)]
+    checks = [check for source in local for check in source.verify()]
+    if not checks:
+        raise BenchError(
+            f"nothing to verify: no cached copy of '{spec.name}' in {cache.folder} and no "
+            f"mirror folder set. Fetch it first: python -m bench data fetch --dataset {spec.name}"
+        )
+    return checks
+
+
+def _keep_copy(cache: ArrayCache, split: Split) -> str | None:
+    """Store ``split`` in the cache unless it already holds good data; return the cache path."""
+    try:
+        cache.fetch()
+        return str(cache.folder)
+    except SourceUnavailable:
+        pass
+    except SourceRejected as error:
+        log.warning("%s: replacing a bad cache entry: %s", cache.label, error)
+    try:
+        cache.store(split)
+    except OSError as error:
+        log.warning("%s: could not write the cache (%s); data not cached", cache.label, error)
+        return None
+    return str(cache.folder)
+
+
+def _dataset(spec: IdxSpec, split: Split, cache_path: str | None) -> Dataset:
+    return Dataset(
+        name=spec.name,
+        class_names=spec.class_names,
+        source=split.source,
+        checksums=dict(split.checksums),
+        cache_path=cache_path,
+        **split.arrays,
+    )
+
+
+def _all_failed(spec: IdxSpec, failures: list[tuple[Source, str]]) -> BenchError:
+    lines = [f"could not load dataset '{spec.name}' from any source. Tried, in order:"]
+    lines += [f"  {n}. {source.label}: {reason}" for n, (source, reason) in enumerate(failures, 1)]
+    lines.append("To fix, do any one of:")
+    lines += [f"  - {source.hint}" for source, _ in failures if source.hint]
+    return BenchError("\n".join(lines))

