@@ -1,0 +1,179 @@
+"""``bench run``: train and measure models, write one record per run, refresh the leaderboard."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.errors import BenchError
+
+if TYPE_CHECKING:
+    from bench.runspec import RunSpec
+
+EPILOG = """examples:
+  python -m bench run --all                      every model at its defaults on MNIST
+  python -m bench run --model mlp,logreg --seed 1
+  python -m bench run --model article_cnn:quick --set epochs=2
+  python -m bench run --all --quick              smoke run: quick presets, 5,000 images
+  python -m bench run --all --repeats 3 --resume seeds 0,1,2; skip runs already done
+  python -m bench run --all --repeats 5 --executor dask --scheduler tcp://HOST:8786
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``bench run``."""
+    parser = subparsers.add_parser(
+        "run",
+        help="train and measure models, write run records and the leaderboard",
+        description="Train each chosen model, measure it, and write results/runs/<run-id>/"
+        "record.json per run, then regenerate results/LEADERBOARD.md.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="run every registered model")
+    which.add_argument(
+        "--model",
+        metavar="NAMES",
+        help="comma-separated models, each NAME or NAME:PRESET; wildcards allowed ('mlp*')",
+    )
+    parser.add_argument(
+        "--dataset", default="mnist", help="comma-separated datasets (default: mnist)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run each model with K seeds: SEED, SEED+1, ..., SEED+K-1 (default: 1)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value for every model that has KEY, or MODEL.KEY=VALUE "
+        "for one model; repeatable",
+    )
+    parser.add_argument("--limit-train", type=int, metavar="N", help="train on the first N images")
+    parser.add_argument("--limit-test", type=int, metavar="N", help="test on the first N images")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: each model's 'quick' preset and the first 5,000 training images",
+    )
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="make TensorFlow ops deterministic (slower; recorded in each record)",
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=Path("results"),
+        help="where records go (default: results)",
+    )
+    parser.add_argument("--data-dir", help="folder with the dataset's IDX files (raw or .gz)")
+    parser.add_argument(
+        "--no-report", action="store_true", help="do not regenerate LEADERBOARD.md afterwards"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip runs that already have an ok record of the same config and schema; "
+        "rerun failed or missing ones",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        help="where runs train: 'local' (default) one after another in this process, 'dask' "
+        "one task per run on a Dask cluster (pip install 'mnist-bench[dask]')",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler to send runs to, e.g. tcp://HOST:8786 (implies --executor dask); "
+        "without it, --executor dask starts a local cluster with one worker per core",
+    )
+    parser.set_defaults(handler=handle_run)
+
+
+def handle_run(args: argparse.Namespace) -> int:
+    """Build the run list, execute it, write the leaderboard, say where everything went."""
+    from bench.data import dataset_names
+    from bench.registry import list_models
+    from bench.selection import build_runs, seed_list
+
+    datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
+    unknown = [d for d in datasets if d not in dataset_names()]
+    if unknown:
+        raise BenchError(
+            f"unknown dataset(s) {', '.join(unknown)}; available: {', '.join(dataset_names())}"
+        )
+    refs = list_models() if args.all else [m for m in args.model.split(",") if m.strip()]
+    runs = build_runs(
+        refs,
+        datasets,
+        seed_list(args.seed, args.repeats),
+        args.overrides,
+        quick=args.quick,
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+        deterministic=args.deterministic,
+        data_dir=args.data_dir,
+    )
+    print(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
+    skipped = 0
+    if args.resume:
+        from bench.resume import describe_plan, plan_resume
+
+        plan = plan_resume(runs, args.results_dir)
+        print("\n".join(describe_plan(plan)))
+        runs, skipped = plan.todo, len(plan.done)
+    executor = args.executor or ("dask" if args.scheduler else "local")
+    if args.scheduler and executor != "dask":
+        raise BenchError("--scheduler sends runs to a Dask cluster: use it with --executor dask")
+    if runs and executor == "local":
+        print("loading TensorFlow and the data...", flush=True)
+
+    from bench.report import write_leaderboard
+
+    records = execute(runs, args.results_dir, executor, args.scheduler)
+    failed = [r for r in records if r["status"] != "ok"]
+    runs_dir = args.results_dir / "runs"
+    done = f" ({skipped} skipped: already done)" if skipped else ""
+    print(f"\n{len(records) - len(failed)} ok, {len(failed)} failed{done}; records in {runs_dir}")
+    if not args.no_report:
+        print(f"leaderboard written to {write_leaderboard(args.results_dir)}")
+    return 1 if failed else 0
+
+
+def execute(
+    runs: list[RunSpec], results_dir: Path, executor: str, scheduler: str | None
+) -> list[dict]:
+    """Hand ``runs`` to the chosen executor; every record is written as its run finishes."""
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    if executor == "dask":
+        from bench.executor_dask import run_on_dask
+
+        return run_on_dask(runs, results_dir, say, scheduler=scheduler)
+    from bench.executor import run_in_process
+
+    return run_in_process(runs, results_dir, say=say)
+
+
+def describe_runs(runs: list[RunSpec]) -> str:
+    """``mlp/mnist x3 (seeds 0-2), logreg/mnist``: the run list, one entry per model."""
+    seeds: dict[str, list[int]] = {}
+    for run in runs:
+        seeds.setdefault(f"{run.label}/{run.dataset}", []).append(run.seed)
+    return ", ".join(
+        name if len(s) == 1 else f"{name} x{len(s)} (seeds {min(s)}-{max(s)})"
+        for name, s in seeds.items()
+    )

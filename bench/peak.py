@@ -1,0 +1,69 @@
+"""This machine's matrix-multiply peak, measured by a short probe in the running process.
+
+Achieved GFLOP/s means little without the machine's own ceiling beside it: the CPUs these
+benchmarks meet differ from session to session (2-core AMD EPYC at about 160 GFLOP/s float32,
+2-core Intel Xeon with AMX at about 330). The probe times a compiled TensorFlow ``matmul`` of
+two square matrices, warm, with the process's own thread settings, and keeps the best of a few
+repeats (other processes on the machine can only slow a repeat down, never speed it up).
+
+The result is cached for the life of the process: :func:`matmul_peak` measures once,
+:func:`cached_peak` returns what was measured (or None) without measuring.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.tfquiet import import_tensorflow
+
+PROBE_SIZE = 1024
+PROBE_REPEATS = 10
+_CACHE: dict[str, dict[str, Any]] = {}
+
+
+def _probe(dtype_name: str, size: int, repeats: int) -> dict[str, Any]:
+    tf = import_tensorflow()
+    dtype = getattr(tf, dtype_name)
+    a = tf.random.stateless_uniform((size, size), seed=(1, 2), dtype=tf.float32)
+    b = tf.random.stateless_uniform((size, size), seed=(3, 4), dtype=tf.float32)
+    a, b = tf.cast(a, dtype), tf.cast(b, dtype)
+    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
+    matmul(a, b).numpy()  # trace and warm up
+    matmul(a, b).numpy()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        seconds.append(time.perf_counter() - start)
+    flops = 2.0 * size**3
+    best, median = min(seconds), sorted(seconds)[len(seconds) // 2]
+    return {
+        "dtype": dtype_name,
+        "size": size,
+        "repeats": repeats,
+        "gflops": flops / best / 1e9,
+        "gflops_median": flops / median / 1e9,
+        "method": f"best of {repeats} warm tf.matmul of two {size}x{size} {dtype_name} matrices",
+    }
+
+
+def matmul_peak(
+    dtype: str = "float32", size: int = PROBE_SIZE, repeats: int = PROBE_REPEATS
+) -> dict[str, Any]:
+    """Measure (once per process and dtype) the matmul peak in GFLOP/s; return its summary.
+
+    Example
+    -------
+    >>> matmul_peak()["gflops"]  # doctest: +SKIP
+    163.2
+    """
+    if dtype not in _CACHE:
+        _CACHE[dtype] = _probe(dtype, size, repeats)
+    return dict(_CACHE[dtype])
+
+
+def cached_peak(dtype: str = "float32") -> dict[str, Any] | None:
+    """The peak measured earlier in this process, or None if no probe has run yet."""
+    value = _CACHE.get(dtype)
+    return None if value is None else dict(value)

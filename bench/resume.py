@@ -1,0 +1,81 @@
+"""``--resume``: skip runs that already have a good record, rerun the rest.
+
+A run is done when the record at its run-id path (the id includes the config hash, so the same
+model and seed under another config has another path) reads back, has status ``ok`` and the
+current schema version. Failed, missing, unreadable and other-schema records are rerun, and
+their new record replaces the old one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.records import SCHEMA_VERSION, read_record, record_path
+from bench.runspec import RunSpec
+
+
+@dataclass
+class ResumePlan:
+    """Runs to do, records already done, and why each run to do is not done yet."""
+
+    todo: list[RunSpec] = field(default_factory=list)
+    done: list[dict[str, Any]] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def run_state(run: RunSpec, results_dir: Path) -> tuple[dict[str, Any] | None, str]:
+    """Return ``(record, "done")`` for a finished run, else ``(None, why it must run)``."""
+    path = record_path(results_dir, run.run_id)
+    if not path.exists():
+        return None, "no record"
+    try:
+        record = read_record(path)
+    except (OSError, ValueError) as error:
+        return None, f"unreadable record ({error})"
+    if record.get("schema_version") != SCHEMA_VERSION:
+        return None, f"record of schema {record.get('schema_version')}"
+    if record.get("status") != "ok":
+        return None, "failed before"
+    return record, "done"
+
+
+def plan_resume(runs: Sequence[RunSpec], results_dir: Path) -> ResumePlan:
+    """Split ``runs`` into those to run and the records of those already done."""
+    plan = ResumePlan()
+    for run in runs:
+        record, state = run_state(run, results_dir)
+        if record is not None:
+            plan.done.append(record)
+        else:
+            plan.todo.append(run)
+            plan.reasons[run.run_id] = state
+    return plan
+
+
+def describe_plan(plan: ResumePlan) -> list[str]:
+    """Lines for the console: what is skipped and what reruns, grouped by model and dataset."""
+    total = len(plan.todo) + len(plan.done)
+    lines = [
+        f"resume: {len(plan.done)} of {total} run(s) already have an ok record and are skipped; "
+        f"{len(plan.todo)} to run"
+    ]
+    skipped: dict[str, list[int]] = defaultdict(list)
+    for record in plan.done:
+        run = RunSpec.from_dict(record["run"])
+        skipped[f"{run.label}/{run.dataset}"].append(run.seed)
+    lines += [f"  skip {name}: seeds {_seeds(seeds)}" for name, seeds in skipped.items()]
+    rerun: dict[str, list[int]] = defaultdict(list)
+    for run in plan.todo:
+        reason = plan.reasons[run.run_id]
+        if reason != "no record":
+            rerun[f"{run.label}/{run.dataset} ({reason})"].append(run.seed)
+    lines += [f"  rerun {name}: seeds {_seeds(seeds)}" for name, seeds in rerun.items()]
+    return lines
+
+
+def _seeds(seeds: list[int]) -> str:
+    return ", ".join(str(s) for s in sorted(seeds))

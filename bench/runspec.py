@@ -1,0 +1,66 @@
+"""A run as plain data: one (model, preset, dataset, seed) with its resolved configuration.
+
+A :class:`RunSpec` holds only JSON-able values, so it can be written into a record, compared
+for ``--resume`` and sent to another process or machine unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one run's result, and nothing else."""
+
+    model: str
+    preset: str
+    dataset: str
+    seed: int
+    config: dict[str, Any] = field(default_factory=dict)
+    limit_train: int | None = None
+    limit_test: int | None = None
+    deterministic: bool = False
+    data_dir: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """The four fields that name a run in tables and in ``--resume``."""
+        return {
+            "model": self.model,
+            "preset": self.preset,
+            "dataset": self.dataset,
+            "seed": self.seed,
+        }
+
+    def config_hash(self) -> str:
+        """Short hash of what changes the result: config, subset sizes, determinism."""
+        payload = {
+            "config": self.config,
+            "limit_train": self.limit_train,
+            "limit_test": self.limit_test,
+            "deterministic": self.deterministic,
+        }
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    @property
+    def run_id(self) -> str:
+        """Folder name of this run's record; equal specs give equal ids."""
+        return f"{self.dataset}--{self.model}.{self.preset}--seed{self.seed}--{self.config_hash()}"
+
+    @property
+    def label(self) -> str:
+        """Model name with its preset, as tables show it (``mlp`` or ``mlp:quick``)."""
+        return self.model if self.preset == "default" else f"{self.model}:{self.preset}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form (for records and for sending to workers)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)

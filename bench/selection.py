@@ -1,0 +1,107 @@
+"""Turning CLI choices (models, presets, datasets, seeds, --set) into a list of RunSpecs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bench.config import parse_overrides, resolve_config, split_model_ref
+from bench.errors import BenchError
+from bench.registry import DEFAULT_PRESET, get_model, list_models
+from bench.runspec import RunSpec
+
+QUICK_PRESET = "quick"
+QUICK_LIMIT_TRAIN = 5000
+
+
+def seed_list(seed: int, repeats: int = 1) -> list[int]:
+    """The seeds of ``--seed S --repeats K``: S, S+1, ..., S+K-1."""
+    if repeats < 1:
+        raise BenchError(f"--repeats must be at least 1, got {repeats}")
+    return list(range(seed, seed + repeats))
+
+
+def expand_model_refs(refs: Sequence[str]) -> list[tuple[str, str]]:
+    """Expand ``name``, ``name:preset`` and wildcard refs (``mlp*``) into (name, preset) pairs."""
+    pairs: list[tuple[str, str]] = []
+    for ref in refs:
+        name, preset = split_model_ref(ref)
+        names = list_models(name) if any(ch in name for ch in "*?[") else [get_model(name).name]
+        if not names:
+            raise BenchError(f"no model matches {name!r}; run 'python -m bench list' to see names")
+        pairs.extend((n, preset) for n in names if (n, preset) not in pairs)
+    return pairs
+
+
+def split_overrides(
+    raw_pairs: Sequence[str], model_names: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """Route ``--set`` values to models: ``key=v`` to every model that has ``key``,
+    ``model.key=v`` to that model only. A key no selected model knows is an error."""
+    routed: dict[str, dict[str, str]] = {name: {} for name in model_names}
+    for key, value in parse_overrides(raw_pairs).items():
+        scope, dot, bare_key = key.partition(".")
+        if dot:
+            if scope not in routed:
+                raise BenchError(f"--set {key}: model {scope!r} is not among the selected models")
+            routed[scope][bare_key] = value
+            continue
+        owners = [name for name in model_names if key in get_model(name).config]
+        if not owners:
+            known = sorted({k for n in model_names for k in get_model(n).config})
+            raise BenchError(
+                f"--set {key}: none of the selected models has a config key {key!r}. "
+                f"Known keys: {', '.join(known)}"
+            )
+        for name in owners:
+            routed[name][key] = value
+    return routed
+
+
+def build_runs(
+    model_refs: Sequence[str],
+    datasets: Sequence[str],
+    seeds: Sequence[int],
+    overrides: Sequence[str] = (),
+    *,
+    quick: bool = False,
+    limit_train: int | None = None,
+    limit_test: int | None = None,
+    deterministic: bool = False,
+    data_dir: str | None = None,
+) -> list[RunSpec]:
+    """Return one RunSpec per (model, preset, dataset, seed), configs resolved and validated.
+
+    ``quick`` selects each model's ``quick`` preset where it has one (unless a preset was named)
+    and trains on the first 5,000 images unless ``limit_train`` says otherwise.
+    """
+    for name, value in (("--limit-train", limit_train), ("--limit-test", limit_test)):
+        if value is not None and value < 1:
+            raise BenchError(f"{name} must be a positive number of images, got {value}")
+    pairs = expand_model_refs(model_refs)
+    if quick:
+        pairs = [
+            (n, QUICK_PRESET if p == DEFAULT_PRESET and QUICK_PRESET in get_model(n).presets else p)
+            for n, p in pairs
+        ]
+        limit_train = limit_train or QUICK_LIMIT_TRAIN
+    routed = split_overrides(overrides, sorted({n for n, _ in pairs}))
+    runs = []
+    for dataset in datasets:
+        for name, preset in pairs:
+            config: dict[str, Any] = resolve_config(get_model(name), preset, routed[name])
+            for seed in seeds:
+                runs.append(
+                    RunSpec(
+                        model=name,
+                        preset=preset,
+                        dataset=dataset,
+                        seed=seed,
+                        config=config,
+                        limit_train=limit_train,
+                        limit_test=limit_test,
+                        deterministic=deterministic,
+                        data_dir=data_dir,
+                    )
+                )
+    return runs

@@ -1,0 +1,137 @@
+"""Throughput and latency measurement of a fitted model's prediction functions.
+
+Every figure is measured warm (after untimed warm-up calls) and repeated; summaries give the
+median and the spread, and say how they were measured.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def summarize(values: list[float]) -> dict[str, float]:
+    """Return min, median, p90, p99, max and IQR of ``values`` (linear-interpolated percentiles)."""
+    if not values:
+        raise ValueError("cannot summarize an empty list of timings")
+    data = np.asarray(values, dtype=np.float64)
+    q1, median, q3, p90, p99 = np.percentile(data, [25, 50, 75, 90, 99])
+    return {
+        "min": float(data.min()),
+        "median": float(median),
+        "p90": float(p90),
+        "p99": float(p99),
+        "max": float(data.max()),
+        "iqr": float(q3 - q1),
+    }
+
+
+def measure_batch_throughput(
+    predict_all: Callable[[np.ndarray], Any], x: np.ndarray, repeats: int = 5, warmup: int = 1
+) -> dict[str, Any]:
+    """Time ``predict_all(x)`` over the whole array ``repeats`` times after ``warmup`` calls.
+
+    Returns samples/s from the median pass (and from the fastest and slowest pass) plus the
+    raw pass times in seconds.
+    """
+    for _ in range(warmup):
+        predict_all(x)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict_all(x)
+        seconds.append(time.perf_counter() - start)
+    stats = summarize(seconds)
+    return {
+        "samples": int(len(x)),
+        "repeats": repeats,
+        "warmup": warmup,
+        "seconds": seconds,
+        "samples_per_s": len(x) / stats["median"],
+        "samples_per_s_best": len(x) / stats["min"],
+        "samples_per_s_worst": len(x) / stats["max"],
+        "seconds_summary": stats,
+    }
+
+
+def measure_latency(
+    predict_one: Callable[[np.ndarray], Any], x: np.ndarray, n: int = 500, warmup: int = 20
+) -> dict[str, Any]:
+    """Time ``predict_one`` on ``n`` single images (batch of 1), one call each, after warm-up.
+
+    Returns percentiles in milliseconds. Images are taken in order, cycling if ``x`` is short.
+    """
+    if len(x) == 0:
+        raise ValueError("latency needs at least one image")
+    for i in range(warmup):
+        predict_one(x[i % len(x)][np.newaxis])
+    millis = []
+    for i in range(n):
+        image = x[i % len(x)][np.newaxis]
+        start = time.perf_counter()
+        predict_one(image)
+        millis.append((time.perf_counter() - start) * 1000.0)
+    stats = summarize(millis)
+    return {"n": n, "warmup": warmup, **{f"{key}_ms": value for key, value in stats.items()}}
+
+
+TIME_TO_ACCURACY_TARGETS = (0.90, 0.95, 0.98, 0.99)
+
+
+def time_to_accuracy(
+    history: list[dict[str, Any]],
+    targets: tuple[float, ...] = TIME_TO_ACCURACY_TARGETS,
+    clock: str = "elapsed_train_seconds",
+) -> dict[str, float]:
+    """Time at which validation accuracy first reached each target (DAWNBench/MLPerf style).
+
+    Accuracy is checked at the end of each epoch. The default ``clock`` is training time
+    (input setup and graph building included, validation excluded); ``clock="elapsed_seconds"``
+    gives the wall time including validation. Targets never reached are absent from the
+    result. Keys are the targets as strings ("0.99").
+    """
+    reached: dict[str, float] = {}
+    for target in targets:
+        for entry in history:
+            accuracy = entry.get("val_accuracy")
+            if accuracy is not None and accuracy >= target:
+                reached[f"{target:.2f}"] = float(entry[clock])
+                break
+    return reached
+
+
+def training_throughput(history: list[dict[str, Any]], n_train: int) -> dict[str, Any]:
+    """Training samples/s over all epochs and over epochs after the first (graph building excluded).
+
+    Times are training-only (validation excluded). ``steady_samples_per_s`` is None with a
+    single epoch. ``first_epoch_overhead_seconds`` is what the first epoch cost beyond a median
+    later epoch: graph tracing and compilation, first-touch allocations.
+    ``warm_samples_per_s`` leaves out only the first call of the compiled train step (graph
+    building and its batches, from the first epoch's ``first_step_seconds`` and
+    ``first_step_samples``), so it exists for one-epoch runs too; None where not recorded.
+    """
+    train_seconds = [entry["train_seconds"] for entry in history]
+    total = sum(train_seconds)
+    steady = train_seconds[1:]
+    first = history[0] if history else {}
+    first_step = first.get("first_step_seconds")
+    warm = None
+    if first_step is not None and total > first_step:
+        samples = n_train * len(history) - min(first["first_step_samples"], n_train)
+        warm = samples / (total - first_step) if samples > 0 else None
+    return {
+        "first_epoch_seconds": train_seconds[0] if train_seconds else None,
+        "first_epoch_overhead_seconds": train_seconds[0] - float(np.median(steady))
+        if steady
+        else None,
+        "first_step_seconds": first_step,
+        "train_seconds": total,
+        "samples_per_s": n_train * len(train_seconds) / total if total > 0 else None,
+        "steady_samples_per_s": n_train * len(steady) / sum(steady)
+        if steady and sum(steady) > 0
+        else None,
+        "warm_samples_per_s": warm,
+    }

@@ -1,0 +1,172 @@
+"""The harness's own costs: training through ``bench`` against a bare ``model.fit``, and
+regenerating the leaderboard from run records."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bench.data import Dataset
+
+OVERHEAD_MODEL = "cnn_fast"
+OVERHEAD_TRAIN_IMAGES = 12_000
+OVERHEAD_TEST_IMAGES = 2_000
+OVERHEAD_EPOCHS = 2
+OVERHEAD_ROUNDS = 4
+MAX_OVERHEAD = 1.03
+
+
+def bench_fit(model_name: str, config: dict[str, Any], data: tuple[np.ndarray, ...]) -> float:
+    """Wall seconds of training through the harness: adapter (build, compile), recorder, fit."""
+    from bench.adapters import make_adapter
+    from bench.registry import get_model
+    from bench.trainer import seed_everything
+
+    spec = get_model(model_name)
+    x, y, x_val, y_val = data
+    start = time.perf_counter()
+    seed_everything(0, spec.family, deterministic=False)
+    adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
+    fit = adapter.fit(x, y, x_val, y_val)
+    seconds = time.perf_counter() - start
+    assert fit.failure is None and len(fit.history) == config["epochs"]
+    return seconds
+
+
+def bare_fit(
+    model_name: str, config: dict[str, Any], data: tuple[np.ndarray, ...], same_input: bool
+) -> float:
+    """Wall seconds of the same model, data, batch size and epochs through plain Keras.
+
+    ``same_input``: feed ``fit`` the same in-memory batches and ``steps_per_execution`` the
+    harness uses (this isolates what the harness adds); otherwise hand it the NumPy arrays
+    with Keras' defaults, as most scripts do.
+    """
+    import keras
+
+    from bench.adapters.keras_adapter import VALIDATION_BATCH, in_memory_batches
+    from bench.preprocess import one_hot
+    from bench.registry import get_model
+
+    spec = get_model(model_name)
+    x, y, x_val, y_val = data
+    batch_size, epochs = config["batch_size"], config["epochs"]
+    start = time.perf_counter()
+    keras.utils.set_random_seed(0)
+    model = spec.build(config, tuple(x.shape[1:]), 10)
+    model.compile(
+        optimizer=spec.optimizer(config, math.ceil(len(x) / batch_size)),
+        loss=spec.loss(config) if spec.loss else "categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=config.get("steps_per_execution", 1) if same_input else 1,
+    )
+    if same_input:
+        model.fit(
+            in_memory_batches(x, one_hot(y, 10), batch_size, shuffle=True),
+            epochs=epochs,
+            validation_data=in_memory_batches(x_val, one_hot(y_val, 10), VALIDATION_BATCH, False),
+            shuffle=False,
+            verbose=0,
+        )
+    else:
+        model.fit(
+            x,
+            one_hot(y, 10),
+            batch_size=batch_size,
+            epochs=epochs,
+            validation_data=(x_val, one_hot(y_val, 10)),
+            verbose=0,
+        )
+    return time.perf_counter() - start
+
+
+@pytest.mark.benchmark(group="harness overhead")
+def test_harness_overhead_against_bare_fit(benchmark: Any, mnist: Dataset, quick: bool) -> None:
+    """Training through bench costs at most 3% more wall time than a bare ``model.fit``.
+
+    Three trainings run back to back in this process, in a rotating order: through the
+    harness, bare with the harness's input batches, bare with NumPy arrays. Ratios compare
+    the fastest run of each (other processes on a shared machine only ever add time).
+    """
+    from bench.registry import get_model
+
+    spec = get_model(OVERHEAD_MODEL)
+    n_train = 2_000 if quick else OVERHEAD_TRAIN_IMAGES
+    config = {**spec.config, "epochs": OVERHEAD_EPOCHS}
+    data = (
+        spec.preprocess(mnist.x_train[:n_train]),
+        mnist.y_train[:n_train],
+        spec.preprocess(mnist.x_test[:OVERHEAD_TEST_IMAGES]),
+        mnist.y_test[:OVERHEAD_TEST_IMAGES],
+    )
+    runners = {
+        "bench": lambda: bench_fit(OVERHEAD_MODEL, config, data),
+        "bare_same_input": lambda: bare_fit(OVERHEAD_MODEL, config, data, same_input=True),
+        "bare_numpy": lambda: bare_fit(OVERHEAD_MODEL, config, data, same_input=False),
+    }
+    runners["bench"]()  # first-time costs of the process (tf.data, kernels), paid by no round
+    times: dict[str, list[float]] = {label: [] for label in runners}
+    rounds = iter(range(OVERHEAD_ROUNDS))
+
+    def one_round() -> None:
+        shift = next(rounds) % len(runners)
+        labels = list(runners)
+        for label in labels[shift:] + labels[:shift]:
+            times[label].append(runners[label]())
+
+    benchmark.pedantic(one_round, rounds=1 if benchmark.disabled else OVERHEAD_ROUNDS)
+    best = {label: min(values) for label, values in times.items()}
+    overhead = best["bench"] / best["bare_same_input"]
+    against_numpy = best["bench"] / best["bare_numpy"]
+    benchmark.extra_info.update(
+        {
+            "model": OVERHEAD_MODEL,
+            "train_images": n_train,
+            "epochs": OVERHEAD_EPOCHS,
+            **{f"{label}_seconds": [round(t, 2) for t in ts] for label, ts in times.items()},
+            "overhead_ratio": round(overhead, 4),
+            "ratio_to_numpy_fit": round(against_numpy, 4),
+        }
+    )
+    if benchmark.disabled:  # CI's one quick round only shows that every path runs
+        assert overhead <= 1.5 and against_numpy <= 1.5, times
+        return
+    # A 3% bound can only be checked where repeated runs agree to better than 3%; on a machine
+    # shared with other work they do not, and then the numbers are kept but not judged.
+    noise = max(sorted(ts)[1] / min(ts) - 1 for ts in times.values())
+    benchmark.extra_info["noise"] = round(noise, 4)
+    if noise > MAX_OVERHEAD - 1:
+        pytest.skip(
+            f"machine too noisy to resolve {MAX_OVERHEAD - 1:.0%}: the two fastest runs of one "
+            f"kind differ by {noise:.1%} (ratio measured: {overhead:.3f}); rerun on a quiet machine"
+        )
+    assert overhead <= MAX_OVERHEAD and against_numpy <= MAX_OVERHEAD, times
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real run records from tiny runs (digits; quick presets; three seeds)."""
+    from bench.executor import run_in_process
+    from bench.selection import build_runs
+
+    folder = tmp_path_factory.mktemp("report-bench")
+    runs = build_runs(["logreg:quick", "mlp:quick"], ["digits"], [0, 1, 2])
+    records = run_in_process(runs, folder, say=lambda _line: None)
+    assert all(record["status"] == "ok" for record in records)
+    return folder
+
+
+@pytest.mark.benchmark(group="report", warmup=True, warmup_iterations=1)
+def test_report_generation(benchmark: Any, results_dir: Path) -> None:
+    """``bench report``'s work: read every record, render and write LEADERBOARD.md."""
+    from bench.report import write_leaderboard
+
+    path = benchmark(write_leaderboard, results_dir)
+    text = path.read_text(encoding="utf-8")
+    assert "mlp:quick" in text and "logreg:quick" in text
+    benchmark.extra_info["records"] = len(list((results_dir / "runs").glob("*/record.json")))
