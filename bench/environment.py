@@ -62,6 +62,20 @@ def tensorflow_threads() -> dict[str, int] | None:
     }
 
 
+def tensorflow_gpus() -> list[str] | None:
+    """Names of the GPUs TensorFlow can use (empty on a CPU-only machine), if TF is loaded.
+
+    Keras models train on a visible GPU by default, so a record must say so beside the CPU.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return None
+    gpus = tf.config.list_physical_devices("GPU")
+    return [
+        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus
+    ]
+
+
 def collect_environment() -> dict[str, Any]:
     """Describe this process's machine and software for a run record.
 
@@ -82,6 +96,7 @@ def collect_environment() -> dict[str, Any]:
         "usable_cores": usable_cores,
         "libraries": library_versions(),
         "tensorflow_threads": tensorflow_threads(),
+        "tensorflow_gpus": tensorflow_gpus(),
         "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
         "matmul_peak": cached_peak("float32"),
         "matmul_peak_bfloat16": cached_peak("bfloat16"),

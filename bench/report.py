@@ -232,9 +232,11 @@ def environment_table(records: list[dict[str, Any]]) -> str:
         if not env:  # a run lost with its worker has no environment to show
             continue
         libs = env.get("libraries", {})
+        gpus = env.get("tensorflow_gpus")
         key = (
             env.get("cpu_model"),
             env.get("usable_cores"),
+            "-" if gpus is None else (", ".join(gpus) or "none"),
             env.get("python"),
             libs.get("tensorflow"),
             libs.get("keras"),
@@ -243,7 +245,17 @@ def environment_table(records: list[dict[str, Any]]) -> str:
         )
         seen.setdefault(key, []).append(label_of(record))
     rows = [[*key, ", ".join(sorted(set(models)))] for key, models in seen.items()]
-    headers = ["CPU", "Cores", "Python", "TensorFlow", "Keras", "scikit-learn", "NumPy", "Models"]
+    headers = [
+        "CPU",
+        "Cores",
+        "GPU used by TF",
+        "Python",
+        "TensorFlow",
+        "Keras",
+        "scikit-learn",
+        "NumPy",
+        "Models",
+    ]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
@@ -267,8 +279,11 @@ def time_to_accuracy_table(records: list[dict[str, Any]], order: list[str]) -> s
             if len(reached) == len(runs):
                 row.append(f"{median(reached):.1f}")
             else:
-                row.append(f"never ({len(reached)}/{len(runs)} seeds)" if reached else "never")
+                row.append(f"{len(reached)}/{len(runs)} seeds got there" if reached else "never")
         rows.append(row)
+    if all(cell == "never" for row in rows for cell in row[1:]):
+        lowest = min(TIME_TO_ACCURACY_TARGETS)
+        return f"No model reached {100 * lowest:.0f}% test accuracy here during training."
     headers = ["Model", *(f"{100 * float(t):.0f}%" for t in targets)]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -392,6 +407,16 @@ def stale_table(stale: list[StaleRecord]) -> str:
     )
 
 
+def dataset_order(names: Iterable[str]) -> list[str]:
+    """Datasets in registry order (MNIST first), unknown names after them alphabetically."""
+    from bench.data import dataset_names
+
+    known = dataset_names()
+    return sorted(
+        names, key=lambda name: (known.index(name) if name in known else len(known), name)
+    )
+
+
 def leaderboard_markdown(
     records: list[dict[str, Any]],
     figures: dict[str, DatasetFigures] | None = None,
@@ -406,7 +431,7 @@ def leaderboard_markdown(
         "under `runs/`. Do not edit by hand: rerun the report instead.",
         "",
     ]
-    datasets = sorted({r["dataset"] for r in records})
+    datasets = dataset_order({r["dataset"] for r in records})
     if len(datasets) > 1 and any(r["status"] == "ok" for r in records):
         lines += [
             "## Across datasets",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.data import load_mnist
 
 
+@pytest.mark.benchmark(group="data load")
 def test_warm_load_of_mnist(benchmark, mnist_mirror, bench_home):
     load_mnist(mnist_mirror)
     dataset = benchmark(load_mnist)

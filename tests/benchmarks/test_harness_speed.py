@@ -17,7 +17,7 @@ OVERHEAD_MODEL = "cnn_fast"
 OVERHEAD_TRAIN_IMAGES = 12_000
 OVERHEAD_TEST_IMAGES = 2_000
 OVERHEAD_EPOCHS = 2
-OVERHEAD_ROUNDS = 4
+OVERHEAD_ROUNDS = 8
 MAX_OVERHEAD = 1.03
 
 
@@ -89,11 +89,16 @@ def bare_fit(
 def test_harness_overhead_against_bare_fit(benchmark: Any, mnist: Dataset, quick: bool) -> None:
     """Training through bench costs at most 3% more wall time than a bare ``model.fit``.
 
-    Three trainings run back to back in this process, in a rotating order: through the
-    harness, bare with the harness's input batches, bare with NumPy arrays. Ratios compare
-    the fastest run of each (other processes on a shared machine only ever add time).
+    Each round trains three times back to back in this process, in a rotating order: through
+    the harness, bare with the harness's input batches, bare with NumPy arrays. Single runs on
+    a small VM vary by 10-30%, far more than the 3% to resolve, so the test works on the
+    per-round ratio harness / bare (both runs of a round share the machine's state) and takes
+    the 95% t-interval of the mean log-ratio over the rounds: it passes when the interval lies
+    below +3%, fails when it lies above, and otherwise skips as inconclusive, keeping the
+    numbers in the JSON.
     """
     from bench.registry import get_model
+    from bench.stats import t_interval
 
     spec = get_model(OVERHEAD_MODEL)
     n_train = 2_000 if quick else OVERHEAD_TRAIN_IMAGES
@@ -120,32 +125,34 @@ def test_harness_overhead_against_bare_fit(benchmark: Any, mnist: Dataset, quick
             times[label].append(runners[label]())
 
     benchmark.pedantic(one_round, rounds=1 if benchmark.disabled else OVERHEAD_ROUNDS)
-    best = {label: min(values) for label, values in times.items()}
-    overhead = best["bench"] / best["bare_same_input"]
-    against_numpy = best["bench"] / best["bare_numpy"]
+    log_ratios = {
+        other: [math.log(b / o) for b, o in zip(times["bench"], times[other], strict=True)]
+        for other in ("bare_same_input", "bare_numpy")
+    }
+    overhead = math.exp(float(np.median(log_ratios["bare_same_input"])))
+    against_numpy = math.exp(float(np.median(log_ratios["bare_numpy"])))
     benchmark.extra_info.update(
         {
             "model": OVERHEAD_MODEL,
             "train_images": n_train,
             "epochs": OVERHEAD_EPOCHS,
             **{f"{label}_seconds": [round(t, 2) for t in ts] for label, ts in times.items()},
-            "overhead_ratio": round(overhead, 4),
-            "ratio_to_numpy_fit": round(against_numpy, 4),
+            "overhead_ratio_median": round(overhead, 4),
+            "ratio_to_numpy_fit_median": round(against_numpy, 4),
         }
     )
     if benchmark.disabled:  # CI's one quick round only shows that every path runs
         assert overhead <= 1.5 and against_numpy <= 1.5, times
         return
-    # A 3% bound can only be checked where repeated runs agree to better than 3%; on a machine
-    # shared with other work they do not, and then the numbers are kept but not judged.
-    noise = max(sorted(ts)[1] / min(ts) - 1 for ts in times.values())
-    benchmark.extra_info["noise"] = round(noise, 4)
-    if noise > MAX_OVERHEAD - 1:
+    ci = t_interval(log_ratios["bare_same_input"])
+    low, high = math.exp(ci.low), math.exp(ci.high)
+    benchmark.extra_info["overhead_ratio_ci95"] = [round(low, 4), round(high, 4)]
+    assert low <= MAX_OVERHEAD, f"harness costs more than 3%: ratio 95% CI {low:.3f}-{high:.3f}"
+    if high > MAX_OVERHEAD:
         pytest.skip(
-            f"machine too noisy to resolve {MAX_OVERHEAD - 1:.0%}: the two fastest runs of one "
-            f"kind differ by {noise:.1%} (ratio measured: {overhead:.3f}); rerun on a quiet machine"
+            f"inconclusive: harness/bare ratio {overhead:.3f}, 95% CI {low:.3f}-{high:.3f} "
+            f"straddles {MAX_OVERHEAD}; more rounds or a quieter machine would settle it"
         )
-    assert overhead <= MAX_OVERHEAD and against_numpy <= MAX_OVERHEAD, times
 
 
 @pytest.fixture(scope="module")
