@@ -91,10 +91,11 @@ def run_in_process(
         position = f"[{index}/{len(runs)}]"
         later = clock.after(index - 1)
         left = "" if later is None else f" (after it, ~{_format_seconds(later)} for the rest)"
-        say(f"{position} {run.label} on {run.dataset}, seed {run.seed}: training{left}")
         key = (run.dataset, run.data_dir)
         if key not in datasets:
             datasets[key] = load_dataset(run.dataset, run.data_dir)
+            say(f"data: {run.dataset} from {datasets[key].source}, SHA-256 verified")
+        say(f"{position} {run.label} on {run.dataset}, seed {run.seed}: training{left}")
         start = time.perf_counter()
         on_epoch = epoch_reporter(position, run, say, later)
         record = execute_run(run, datasets[key], on_epoch=on_epoch)
