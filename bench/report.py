@@ -332,6 +332,7 @@ def dataset_section(
     n_train, n_test = ok[0]["n_train"], ok[0]["n_test"]
     order = model_order(ok)
     pairwise = compare_all(ok, dataset, order)
+    frame = summary_frame(ok)
     lines += [
         f"{len(ok)} successful run(s); test set {n_test:,} images, trained on {n_train:,}. "
         "Cells with several seeds read *mean ± half-width of the 95% t-interval over seeds* "
@@ -342,9 +343,9 @@ def dataset_section(
         "GFLOP/s counts 2 FLOPs per multiply-add, training as 3x the forward pass; "
         "% of peak divides it by the float32 matmul peak measured in the same process.",
         "",
-        main_table(summary_frame(ok)),
+        main_table(frame),
         "",
-        *hosts_note(summary_frame(ok)),
+        *hosts_note(frame),
         "### Pairwise comparisons",
         "",
     ]
