@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.config import split_model_ref
 from bench.errors import BenchError
+from bench.runspec import model_label
 from bench.stats import (
     ALPHA,
     Interval,
@@ -33,15 +35,12 @@ class NotComparable(BenchError):
 
 def label_of(record: dict[str, Any]) -> str:
     """``model`` or ``model:preset`` as tables show it."""
-    preset = record["preset"]
-    return record["model"] if preset == "default" else f"{record['model']}:{preset}"
+    return model_label(record["model"], record["preset"])
 
 
 def normalize_label(label: str) -> str:
     """``mlp:default`` -> ``mlp``; other labels unchanged (spaces stripped)."""
-    name, _, preset = label.strip().partition(":")
-    preset = preset.strip()
-    return name.strip() if preset in ("", "default") else f"{name.strip()}:{preset}"
+    return model_label(*split_model_ref(label.strip()))
 
 
 @dataclass(frozen=True)

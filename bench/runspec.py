@@ -12,6 +12,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def model_label(model: str, preset: str) -> str:
+    """How tables name a model: ``mlp`` for the default preset, else ``mlp:quick``."""
+    return model if preset == "default" else f"{model}:{preset}"
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything that determines one run's result, and nothing else."""
@@ -54,7 +59,7 @@ class RunSpec:
     @property
     def label(self) -> str:
         """Model name with its preset, as tables show it (``mlp`` or ``mlp:quick``)."""
-        return self.model if self.preset == "default" else f"{self.model}:{self.preset}"
+        return model_label(self.model, self.preset)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (for records and for sending to workers)."""
