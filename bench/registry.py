@@ -35,6 +35,15 @@ DEFAULT_PRESET = "default"
 
 
 @dataclass(frozen=True)
+class PublishedReference:
+    """A published result a model reproduces: where, what test error, under which conditions."""
+
+    source: str
+    test_error_pct: float
+    conditions: str
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Everything the trainer needs to know about one registered model.
 
@@ -61,6 +70,14 @@ class ModelSpec:
         Keras only: ``loss(config)`` -> a Keras loss; labels are one-hot encoded for it.
     description:
         One line for ``bench list`` (the builder docstring's first line).
+    reference:
+        The published result this model reproduces, if any (shown beside ours).
+    deterministic:
+        True when training gives the same predictions for every seed (run once per dataset).
+    tuning:
+        How the defaults were chosen, in a few words, for the leaderboard.
+    min_image_size:
+        Smallest image side the model's layers accept (checked before any training).
     """
 
     name: str
@@ -72,6 +89,10 @@ class ModelSpec:
     optimizer: Callable[..., Any] | None = None
     loss: Callable[..., Any] | None = None
     description: str = ""
+    reference: PublishedReference | None = None
+    deterministic: bool = False
+    tuning: str = ""
+    min_image_size: int | None = None
 
     def preset_names(self) -> list[str]:
         """Return ``default`` followed by the declared presets."""
@@ -133,6 +154,10 @@ def register_model(
     presets: Mapping[str, Mapping[str, Any]] | None = None,
     optimizer: Callable[..., Any] | None = None,
     loss: Callable[..., Any] | None = None,
+    reference: PublishedReference | None = None,
+    deterministic: bool = False,
+    tuning: str = "",
+    min_image_size: int | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator that registers a model builder under its function name.
 
@@ -169,6 +194,10 @@ def register_model(
                 optimizer=optimizer,
                 loss=loss,
                 description=doc[0] if doc else "",
+                reference=reference,
+                deterministic=deterministic,
+                tuning=tuning,
+                min_image_size=min_image_size,
             )
         )
         return builder
