@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.preprocess import images_with_channel
-from bench.registry import register_model
+from bench.models.preprocess import images_with_channel
+from bench.models.registry import register_model
 
 
 def article_sgd(config: dict[str, Any], steps_per_epoch: int) -> Any:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.preprocess import flatten_and_scale
-from bench.registry import register_model
+from bench.models.preprocess import flatten_and_scale
+from bench.models.registry import register_model
 
 
 def adam_cosine(config: dict[str, Any], steps_per_epoch: int) -> Any:

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-import bench.executor
+import bench.run.executors.local
 from bench.cli import main
-from bench.preprocess import flatten_and_scale, images_with_channel
-from bench.records import load_records
-from bench.registry import REGISTRY, register_model
+from bench.models.preprocess import flatten_and_scale, images_with_channel
+from bench.models.registry import REGISTRY, register_model
+from bench.results.record import load_records
 
 SMALL = ["--limit-train", "2000", "--limit-test", "1000"]
 
@@ -119,7 +119,7 @@ def test_failing_models_are_recorded_and_the_others_finish(
 
 
 def test_ctrl_c_keeps_finished_records(mnist_env, tmp_path, monkeypatch, capsys):
-    real_execute = bench.executor.execute_run
+    real_execute = bench.run.executors.local.execute_run
     calls = []
 
     def interrupt_second_run(run, *args, **kwargs):
@@ -128,7 +128,7 @@ def test_ctrl_c_keeps_finished_records(mnist_env, tmp_path, monkeypatch, capsys)
             raise KeyboardInterrupt
         return real_execute(run, *args, **kwargs)
 
-    monkeypatch.setattr(bench.executor, "execute_run", interrupt_second_run)
+    monkeypatch.setattr(bench.run.executors.local, "execute_run", interrupt_second_run)
     results = tmp_path / "results"
     code = main(["run", "--model", "logreg:quick,mlp:quick", *SMALL, "--results-dir", str(results)])
     assert code == 130

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.config import parse_overrides, resolve_config, split_model_ref
 from bench.errors import BenchError
-from bench.registry import get_model
-from bench.selection import build_runs
+from bench.models.registry import get_model
+from bench.run.config import parse_overrides, resolve_config, split_model_ref
+from bench.run.selection import build_runs
 
 
 def test_split_model_ref():

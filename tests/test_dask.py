@@ -22,17 +22,17 @@ distributed = pytest.importorskip(
 
 from bench.cli import main  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
-from bench.executor import run_in_process  # noqa: E402
-from bench.executor_dask import (  # noqa: E402
+from bench.results.markdown import hosts_note, main_table, summary_frame  # noqa: E402
+from bench.results.record import load_records  # noqa: E402
+from bench.run.executors.dask import (  # noqa: E402
     _keep_dask_off_global_random,
     local_client,
     run_on_client,
     run_on_dask,
 )
-from bench.records import load_records  # noqa: E402
-from bench.report import hosts_note, main_table, summary_frame  # noqa: E402
-from bench.runspec import RunSpec  # noqa: E402
-from bench.selection import build_runs  # noqa: E402
+from bench.run.executors.local import run_in_process  # noqa: E402
+from bench.run.selection import build_runs  # noqa: E402
+from bench.run.spec import RunSpec  # noqa: E402
 
 SEEDS = [0, 1]
 WAIT_SECONDS = 120

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.flops import FlopCount, count_flops, efficiency
+from bench.measure.flops import FlopCount, count_flops, efficiency
 from bench.tfquiet import import_tensorflow
 
 import_tensorflow()
@@ -66,7 +66,7 @@ def test_batch_norm_counts_scale_and_shift_and_weightless_layers_count_zero() ->
 
 
 def test_article_cnn_total_and_training_multiplier() -> None:
-    from bench.registry import get_model
+    from bench.models.registry import get_model
 
     spec = get_model("article_cnn")
     count = count_flops(spec.build(dict(spec.config), (28, 28, 1), 10))

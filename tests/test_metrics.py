@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.metrics import classification_metrics
+from bench.measure.metrics import classification_metrics
 
 
 def test_hand_made_three_class_case():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.adapters import count_parameters, make_adapter
-from bench.registry import get_model
+from bench.models.family import count_parameters, make_adapter
+from bench.models.registry import get_model
 
 ARTICLE_LAYERS = [
     ("Conv2D", {"filters": 64, "kernel_size": (3, 3), "padding": "valid"}),

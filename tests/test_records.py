@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from bench.records import SCHEMA_VERSION, load_records, record_path, validate_record, write_record
+from bench.results.record import (
+    SCHEMA_VERSION,
+    load_records,
+    record_path,
+    validate_record,
+    write_record,
+)
 
 
 def make_record(run_id="digits--mlp.default--seed0--abc", **extra):

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from bench.errors import BenchError
-from bench.registry import REGISTRY, get_model, list_models, register_model
+from bench.models.registry import REGISTRY, get_model, list_models, register_model
 
 
 def test_builtin_models_are_registered_with_descriptions():
@@ -52,8 +52,8 @@ def test_entry_point_plugin_registers_a_model(tmp_path, monkeypatch):
     (tmp_path / "bench_plugin_models.py").write_text(
         textwrap.dedent(
             '''
-            from bench.preprocess import flatten_and_scale
-            from bench.registry import register_model
+            from bench.models.preprocess import flatten_and_scale
+            from bench.models.registry import register_model
 
             @register_model(family="sklearn", preprocess=flatten_and_scale, config={"k": 3})
             def plugin_knn(config, input_shape, num_classes):

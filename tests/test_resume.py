@@ -7,15 +7,15 @@ import json
 
 import pytest
 
-import bench.executor
+import bench.run.executors.local
 from bench.cli import main
 from bench.errors import BenchError
-from bench.executor import SweepClock
-from bench.records import record_path
-from bench.resume import plan_resume
-from bench.runspec import RunSpec
-from bench.selection import build_runs, seed_list
-from bench.stale import scan_records
+from bench.results.record import record_path
+from bench.results.stale import scan_records
+from bench.run.executors.local import SweepClock
+from bench.run.resume import plan_resume
+from bench.run.selection import build_runs, seed_list
+from bench.run.spec import RunSpec
 
 SWEEP = ["run", "--model", "logreg:quick,logreg", "--dataset", "digits", "--repeats", "2"]
 
@@ -24,7 +24,7 @@ SWEEP = ["run", "--model", "logreg:quick,logreg", "--dataset", "digits", "--repe
 def counted_runs(monkeypatch):
     """Record every run the executor starts; ``interrupt_at`` makes the n-th run press Ctrl-C
     from inside training (its epoch callback), as a user would mid-run."""
-    real_execute = bench.executor.execute_run
+    real_execute = bench.run.executors.local.execute_run
     state = {"started": [], "interrupt_at": None}
 
     def execute(run, dataset=None, on_epoch=None):
@@ -37,7 +37,7 @@ def counted_runs(monkeypatch):
             return real_execute(run, dataset, on_epoch=ctrl_c)
         return real_execute(run, dataset, on_epoch=on_epoch)
 
-    monkeypatch.setattr(bench.executor, "execute_run", execute)
+    monkeypatch.setattr(bench.run.executors.local, "execute_run", execute)
     return state
 
 

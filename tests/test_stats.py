@@ -12,10 +12,15 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
 from bench.cli import main
-from bench.pairwise import NotComparable, compare_all, compare_models, short_verdict, verdict
-from bench.records import SCHEMA_VERSION, write_record
-from bench.runspec import RunSpec
-from bench.stats import (
+from bench.results.pairwise import (
+    NotComparable,
+    compare_all,
+    compare_models,
+    short_verdict,
+    verdict,
+)
+from bench.results.record import SCHEMA_VERSION, write_record
+from bench.results.stats import (
     contingency_table,
     holm_adjust,
     mcnemar_exact_p,
@@ -23,6 +28,7 @@ from bench.stats import (
     t_interval,
     wilson_interval,
 )
+from bench.run.spec import RunSpec
 
 
 def test_wilson_matches_the_formula_and_statsmodels():

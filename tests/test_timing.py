@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bench import timing
-from bench.timing import (
+from bench.measure import timing
+from bench.measure.timing import (
     measure_batch_throughput,
     measure_latency,
     summarize,
@@ -136,8 +136,8 @@ def test_latency_percentiles_in_milliseconds(monkeypatch) -> None:
 def test_a_real_run_records_honest_timings() -> None:
     """cnn_fast on 8x8 digits for 3 short epochs: every timing field adds up."""
     from bench.data import load_dataset
-    from bench.selection import build_runs
-    from bench.trainer import execute_run
+    from bench.run.selection import build_runs
+    from bench.run.trainer import execute_run
 
     (run,) = build_runs(["cnn_fast"], ["digits"], [0], ["epochs=3", "steps_per_execution=4"])
     record = execute_run(run, load_dataset("digits"))

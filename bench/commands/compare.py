@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from bench.errors import BenchError
 
 if TYPE_CHECKING:
-    from bench.pairwise import PairComparison
-    from bench.stats import Interval
+    from bench.results.pairwise import PairComparison
+    from bench.results.stats import Interval
 
 EPILOG = """examples:
   python -m bench compare article_cnn mlp
@@ -42,8 +42,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_compare(args: argparse.Namespace) -> int:
     """Load the current records, compare A with B, print the details and the verdict."""
-    from bench.pairwise import compare_models, normalize_label, verdict
-    from bench.stale import scan_records
+    from bench.results.pairwise import compare_models, normalize_label, verdict
+    from bench.results.stale import scan_records
 
     record_set = scan_records(args.results_dir)
     records = record_set.current
@@ -118,7 +118,7 @@ def _acc(interval: Interval) -> str:
 
 def _common_dataset(records: list[dict], label_a: str, label_b: str) -> str:
     """The one dataset both models have ok runs on; ask for --dataset when there are several."""
-    from bench.pairwise import label_of
+    from bench.results.pairwise import label_of
 
     datasets: dict[str, set[str]] = {}
     for record in records:

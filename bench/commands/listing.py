@@ -28,7 +28,7 @@ def handle_list(args: argparse.Namespace) -> int:
     """Print one row per matching model."""
     from tabulate import tabulate
 
-    from bench.registry import get_model, list_models
+    from bench.models.registry import get_model, list_models
 
     rows = []
     for name in list_models(args.pattern):
@@ -48,6 +48,6 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def _parameter_count(spec) -> str:
-    from bench.adapters import count_parameters
+    from bench.models.family import count_parameters
 
     return f"{count_parameters(spec, dict(spec.config), (28, 28), 10):,}"

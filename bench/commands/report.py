@@ -26,8 +26,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_report(args: argparse.Namespace) -> int:
     """Write the leaderboard and say where."""
-    from bench.records import load_records
-    from bench.report import write_leaderboard
+    from bench.results.markdown import write_leaderboard
+    from bench.results.record import load_records
 
     if not load_records(args.results_dir, warn=False):
         raise BenchError(

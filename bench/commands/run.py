@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bench.errors import BenchError
 
 if TYPE_CHECKING:
-    from bench.runspec import RunSpec
+    from bench.run.spec import RunSpec
 
 EPILOG = """examples:
   python -m bench run --all                      every model at its defaults on MNIST
@@ -104,8 +104,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def handle_run(args: argparse.Namespace) -> int:
     """Build the run list, execute it, write the leaderboard, say where everything went."""
     from bench.data import dataset_names
-    from bench.registry import list_models
-    from bench.selection import build_runs, seed_list
+    from bench.models.registry import list_models
+    from bench.run.selection import build_runs, seed_list
 
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     unknown = [d for d in datasets if d not in dataset_names()]
@@ -128,7 +128,7 @@ def handle_run(args: argparse.Namespace) -> int:
     print(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
     skipped = 0
     if args.resume:
-        from bench.resume import describe_plan, plan_resume
+        from bench.run.resume import describe_plan, plan_resume
 
         plan = plan_resume(runs, args.results_dir)
         print("\n".join(describe_plan(plan)))
@@ -139,7 +139,7 @@ def handle_run(args: argparse.Namespace) -> int:
     if runs and executor == "local":
         print("loading TensorFlow and the data...", flush=True)
 
-    from bench.report import write_leaderboard
+    from bench.results.markdown import write_leaderboard
 
     records = execute(runs, args.results_dir, executor, args.scheduler)
     failed = [r for r in records if r["status"] != "ok"]
@@ -160,10 +160,10 @@ def execute(
         print(line, flush=True)
 
     if executor == "dask":
-        from bench.executor_dask import run_on_dask
+        from bench.run.executors.dask import run_on_dask
 
         return run_on_dask(runs, results_dir, say, scheduler=scheduler)
-    from bench.executor import run_in_process
+    from bench.run.executors.local import run_in_process
 
     return run_in_process(runs, results_dir, say=say)
 

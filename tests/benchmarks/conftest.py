@@ -8,7 +8,7 @@ The suite runs two ways:
 * ``pytest tests/benchmarks -o addopts="" --benchmark-disable`` (CI): every body runs once on
   smaller inputs, so the suite cannot rot without a test failing.
 
-The machine's float32 matmul peak (:mod:`bench.peak`) and CPU model go into the JSON's
+The machine's float32 matmul peak (:mod:`bench.measure.peak`) and CPU model go into the JSON's
 ``machine_info``, so every saved file says what it was measured on.
 """
 
@@ -39,8 +39,8 @@ def quick_mode(config: pytest.Config) -> bool:
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     """Name the CPU and this process's measured matmul peak in every saved JSON."""
-    from bench.environment import cpu_flags, cpu_model
-    from bench.peak import matmul_peak
+    from bench.measure.environment import cpu_flags, cpu_model
+    from bench.measure.peak import matmul_peak
 
     machine_info["cpu_model"] = cpu_model()
     machine_info["cpu_flags"] = cpu_flags()
@@ -71,7 +71,7 @@ def mnist() -> Dataset:
 @pytest.fixture(scope="session")
 def peak_gflops() -> float:
     """This process's float32 matmul peak (measured once, before any model is timed)."""
-    from bench.peak import matmul_peak
+    from bench.measure.peak import matmul_peak
 
     return float(matmul_peak()["gflops"])
 
@@ -100,9 +100,9 @@ class PreparedModel:
 @pytest.fixture(scope="session")
 def prepared(mnist: Dataset, quick: bool) -> Callable[[str], PreparedModel]:
     """Return a function ``name -> PreparedModel``, building each model once per session."""
-    from bench.adapters import make_adapter
-    from bench.registry import get_model
-    from bench.trainer import seed_everything
+    from bench.models.family import make_adapter
+    from bench.models.registry import get_model
+    from bench.run.trainer import seed_everything
 
     cache: dict[str, PreparedModel] = {}
     n_test = QUICK_TEST_IMAGES if quick else len(mnist.x_test)

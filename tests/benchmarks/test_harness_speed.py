@@ -23,9 +23,9 @@ MAX_OVERHEAD = 1.03
 
 def bench_fit(model_name: str, config: dict[str, Any], data: tuple[np.ndarray, ...]) -> float:
     """Wall seconds of training through the harness: adapter (build, compile), recorder, fit."""
-    from bench.adapters import make_adapter
-    from bench.registry import get_model
-    from bench.trainer import seed_everything
+    from bench.models.family import make_adapter
+    from bench.models.registry import get_model
+    from bench.run.trainer import seed_everything
 
     spec = get_model(model_name)
     x, y, x_val, y_val = data
@@ -49,9 +49,9 @@ def bare_fit(
     """
     import keras
 
-    from bench.adapters.keras_adapter import VALIDATION_BATCH, in_memory_batches
-    from bench.preprocess import one_hot
-    from bench.registry import get_model
+    from bench.models.families.keras import VALIDATION_BATCH, in_memory_batches
+    from bench.models.preprocess import one_hot
+    from bench.models.registry import get_model
 
     spec = get_model(model_name)
     x, y, x_val, y_val = data
@@ -97,8 +97,8 @@ def test_harness_overhead_against_bare_fit(benchmark: Any, mnist: Dataset, quick
     below +3%, fails when it lies above, and otherwise skips as inconclusive, keeping the
     numbers in the JSON.
     """
-    from bench.registry import get_model
-    from bench.stats import t_interval
+    from bench.models.registry import get_model
+    from bench.results.stats import t_interval
 
     spec = get_model(OVERHEAD_MODEL)
     n_train = 2_000 if quick else OVERHEAD_TRAIN_IMAGES
@@ -158,8 +158,8 @@ def test_harness_overhead_against_bare_fit(benchmark: Any, mnist: Dataset, quick
 @pytest.fixture(scope="module")
 def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Real run records from tiny runs (digits; quick presets; three seeds)."""
-    from bench.executor import run_in_process
-    from bench.selection import build_runs
+    from bench.run.executors.local import run_in_process
+    from bench.run.selection import build_runs
 
     folder = tmp_path_factory.mktemp("report-bench")
     runs = build_runs(["logreg:quick", "mlp:quick"], ["digits"], [0, 1, 2])
@@ -171,7 +171,7 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.benchmark(group="report", warmup=True, warmup_iterations=1)
 def test_report_generation(benchmark: Any, results_dir: Path) -> None:
     """``bench report``'s work: read every record, render and write LEADERBOARD.md."""
-    from bench.report import write_leaderboard
+    from bench.results.markdown import write_leaderboard
 
     path = benchmark(write_leaderboard, results_dir)
     text = path.read_text(encoding="utf-8")

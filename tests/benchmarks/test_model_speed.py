@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench.flops import TRAINING_MULTIPLIER
-from bench.registry import get_model, list_models
+from bench.measure.flops import TRAINING_MULTIPLIER
+from bench.models.registry import get_model, list_models
 
 MODELS = list_models()
 
@@ -56,7 +56,7 @@ def test_training_step(benchmark: Any, prepared: Any, peak_gflops: float, name: 
 
     import tensorflow as tf
 
-    from bench.preprocess import one_hot
+    from bench.models.preprocess import one_hot
 
     size = model.batch_size
     # Ready tensors, as fit's input pipeline hands them over: no per-call NumPy conversion.

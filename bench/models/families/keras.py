@@ -13,10 +13,10 @@ from bench.tfquiet import import_tensorflow
 tf = import_tensorflow()
 import keras  # noqa: E402  (after the quiet TensorFlow import above)
 
-from bench.adapters import EpochCallback, FitResult  # noqa: E402
-from bench.flops import FlopCount, count_flops  # noqa: E402
-from bench.preprocess import one_hot  # noqa: E402
-from bench.registry import ModelSpec  # noqa: E402
+from bench.measure.flops import FlopCount, count_flops  # noqa: E402
+from bench.models.family import EpochCallback, FitResult  # noqa: E402
+from bench.models.preprocess import one_hot  # noqa: E402
+from bench.models.registry import ModelSpec  # noqa: E402
 
 INFERENCE_BATCH = 256
 VALIDATION_BATCH = 1024
@@ -217,5 +217,5 @@ class KerasAdapter:
         return int(self.model.count_params())
 
     def flop_count(self) -> FlopCount:
-        """FLOPs per sample of the forward pass (training: 3x), see :mod:`bench.flops`."""
+        """FLOPs per sample of the forward pass (training: 3x), see :mod:`bench.measure.flops`."""
         return count_flops(self.model)

@@ -16,10 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.config import split_model_ref
 from bench.errors import BenchError
-from bench.runspec import model_label
-from bench.stats import (
+from bench.results.stats import (
     ALPHA,
     Interval,
     contingency_table,
@@ -27,6 +25,8 @@ from bench.stats import (
     paired_bootstrap_difference,
     wilson_interval,
 )
+from bench.run.config import split_model_ref
+from bench.run.spec import model_label
 
 
 class NotComparable(BenchError):
@@ -274,7 +274,7 @@ def compare_all(records: Iterable[dict[str, Any]], dataset: str, order: list[str
     The family for the Holm correction is every pair in the table; each pair's p-value is its
     largest per-seed McNemar p-value.
     """
-    from bench.stats import holm_adjust
+    from bench.results.stats import holm_adjust
 
     records = list(records)
     pairs, skipped = [], []

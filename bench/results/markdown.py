@@ -12,13 +12,13 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.fsutil import atomic_write_text
-from bench.pairwise import PairwiseTable, compare_all, label_of, short_verdict
-from bench.stale import StaleRecord, scan_records
-from bench.stats import t_interval, wilson_interval
-from bench.timing import TIME_TO_ACCURACY_TARGETS
+from bench.measure.timing import TIME_TO_ACCURACY_TARGETS
+from bench.results.pairwise import PairwiseTable, compare_all, label_of, short_verdict
+from bench.results.stale import StaleRecord, scan_records
+from bench.results.stats import t_interval, wilson_interval
 
 if TYPE_CHECKING:
-    from bench.figures import DatasetFigures
+    from bench.results.figures import DatasetFigures
 
 LEADERBOARD_FILE = "LEADERBOARD.md"
 
@@ -322,7 +322,7 @@ def dataset_section(
     dataset: str, records: list[dict[str, Any]], figures: DatasetFigures | None = None
 ) -> list[str]:
     """Markdown lines for one dataset: main table, pairwise tests, figures, per-run results."""
-    from bench.figures import model_order
+    from bench.results.figures import model_order
 
     ok = [r for r in records if r["status"] == "ok"]
     lines = [f"## {dataset}", ""]
@@ -469,7 +469,7 @@ def leaderboard_markdown(
 
 def write_leaderboard(results_dir: Path) -> Path:
     """Regenerate ``results_dir/LEADERBOARD.md`` and its figures from the records there."""
-    from bench.figures import write_figures
+    from bench.results.figures import write_figures
 
     record_set = scan_records(results_dir)
     figures = write_figures(record_set.current, results_dir)

@@ -9,7 +9,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from bench.peak import cached_peak
+from bench.measure.peak import cached_peak
 
 LIBRARIES = ("tensorflow", "keras", "scikit-learn", "numpy", "pandas", "mnist-bench")
 
@@ -79,8 +79,8 @@ def tensorflow_gpus() -> list[str] | None:
 def collect_environment() -> dict[str, Any]:
     """Describe this process's machine and software for a run record.
 
-    ``matmul_peak`` is the float32 matrix-multiply probe of :mod:`bench.peak` if this process
-    has run it (every Keras run does), else None.
+    ``matmul_peak`` is the float32 matrix-multiply probe of :mod:`bench.measure.peak` if this
+    process has run it (every Keras run does), else None.
     """
     try:
         usable_cores = len(os.sched_getaffinity(0))

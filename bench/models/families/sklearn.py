@@ -10,8 +10,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 
-from bench.adapters import EpochCallback, FitResult
-from bench.registry import ModelSpec
+from bench.models.family import EpochCallback, FitResult
+from bench.models.registry import ModelSpec
 
 
 class SklearnAdapter:

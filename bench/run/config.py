@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bench.errors import BenchError
-from bench.registry import DEFAULT_PRESET, ModelSpec
+from bench.models.registry import DEFAULT_PRESET, ModelSpec
 
 
 def split_model_ref(ref: str) -> tuple[str, str]:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.records import RECORD_FILE, SCHEMA_VERSION, read_record, validate_record
-from bench.runspec import RunSpec
+from bench.results.record import RECORD_FILE, SCHEMA_VERSION, read_record, validate_record
+from bench.run.spec import RunSpec
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Executors: take a list of :class:`RunSpec` and produce one written record per run.
 
-The in-process executor runs them one after another; :mod:`bench.executor_dask` sends the
+The in-process executor runs them one after another; :mod:`bench.run.executors.dask` sends the
 same runs to a Dask cluster, one task per run. Whatever the executor, this process
 alone writes ``results/``: each record is written atomically the moment its run finishes, so
 an interrupted sweep keeps every finished record.
@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import Dataset, load_dataset
-from bench.records import write_record
-from bench.runspec import RunSpec
-from bench.trainer import execute_run
+from bench.results.record import write_record
+from bench.run.spec import RunSpec
+from bench.run.trainer import execute_run
 
 Progress = Callable[[str], None]
 

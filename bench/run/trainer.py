@@ -1,6 +1,6 @@
 """The shared trainer: one :class:`RunSpec` in, one run record (a plain dict) out.
 
-The same function serves every model family (through :mod:`bench.adapters`) and every
+The same function serves every model family (through :mod:`bench.models.family`) and every
 executor: it touches no files and no global state beyond seeding the random generators.
 Any exception inside a run becomes a ``failed`` record that says why.
 """
@@ -15,22 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from bench.adapters import FitResult, make_adapter
 from bench.data import Dataset, load_dataset
-from bench.environment import collect_environment, cpu_flags
-from bench.flops import efficiency
-from bench.metrics import classification_metrics
-from bench.peak import matmul_peak
-from bench.records import SCHEMA_VERSION
-from bench.registry import get_model
-from bench.runspec import RunSpec
-from bench.tfquiet import import_tensorflow
-from bench.timing import (
+from bench.measure.environment import collect_environment, cpu_flags
+from bench.measure.flops import efficiency
+from bench.measure.metrics import classification_metrics
+from bench.measure.peak import matmul_peak
+from bench.measure.timing import (
     measure_batch_throughput,
     measure_latency,
     time_to_accuracy,
     training_throughput,
 )
+from bench.models.family import FitResult, make_adapter
+from bench.models.registry import get_model
+from bench.results.record import SCHEMA_VERSION
+from bench.run.spec import RunSpec
+from bench.tfquiet import import_tensorflow
 
 LATENCY_IMAGES = 500
 BFLOAT16_FLAGS = {"avx512_bf16", "amx_bf16"}  # CPUs worth a bfloat16 peak probe

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
-from bench.records import SCHEMA_VERSION, write_record
-from bench.runspec import RunSpec
+from bench.results.record import SCHEMA_VERSION, write_record
+from bench.run.spec import RunSpec
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -87,7 +87,7 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
     """Train one run and return its record with the worker named; Dask calls this on a worker."""
     from distributed import get_worker
 
-    from bench.trainer import execute_run
+    from bench.run.trainer import execute_run
 
     _keep_dask_off_global_random()
     run = RunSpec.from_dict(spec)
@@ -273,7 +273,7 @@ def run_on_client(
     """Train ``runs`` on the cluster behind ``client``, writing each record as it arrives."""
     from distributed import as_completed
 
-    from bench.executor import summary_line
+    from bench.run.executors.local import summary_line
 
     slots = wait_for_training_slots(client, say, WORKER_WAIT_SECONDS)
     say(f"Dask cluster at {client.scheduler.address}: {slots} training slot(s)")

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bench.flops import FlopCount
-from bench.registry import ModelSpec
+from bench.measure.flops import FlopCount
+from bench.models.registry import ModelSpec
 
 EpochCallback = Any  # Callable[[dict[str, Any]], None]; kept loose for plugins
 
@@ -54,11 +54,11 @@ def make_adapter(
 ) -> Adapter:
     """Build ``spec``'s model and wrap it in the adapter of its family."""
     if spec.family == "keras":
-        from bench.adapters.keras_adapter import KerasAdapter
+        from bench.models.families.keras import KerasAdapter
 
         return KerasAdapter(spec, config, input_shape, num_classes)
     if spec.family == "sklearn":
-        from bench.adapters.sklearn_adapter import SklearnAdapter
+        from bench.models.families.sklearn import SklearnAdapter
 
         return SklearnAdapter(spec, config, input_shape, num_classes)
     raise ValueError(f"model {spec.name!r} has unknown family {spec.family!r}")

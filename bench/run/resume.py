@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.records import SCHEMA_VERSION, read_record, record_path
-from bench.runspec import RunSpec
+from bench.results.record import SCHEMA_VERSION, read_record, record_path
+from bench.run.spec import RunSpec
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bench.config import parse_overrides, resolve_config, split_model_ref
 from bench.errors import BenchError
-from bench.registry import DEFAULT_PRESET, get_model, list_models
-from bench.runspec import RunSpec
+from bench.models.registry import DEFAULT_PRESET, get_model, list_models
+from bench.run.config import parse_overrides, resolve_config, split_model_ref
+from bench.run.spec import RunSpec
 
 QUICK_PRESET = "quick"
 QUICK_LIMIT_TRAIN = 5000

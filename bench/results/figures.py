@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from bench.fsutil import atomic_write_bytes
-from bench.pairwise import label_of
-from bench.stats import t_interval
+from bench.results.pairwise import label_of
+from bench.results.stats import t_interval
 
 FIGURES_DIR = "figures"
 DPI = 110

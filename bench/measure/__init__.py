@@ -1,0 +1,1 @@
+"""Stage 'measure': metrics, calibration, timing, FLOPs, the matmul peak and the environment."""

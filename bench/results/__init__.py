@@ -1,0 +1,1 @@
+"""Stage 'results': the typed run record and its store, statistics, aggregates and the report."""

@@ -1,0 +1,1 @@
+"""Stage 'run': run specs, config resolution, the shared trainer, executors and resume."""

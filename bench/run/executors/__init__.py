@@ -1,0 +1,1 @@
+"""Executors: take a list of run specs and write one record per run."""
