@@ -11,26 +11,19 @@ TensorFlow at module level, so listing stays cheap until a model is built.
 
 from __future__ import annotations
 
-import difflib
-import fnmatch
 import importlib
-import re
+import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from bench.errors import BenchError
+from bench.registry import Registry
 
-Family = Literal["keras", "sklearn"]
 ENTRY_POINT_GROUP = "mnist_bench.architectures"
-BUILTIN_MODULES = (
-    "architectures.article_cnn",
-    "architectures.cnn_fast",
-    "architectures.mlp",
-    "architectures.logreg",
-)
+ARCHITECTURES_PACKAGE = "architectures"
 DEFAULT_PRESET = "default"
 
 
@@ -81,7 +74,7 @@ class ModelSpec:
     """
 
     name: str
-    family: Family
+    family: str
     build: Callable[..., Any]
     preprocess: Callable[[Any], Any]
     config: Mapping[str, Any]
@@ -99,56 +92,28 @@ class ModelSpec:
         return [DEFAULT_PRESET, *self.presets]
 
 
-class Registry:
-    """A name -> :class:`ModelSpec` mapping with helpful lookup errors."""
-
-    def __init__(self) -> None:
-        self._specs: dict[str, ModelSpec] = {}
-        self._loaded = False
-
-    def add(self, spec: ModelSpec) -> None:
-        """Register ``spec``; a second model with the same name is an error."""
-        if spec.name in self._specs and self._specs[spec.name].build is not spec.build:
-            raise BenchError(f"model name {spec.name!r} is registered twice; rename one of them")
-        self._specs[spec.name] = spec
-
-    def _ensure_loaded(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
-        for module_name in BUILTIN_MODULES:
-            importlib.import_module(module_name)
-        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                entry_point.load()
-            except Exception as error:  # a broken plugin must not hide the built-in models
-                print(f"warning: plugin {entry_point.name!r} failed to load: {error}")
-
-    def names(self, pattern: str = "*") -> list[str]:
-        """Return registered names matching the fnmatch ``pattern``, in natural order."""
-        self._ensure_loaded()
-        matches = [name for name in self._specs if fnmatch.fnmatch(name, pattern)]
-        return sorted(matches, key=_natural_key)
-
-    def get(self, name: str) -> ModelSpec:
-        """Return the spec for ``name`` or raise a :class:`BenchError` naming close matches."""
-        self._ensure_loaded()
-        if name in self._specs:
-            return self._specs[name]
-        close = difflib.get_close_matches(name, list(self._specs), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise BenchError(
-            f"unknown model {name!r}.{hint} Available models: {', '.join(self.names())}. "
-            "Run 'python -m bench list' to see them all."
-        )
+def load_builtin_and_plugin_models() -> None:
+    """Import every module of the ``architectures`` package, then every plugin entry point."""
+    package = importlib.import_module(ARCHITECTURES_PACKAGE)
+    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{ARCHITECTURES_PACKAGE}.{module.name}")
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            entry_point.load()
+        except Exception as error:  # a broken plugin must not hide the built-in models
+            print(f"warning: plugin {entry_point.name!r} failed to load: {error}")
 
 
-REGISTRY = Registry()
+REGISTRY: Registry[ModelSpec] = Registry(
+    "model", hint="Run 'python -m bench list' to see them all."
+)
+REGISTRY.add_loader(load_builtin_and_plugin_models)
 
 
 def register_model(
     *,
-    family: Family,
+    family: str,
     preprocess: Callable[[Any], Any],
     config: Mapping[str, Any],
     presets: Mapping[str, Mapping[str, Any]] | None = None,
@@ -182,6 +147,7 @@ def register_model(
     def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
         doc = (builder.__doc__ or "").strip().splitlines()
         REGISTRY.add(
+            builder.__name__,
             ModelSpec(
                 name=builder.__name__,
                 family=family,
@@ -198,7 +164,7 @@ def register_model(
                 deterministic=deterministic,
                 tuning=tuning,
                 min_image_size=min_image_size,
-            )
+            ),
         )
         return builder
 
@@ -213,7 +179,3 @@ def get_model(name: str) -> ModelSpec:
 def list_models(pattern: str = "*") -> list[str]:
     """Return the registered model names matching ``pattern`` (fnmatch wildcards)."""
     return REGISTRY.names(pattern)
-
-
-def _natural_key(name: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]

@@ -1,9 +1,9 @@
 """``--resume``: skip runs that already have a good record, rerun the rest.
 
-A run is done when the record at its run-id path (the id includes the config hash, so the same
-model and seed under another config has another path) reads back, has status ``ok`` and the
-current schema version. Failed, missing, unreadable and other-schema records are rerun, and
-their new record replaces the old one.
+A run is done when the record at its run-id path (the id includes the config hash, which
+covers the resolved config and the model's code fingerprint) reads back as a valid, ``ok``
+record. Failed, missing, malformed and unreadable records are rerun, and the new record
+replaces the old one.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from bench.results.record import SCHEMA_VERSION, read_record, record_path
+from bench.results.record import RecordError, RunRecord
+from bench.results.store import read_record, record_path
 from bench.run.spec import RunSpec
 
 
@@ -23,22 +23,20 @@ class ResumePlan:
     """Runs to do, records already done, and why each run to do is not done yet."""
 
     todo: list[RunSpec] = field(default_factory=list)
-    done: list[dict[str, Any]] = field(default_factory=list)
+    done: list[RunRecord] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
 
 
-def run_state(run: RunSpec, results_dir: Path) -> tuple[dict[str, Any] | None, str]:
+def run_state(run: RunSpec, results_dir: Path) -> tuple[RunRecord | None, str]:
     """Return ``(record, "done")`` for a finished run, else ``(None, why it must run)``."""
     path = record_path(results_dir, run.run_id)
     if not path.exists():
         return None, "no record"
     try:
         record = read_record(path)
-    except (OSError, ValueError) as error:
-        return None, f"unreadable record ({error})"
-    if record.get("schema_version") != SCHEMA_VERSION:
-        return None, f"record of schema {record.get('schema_version')}"
-    if record.get("status") != "ok":
+    except RecordError as error:
+        return None, f"unusable record ({error})"
+    if not record.ok:
         return None, "failed before"
     return record, "done"
 
@@ -65,17 +63,29 @@ def describe_plan(plan: ResumePlan) -> list[str]:
     ]
     skipped: dict[str, list[int]] = defaultdict(list)
     for record in plan.done:
-        run = RunSpec.from_dict(record["run"])
-        skipped[f"{run.label}/{run.dataset}"].append(run.seed)
-    lines += [f"  skip {name}: seeds {_seeds(seeds)}" for name, seeds in skipped.items()]
+        skipped[f"{record.label}/{record.dataset}"].append(record.seed)
+    lines += [f"  skip {name}: seeds {seed_ranges(seeds)}" for name, seeds in skipped.items()]
     rerun: dict[str, list[int]] = defaultdict(list)
     for run in plan.todo:
         reason = plan.reasons[run.run_id]
         if reason != "no record":
             rerun[f"{run.label}/{run.dataset} ({reason})"].append(run.seed)
-    lines += [f"  rerun {name}: seeds {_seeds(seeds)}" for name, seeds in rerun.items()]
+    lines += [f"  rerun {name}: seeds {seed_ranges(seeds)}" for name, seeds in rerun.items()]
     return lines
 
 
-def _seeds(seeds: list[int]) -> str:
-    return ", ".join(str(s) for s in sorted(seeds))
+def seed_ranges(seeds: Sequence[int]) -> str:
+    """``0-2, 5``: sorted seeds with consecutive runs collapsed."""
+    ordered = sorted(set(seeds))
+    parts: list[str] = []
+    start = previous = None
+    for seed in ordered:
+        if previous is not None and seed == previous + 1:
+            previous = seed
+            continue
+        if start is not None:
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+        start = previous = seed
+    if start is not None:
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+    return ", ".join(parts)

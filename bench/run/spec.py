@@ -30,6 +30,7 @@ class RunSpec:
     limit_test: int | None = None
     deterministic: bool = False
     data_dir: str | None = None
+    code_fingerprint: str = ""
 
     def identity(self) -> dict[str, Any]:
         """The four fields that name a run in tables and in ``--resume``."""
@@ -41,13 +42,15 @@ class RunSpec:
         }
 
     def config_hash(self) -> str:
-        """Short hash of what changes the result: config, subset sizes, determinism."""
-        payload = {
+        """Short hash of what changes the result: config, model code, subsets, determinism."""
+        payload: dict[str, Any] = {
             "config": self.config,
             "limit_train": self.limit_train,
             "limit_test": self.limit_test,
             "deterministic": self.deterministic,
         }
+        if self.code_fingerprint:  # absent from runs made before fingerprints existed
+            payload["code"] = self.code_fingerprint
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
@@ -67,5 +70,15 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSpec:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**data)
+        """Inverse of :meth:`to_dict`; a field of the wrong type raises ``ValueError``."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a run must be a mapping, got {type(data).__name__}")
+        spec = cls(**data)
+        for name in ("model", "preset", "dataset"):
+            if not isinstance(getattr(spec, name), str) or not getattr(spec, name):
+                raise ValueError(f"run field {name!r} must be a non-empty string")
+        if not isinstance(spec.seed, int) or isinstance(spec.seed, bool):
+            raise ValueError(f"run field 'seed' must be an integer, got {spec.seed!r}")
+        if not isinstance(spec.config, dict):
+            raise ValueError("run field 'config' must be a mapping")
+        return spec
