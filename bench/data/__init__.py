@@ -3,13 +3,15 @@
     from bench.data import load_dataset
     mnist = load_dataset("mnist")      # mnist.x_train: (60000, 28, 28) uint8
 
-New datasets register a :class:`DatasetEntry` with :func:`register`.
+A dataset is one module that calls :func:`register` with a :class:`DatasetEntry`; the built-in
+ones are imported here.
 """
 
-from bench.data import digits, fashion_mnist, mnist
+from bench.data import digits, fashion_mnist, mnist  # noqa: F401  (they register themselves)
 from bench.data.dataset import Dataset
 from bench.data.mnist import load_mnist
 from bench.data.registry import (
+    DATASETS,
     DatasetEntry,
     dataset_names,
     get_entry,
@@ -18,10 +20,9 @@ from bench.data.registry import (
     verify_dataset,
 )
 
-for _module in (mnist, fashion_mnist, digits):
-    register(_module.ENTRY)
 
 __all__ = [
+    "DATASETS",
     "Dataset",
     "DatasetEntry",
     "dataset_names",

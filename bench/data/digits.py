@@ -12,7 +12,7 @@ import numpy as np
 
 from bench.data.dataset import Dataset
 from bench.data.idx import IdxError, check_array
-from bench.data.registry import DatasetEntry
+from bench.data.registry import DatasetEntry, register
 from bench.data.spec import FileCheck
 
 # SHA-256 of the IDX encoding of all 1,797 images (after scaling) and of their labels.
@@ -77,9 +77,14 @@ def verify_digits(data_dir: str | Path | None = None) -> list[FileCheck]:
     return checks
 
 
-ENTRY = DatasetEntry(
-    name="digits",
-    summary="scikit-learn's 1,797 handwritten digits of 8x8, split 1,347 train + 450 test",
-    load=load_digits_dataset,
-    verify=verify_digits,
+ENTRY = register(
+    DatasetEntry(
+        name="digits",
+        summary="scikit-learn's 1,797 handwritten digits of 8x8, split 1,347 train + 450 test",
+        load=load_digits_dataset,
+        verify=verify_digits,
+        title="digits (8x8)",
+        validation_size=0.1,
+        accuracy_targets=(0.90, 0.95, 0.97),
+    )
 )

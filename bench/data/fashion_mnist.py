@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.data.dataset import Dataset
 from bench.data.folder import FolderSource
 from bench.data.loader import load_idx_dataset, verify_idx_dataset
-from bench.data.registry import DatasetEntry
+from bench.data.registry import DatasetEntry, register
 from bench.data.remote import IdxDownloadSource
 from bench.data.spec import IdxSpec, Source
 
@@ -67,9 +67,13 @@ def load_fashion_mnist(data_dir: str | Path | None = None) -> Dataset:
     return load_idx_dataset(FASHION_MNIST, data_dir)
 
 
-ENTRY = DatasetEntry(
-    name="fashion_mnist",
-    summary="Zalando clothing images in 10 classes, 60,000 train + 10,000 test of 28x28",
-    load=load_fashion_mnist,
-    verify=lambda data_dir: verify_idx_dataset(FASHION_MNIST, data_dir),
+ENTRY = register(
+    DatasetEntry(
+        name="fashion_mnist",
+        summary="Zalando clothing images in 10 classes, 60,000 train + 10,000 test of 28x28",
+        load=load_fashion_mnist,
+        verify=lambda data_dir: verify_idx_dataset(FASHION_MNIST, data_dir),
+        title="Fashion-MNIST",
+        accuracy_targets=(0.85, 0.88, 0.90, 0.91),
+    )
 )

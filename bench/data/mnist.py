@@ -7,7 +7,7 @@ from pathlib import Path
 from bench.data.dataset import Dataset
 from bench.data.loader import load_idx_dataset, verify_idx_dataset
 from bench.data.npm import NpmSource
-from bench.data.registry import DatasetEntry
+from bench.data.registry import DatasetEntry, register
 from bench.data.remote import NpzDownloadSource
 from bench.data.spec import IdxSpec, Source
 
@@ -46,9 +46,13 @@ def load_mnist(data_dir: str | Path | None = None) -> Dataset:
     return load_idx_dataset(MNIST, data_dir)
 
 
-ENTRY = DatasetEntry(
-    name="mnist",
-    summary="handwritten digits 0-9, 60,000 train + 10,000 test images of 28x28",
-    load=load_mnist,
-    verify=lambda data_dir: verify_idx_dataset(MNIST, data_dir),
+ENTRY = register(
+    DatasetEntry(
+        name="mnist",
+        summary="handwritten digits 0-9, 60,000 train + 10,000 test images of 28x28",
+        load=load_mnist,
+        verify=lambda data_dir: verify_idx_dataset(MNIST, data_dir),
+        title="MNIST",
+        accuracy_targets=(0.97, 0.98, 0.99, 0.992),
+    )
 )

@@ -1,4 +1,4 @@
-"""The dataset registry: name -> how to load it and how to re-verify its local copies."""
+"""The dataset registry: name -> how to load it, re-verify it, and what the race expects of it."""
 
 from __future__ import annotations
 
@@ -8,44 +8,52 @@ from pathlib import Path
 
 from bench.data.dataset import Dataset
 from bench.data.spec import FileCheck
-from bench.errors import BenchError
+from bench.registry import Registry
 
 DataDir = str | Path | None
 
 
 @dataclass(frozen=True)
 class DatasetEntry:
-    """One registered dataset."""
+    """One registered dataset.
+
+    ``validation_size`` is how many training images the fixed, stratified validation split
+    holds (an int), or a fraction of the training set (a float below 1).
+    ``accuracy_targets`` are the validation accuracies time-to-accuracy is measured for.
+    """
 
     name: str
     summary: str
     load: Callable[[DataDir], Dataset]
     verify: Callable[[DataDir], list[FileCheck]]
+    title: str = ""
+    validation_size: int | float = 5000
+    accuracy_targets: tuple[float, ...] = (0.97, 0.98, 0.99, 0.992)
+
+    @property
+    def display_name(self) -> str:
+        """The name people read in tables ("Fashion-MNIST"); the slug if none was given."""
+        return self.title or self.name
 
 
-_REGISTRY: dict[str, DatasetEntry] = {}
+DATASETS: Registry[DatasetEntry] = Registry(
+    "dataset", hint="Run 'python -m bench data info' to describe them."
+)
 
 
 def register(entry: DatasetEntry) -> DatasetEntry:
-    """Add ``entry`` to the registry (a name can be registered once)."""
-    if entry.name in _REGISTRY:
-        raise ValueError(f"dataset {entry.name!r} is already registered")
-    _REGISTRY[entry.name] = entry
-    return entry
+    """Add ``entry`` to the dataset registry (a name can be registered once)."""
+    return DATASETS.add(entry.name, entry)
 
 
 def dataset_names() -> list[str]:
-    """Names of the registered datasets, in registration order."""
-    return list(_REGISTRY)
+    """Names of the registered datasets."""
+    return DATASETS.names()
 
 
 def get_entry(name: str) -> DatasetEntry:
     """Return the entry for ``name``; a BenchError lists the known names otherwise."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(dataset_names())
-        raise BenchError(f"unknown dataset '{name}'; known datasets: {known}") from None
+    return DATASETS.get(name)
 
 
 def load_dataset(name: str, data_dir: DataDir = None) -> Dataset:

@@ -1,8 +1,16 @@
-"""Classification quality metrics; scikit-learn does the arithmetic."""
+"""Quality metrics: a registry of scalar metrics, plus per-class detail. scikit-learn and
+:mod:`bench.measure.calibration` do the arithmetic.
+
+A metric is registered once with :func:`register_metric`; the trainer computes every registered
+metric for every run, and the leaderboard's metric columns come from the same registry (name,
+title, whether higher is better, format, how it aggregates over seeds).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.metrics import (
@@ -11,6 +19,127 @@ from sklearn.metrics import (
     f1_score,
     precision_recall_fscore_support,
 )
+
+from bench.measure import calibration
+from bench.registry import Registry
+
+Need = Literal["labels", "predictions", "probabilities"]
+MetricFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One scalar metric: how to compute it and how tables show and compare it.
+
+    ``compute(labels, predictions, probabilities)`` returns a float; ``needs`` says which of
+    the three it reads; ``fmt`` is a format string such as ``"{:.2%}"``; ``aggregate`` is how
+    runs of several seeds combine (``"mean"`` or ``"median"``).
+    """
+
+    name: str
+    title: str
+    higher_is_better: bool
+    fmt: str
+    needs: tuple[Need, ...]
+    compute: MetricFunction
+    aggregate: Literal["mean", "median"] = "mean"
+
+    def format(self, value: float | None) -> str:
+        """``value`` in this metric's format (an empty cell for None)."""
+        return "" if value is None else self.fmt.format(value)
+
+
+METRICS: Registry[MetricSpec] = Registry("metric")
+
+
+def register_metric(
+    name: str,
+    *,
+    title: str,
+    higher_is_better: bool,
+    fmt: str,
+    needs: tuple[Need, ...],
+    aggregate: Literal["mean", "median"] = "mean",
+) -> Callable[[MetricFunction], MetricFunction]:
+    """Decorator registering ``compute(labels, predictions, probabilities) -> float``.
+
+    Example
+    -------
+    >>> @register_metric("error_rate", title="Error", higher_is_better=False, fmt="{:.2%}",
+    ...                  needs=("labels", "predictions"))
+    ... def error_rate(labels, predictions, probabilities):
+    ...     return float(np.mean(labels != predictions))
+    """
+
+    def decorator(compute: MetricFunction) -> MetricFunction:
+        METRICS.add(name, MetricSpec(name, title, higher_is_better, fmt, needs, compute, aggregate))
+        return compute
+
+    return decorator
+
+
+@register_metric(
+    "accuracy",
+    title="Accuracy",
+    higher_is_better=True,
+    fmt="{:.2%}",
+    needs=("labels", "predictions"),
+)
+def accuracy(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Fraction of images classified right."""
+    return float(accuracy_score(labels, predictions))
+
+
+@register_metric(
+    "macro_f1",
+    title="Macro F1",
+    higher_is_better=True,
+    fmt="{:.4f}",
+    needs=("labels", "predictions"),
+)
+def macro_f1(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Unweighted mean of the per-class F1 scores (classes absent from the data count as 0)."""
+    classes = list(range(probabilities.shape[1]))
+    return float(f1_score(labels, predictions, labels=classes, average="macro", zero_division=0))
+
+
+@register_metric(
+    "log_loss",
+    title="Log-loss",
+    higher_is_better=False,
+    fmt="{:.4f}",
+    needs=("labels", "probabilities"),
+)
+def log_loss(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean negative log-probability of the true class."""
+    return calibration.log_loss(probabilities, labels)
+
+
+@register_metric(
+    "brier", title="Brier", higher_is_better=False, fmt="{:.4f}", needs=("labels", "probabilities")
+)
+def brier(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean squared distance between the probability vector and the one-hot label."""
+    return calibration.brier_score(probabilities, labels)
+
+
+@register_metric(
+    "ece", title="ECE", higher_is_better=False, fmt="{:.2%}", needs=("labels", "probabilities")
+)
+def ece(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Expected calibration error over equal-width confidence bins."""
+    return calibration.expected_calibration_error(probabilities, labels)
+
+
+def compute_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Every registered metric for one set of test labels and predicted probabilities."""
+    labels = np.asarray(labels)
+    probabilities = np.asarray(probabilities)
+    predictions = probabilities.argmax(axis=1)
+    return {
+        name: METRICS.get(name).compute(labels, predictions, probabilities)
+        for name in METRICS.names()
+    }
 
 
 def classification_metrics(

@@ -1,28 +1,46 @@
-"""One small interface over the model families, so the trainer never branches on a family.
+"""Model families: one adapter interface over every framework, found through a registry.
 
-An adapter wraps one built model and offers ``fit``, ``predict_proba``, a whole-array
-predictor and a single-image predictor for timing, and its parameter count.
+A family is one module in :mod:`bench.models.families` that registers a loader with
+:func:`register_family`; the loader imports the framework and returns the adapter class, so
+the framework is imported only when a model of that family is built. The trainer talks to
+every model through the :class:`Adapter` interface and never asks which family it is.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from bench.measure.flops import FlopCount
-from bench.models.registry import ModelSpec
+from bench.registry import Registry
 
-EpochCallback = Any  # Callable[[dict[str, Any]], None]; kept loose for plugins
+if TYPE_CHECKING:
+    from bench.models.registry import ModelSpec
+
+EpochCallback = Callable[[dict[str, Any]], None]
+FAMILIES_PACKAGE = "bench.models.families"
 
 
 @dataclass
 class FitResult:
-    """What training produced: per-epoch history, total wall time, and a failure if any."""
+    """What training produced.
+
+    ``history`` has one entry per epoch; ``checks`` the validation checks made during
+    training (several per epoch, off the training clock) for time-to-accuracy; ``notes``
+    anything worth showing (a solver that did not converge); ``failure`` why training stopped.
+    """
 
     history: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    check_seconds: float = 0.0
     fit_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
     failure: str | None = None
 
 
@@ -38,6 +56,7 @@ class Adapter(Protocol):
         x_val: np.ndarray,
         y_val: np.ndarray,
         on_epoch: EpochCallback | None = None,
+        checks_per_epoch: int = 10,
     ) -> FitResult: ...
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray: ...
@@ -49,37 +68,77 @@ class Adapter(Protocol):
     def flop_count(self) -> FlopCount | None: ...
 
 
+class AdapterClass(Protocol):
+    """What a family's loader returns: the adapter's constructor and its seeding hook."""
+
+    def __call__(
+        self, spec: ModelSpec, config: dict[str, Any], input_shape: tuple[int, ...], classes: int
+    ) -> Adapter: ...
+
+    @staticmethod
+    def seed_framework(seed: int, deterministic: bool) -> None: ...
+
+    @staticmethod
+    def framework_versions() -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class FamilyEntry:
+    """One registered family: its loader and the ModelSpec fields its models must declare."""
+
+    name: str
+    load: Callable[[], AdapterClass]
+    requires: tuple[str, ...] = ()
+    description: str = ""
+
+    def check_spec(self, spec: ModelSpec) -> list[str]:
+        """Problems with ``spec`` for this family (missing required declarations)."""
+        return [
+            f"a {self.name} model must declare {name}=... in register_model"
+            for name in self.requires
+            if getattr(spec, name, None) is None
+        ]
+
+
+def _load_families() -> None:
+    package = importlib.import_module(FAMILIES_PACKAGE)
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{FAMILIES_PACKAGE}.{module.name}")
+
+
+FAMILIES: Registry[FamilyEntry] = Registry("model family")
+FAMILIES.add_loader(_load_families)
+
+
+def register_family(
+    name: str, *, requires: tuple[str, ...] = (), description: str = ""
+) -> Callable[[Callable[[], AdapterClass]], Callable[[], AdapterClass]]:
+    """Decorator for a family's loader: ``@register_family("keras", requires=("optimizer",))``."""
+
+    def decorator(load: Callable[[], AdapterClass]) -> Callable[[], AdapterClass]:
+        FAMILIES.add(name, FamilyEntry(name, load, requires, description or load.__doc__ or ""))
+        return load
+
+    return decorator
+
+
+def adapter_class(spec: ModelSpec) -> AdapterClass:
+    """The adapter class of ``spec``'s family (imports that family's framework)."""
+    return FAMILIES.get(spec.family).load()
+
+
 def make_adapter(
     spec: ModelSpec, config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int
 ) -> Adapter:
     """Build ``spec``'s model and wrap it in the adapter of its family."""
-    if spec.family == "keras":
-        from bench.models.families.keras import KerasAdapter
-
-        return KerasAdapter(spec, config, input_shape, num_classes)
-    if spec.family == "sklearn":
-        from bench.models.families.sklearn import SklearnAdapter
-
-        return SklearnAdapter(spec, config, input_shape, num_classes)
-    raise ValueError(f"model {spec.name!r} has unknown family {spec.family!r}")
+    return adapter_class(spec)(spec, config, input_shape, num_classes)
 
 
 def count_parameters(
     spec: ModelSpec, config: dict[str, Any], image_shape: tuple[int, int], num_classes: int
 ) -> int | None:
-    """Parameter count of ``spec``'s model for images of ``image_shape``.
-
-    Keras models are built and counted; a scikit-learn estimator only has parameters once
-    fitted, so it is fitted on one blank image per class (enough to fix its shapes).
-    """
+    """Parameter count of ``spec``'s model for images of ``image_shape`` (builds the model)."""
     images = np.zeros((num_classes, *image_shape), dtype=np.uint8)
-    images[np.arange(num_classes), 0, 0] = np.arange(num_classes) * 20
     inputs = spec.preprocess(images)
-    adapter = make_adapter(spec, config, tuple(inputs.shape[1:]), num_classes)
-    if spec.family == "sklearn":
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            adapter.estimator.fit(inputs, np.arange(num_classes))
-    return adapter.parameter_count()
+    return make_adapter(spec, config, tuple(inputs.shape[1:]), num_classes).parameter_count()

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bench.errors import BenchError
+from bench.models.family import FAMILIES
 from bench.registry import Registry
 
 ENTRY_POINT_GROUP = "mnist_bench.architectures"
@@ -134,8 +135,6 @@ def register_model(
     ...     return LogisticRegression(C=config["C"])
     """
     presets = dict(presets or {})
-    if family == "keras" and optimizer is None:
-        raise BenchError("a Keras model must declare optimizer=... in register_model")
     for preset_name, overrides in presets.items():
         unknown = sorted(set(overrides) - set(config))
         if unknown:
@@ -146,26 +145,25 @@ def register_model(
 
     def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
         doc = (builder.__doc__ or "").strip().splitlines()
-        REGISTRY.add(
-            builder.__name__,
-            ModelSpec(
-                name=builder.__name__,
-                family=family,
-                build=builder,
-                preprocess=preprocess,
-                config=MappingProxyType(dict(config)),
-                presets=MappingProxyType(
-                    {k: MappingProxyType(dict(v)) for k, v in presets.items()}
-                ),
-                optimizer=optimizer,
-                loss=loss,
-                description=doc[0] if doc else "",
-                reference=reference,
-                deterministic=deterministic,
-                tuning=tuning,
-                min_image_size=min_image_size,
-            ),
+        spec = ModelSpec(
+            name=builder.__name__,
+            family=family,
+            build=builder,
+            preprocess=preprocess,
+            config=MappingProxyType(dict(config)),
+            presets=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in presets.items()}),
+            optimizer=optimizer,
+            loss=loss,
+            description=doc[0] if doc else "",
+            reference=reference,
+            deterministic=deterministic,
+            tuning=tuning,
+            min_image_size=min_image_size,
         )
+        problems = FAMILIES.get(family).check_spec(spec)
+        if problems:
+            raise BenchError(f"model {spec.name!r}: " + "; ".join(problems))
+        REGISTRY.add(spec.name, spec)
         return builder
 
     return decorator

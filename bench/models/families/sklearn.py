@@ -1,106 +1,13 @@
-"""scikit-learn estimators: one ``fit`` call, recorded as one "epoch" with its solver iterations."""
+"""The scikit-learn family: builders return an unfitted estimator with ``predict_proba``."""
 
 from __future__ import annotations
 
-import time
-import warnings
-from typing import Any
-
-import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, log_loss
-
-from bench.models.family import EpochCallback, FitResult
-from bench.models.registry import ModelSpec
+from bench.models.family import AdapterClass, register_family
 
 
-class SklearnAdapter:
-    """Adapter for a builder that returns an unfitted estimator with ``predict_proba``."""
+@register_family("sklearn")
+def sklearn_family() -> AdapterClass:
+    """scikit-learn estimators, fitted once."""
+    from bench.models.families._sklearn import SklearnAdapter
 
-    inference_method = "estimator.predict_proba on the whole array; latency: one row per call"
-
-    def __init__(
-        self,
-        spec: ModelSpec,
-        config: dict[str, Any],
-        input_shape: tuple[int, ...],
-        num_classes: int,
-    ) -> None:
-        self.spec = spec
-        self.config = config
-        self.num_classes = num_classes
-        self.estimator = spec.build(config, input_shape, num_classes)
-        if not hasattr(self.estimator, "predict_proba"):
-            raise TypeError(
-                f"model {spec.name!r}: {type(self.estimator).__name__} has no predict_proba; "
-                "choose an estimator that gives class probabilities"
-            )
-
-    def fit(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        x_val: np.ndarray,
-        y_val: np.ndarray,
-        on_epoch: EpochCallback | None = None,
-    ) -> FitResult:
-        """Fit once; the history entry records solver iterations and whether it converged."""
-        start = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            self.estimator.fit(x, y)
-        fit_seconds = time.perf_counter() - start
-        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-        labels = list(range(self.num_classes))
-        train_proba = self.predict_proba(x)
-        val_proba = self.predict_proba(x_val)
-        entry = {
-            "epoch": 1,
-            "iterations": _iterations(self.estimator),
-            "converged": converged,
-            "loss": float(log_loss(y, train_proba, labels=labels)),
-            "accuracy": float(accuracy_score(y, train_proba.argmax(axis=1))),
-            "val_loss": float(log_loss(y_val, val_proba, labels=labels)),
-            "val_accuracy": float(accuracy_score(y_val, val_proba.argmax(axis=1))),
-            "seconds": fit_seconds,
-            "train_seconds": fit_seconds,
-            "val_seconds": 0.0,
-            "elapsed_train_seconds": fit_seconds,
-            "elapsed_seconds": fit_seconds,
-        }
-        if on_epoch is not None:
-            on_epoch({**entry, "epochs": 1})
-        return FitResult(history=[entry], fit_seconds=fit_seconds)
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities with one column per class, even for classes never seen in fit."""
-        proba = self.estimator.predict_proba(x)
-        classes = getattr(self.estimator, "classes_", np.arange(proba.shape[1]))
-        if len(classes) == self.num_classes:
-            return proba
-        full = np.zeros((len(x), self.num_classes), dtype=proba.dtype)
-        full[:, np.asarray(classes, dtype=int)] = proba
-        return full
-
-    def predict_one(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities for a single row."""
-        return self.estimator.predict_proba(x)
-
-    def parameter_count(self) -> int | None:
-        """Learned numbers of the fitted estimator (coefficients and intercepts), if it has any."""
-        arrays = []
-        for name in ("coef_", "intercept_", "coefs_", "intercepts_"):
-            value = getattr(self.estimator, name, None)
-            if value is None:
-                continue
-            arrays.extend(value if isinstance(value, list) else [value])
-        return int(sum(np.size(a) for a in arrays)) if arrays else None
-
-    def flop_count(self) -> None:
-        """Not counted: an estimator's solver work is not a multiple of a forward pass."""
-        return None
-
-
-def _iterations(estimator: Any) -> int | None:
-    n_iter = getattr(estimator, "n_iter_", None)
-    return None if n_iter is None else int(np.max(n_iter))
+    return SklearnAdapter

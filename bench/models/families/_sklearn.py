@@ -1,0 +1,172 @@
+"""scikit-learn estimators: one ``fit`` call, recorded as one "epoch" with its solver iterations."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, log_loss
+
+from bench.models.family import EpochCallback, FitResult
+from bench.models.registry import ModelSpec
+
+
+class SklearnAdapter:
+    """Adapter for a builder that returns an unfitted estimator with ``predict_proba``."""
+
+    inference_method = "estimator.predict_proba on the whole array; latency: one row per call"
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        config: dict[str, Any],
+        input_shape: tuple[int, ...],
+        num_classes: int,
+    ) -> None:
+        self.spec = spec
+        self.config = config
+        self.num_classes = num_classes
+        self.input_shape = input_shape
+        self.estimator = spec.build(config, input_shape, num_classes)
+        if not hasattr(self.estimator, "predict_proba"):
+            raise TypeError(
+                f"model {spec.name!r}: {type(self.estimator).__name__} has no predict_proba; "
+                "choose an estimator that gives class probabilities"
+            )
+
+    @staticmethod
+    def seed_framework(seed: int, deterministic: bool) -> None:
+        """Nothing beyond Python and NumPy: estimators take their seed from their config."""
+
+    @staticmethod
+    def framework_versions() -> dict[str, str]:
+        """The scikit-learn version this adapter fits with."""
+        import sklearn
+
+        return {"scikit-learn": sklearn.__version__}
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        x_val: np.ndarray,
+        y_val: np.ndarray,
+        on_epoch: EpochCallback | None = None,
+        checks_per_epoch: int = 10,
+    ) -> FitResult:
+        """Fit once; the one "epoch" records solver iterations and whether it converged.
+
+        The validation split is scored once, after the fit (an estimator has no earlier
+        state to check), off the training clock.
+        """
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            self.estimator.fit(x, y)
+        fit_seconds = time.perf_counter() - start
+        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        iterations = _iterations(self.estimator)
+        labels = list(range(self.num_classes))
+        check_start = time.perf_counter()
+        train_proba = self.predict_proba(x)
+        val_proba = self.predict_proba(x_val)
+        val_accuracy = float(accuracy_score(y_val, val_proba.argmax(axis=1)))
+        val_loss = float(log_loss(y_val, val_proba, labels=labels))
+        check_seconds = time.perf_counter() - check_start
+        entry = {
+            "epoch": 1,
+            "iterations": iterations,
+            "converged": converged,
+            "loss": float(log_loss(y, train_proba, labels=labels)),
+            "accuracy": float(accuracy_score(y, train_proba.argmax(axis=1))),
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "seconds": fit_seconds + check_seconds,
+            "train_seconds": fit_seconds,
+            "val_seconds": check_seconds,
+            "elapsed_train_seconds": fit_seconds,
+            "elapsed_seconds": fit_seconds + check_seconds,
+        }
+        if on_epoch is not None:
+            on_epoch({**entry, "epochs": 1})
+        notes = []
+        if not converged:
+            notes.append(
+                f"{type(self.estimator).__name__} did not converge"
+                + (f" in {iterations} iterations" if iterations is not None else "")
+                + " (scikit-learn ConvergenceWarning)"
+            )
+        check = {
+            "epoch_fraction": 1.0,
+            "train_seconds": fit_seconds,
+            "val_accuracy": val_accuracy,
+            "val_loss": val_loss,
+        }
+        return FitResult(
+            history=[entry],
+            checks=[check],
+            train_seconds=fit_seconds,
+            check_seconds=check_seconds,
+            fit_seconds=fit_seconds + check_seconds,
+            notes=notes,
+        )
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities with one column per class, even for classes never seen in fit."""
+        proba = self.estimator.predict_proba(x)
+        classes = getattr(self.estimator, "classes_", np.arange(proba.shape[1]))
+        if len(classes) == self.num_classes:
+            return proba
+        full = np.zeros((len(x), self.num_classes), dtype=proba.dtype)
+        full[:, np.asarray(classes, dtype=int)] = proba
+        return full
+
+    def predict_one(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities for a single row."""
+        return self.estimator.predict_proba(x)
+
+    def parameter_count(self) -> int | None:
+        """Learned numbers (coefficients and intercepts) of the fitted estimator, if it has any.
+
+        An estimator not fitted yet is counted on a clone fitted to one blank image per class,
+        which is enough to fix the shapes of its coefficients.
+        """
+        if not hasattr(self.estimator, "classes_"):
+            return _learned_numbers(
+                _fitted_on_blanks(self.estimator, self.input_shape, self.num_classes)
+            )
+        return _learned_numbers(self.estimator)
+
+    def flop_count(self) -> None:
+        """Not counted: an estimator's solver work is not a multiple of a forward pass."""
+        return None
+
+
+def _iterations(estimator: Any) -> int | None:
+    n_iter = getattr(estimator, "n_iter_", None)
+    return None if n_iter is None else int(np.max(n_iter))
+
+
+def _learned_numbers(estimator: Any) -> int | None:
+    arrays = []
+    for name in ("coef_", "intercept_", "coefs_", "intercepts_"):
+        value = getattr(estimator, name, None)
+        if value is None:
+            continue
+        arrays.extend(value if isinstance(value, list) else [value])
+    return int(sum(np.size(a) for a in arrays)) if arrays else None
+
+
+def _fitted_on_blanks(estimator: Any, input_shape: tuple[int, ...], num_classes: int) -> Any:
+    from sklearn.base import clone
+
+    x = np.zeros((num_classes, *input_shape), dtype=np.float32)
+    x.reshape(num_classes, -1)[np.arange(num_classes), 0] = np.arange(num_classes) / num_classes
+    fitted = clone(estimator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted.fit(x, np.arange(num_classes))
+    return fitted
