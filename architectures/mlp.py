@@ -36,6 +36,8 @@ def adam_cosine(config: dict[str, Any], steps_per_epoch: int) -> Any:
     },
     presets={"quick": {"epochs": 2}, "small": {"hidden_units": 128}},
     optimizer=adam_cosine,
+    tuning="common defaults (Adam 1e-3, 2x512, dropout 0.2); cosine decay added after "
+    "a constant-rate run wandered between epochs",
 )
 def mlp(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """Two dense ReLU layers of 512 with dropout 0.2; Adam with a cosine learning-rate decay."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.errors import BenchError
+from bench.results.store import DEFAULT_RESULTS_DIR
 
 if TYPE_CHECKING:
     from bench.run.spec import RunSpec
@@ -73,8 +74,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--results-dir",
         type=Path,
-        default=Path("results"),
-        help="where records go (default: results)",
+        default=DEFAULT_RESULTS_DIR,
+        help=f"where records go (default: {DEFAULT_RESULTS_DIR})",
     )
     parser.add_argument("--data-dir", help="folder with the dataset's IDX files (raw or .gz)")
     parser.add_argument(
@@ -88,7 +89,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--executor",
-        choices=("local", "dask"),
         help="where runs train: 'local' (default) one after another in this process, 'dask' "
         "one task per run on a Dask cluster (pip install 'mnist-bench[dask]')",
     )
@@ -102,18 +102,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle_run(args: argparse.Namespace) -> int:
-    """Build the run list, execute it, write the leaderboard, say where everything went."""
-    from bench.data import dataset_names
+    """Check everything, execute the runs, write the leaderboard, say where everything went."""
     from bench.models.registry import list_models
+    from bench.run.executors import EXECUTORS
+    from bench.run.preflight import check_sweep
     from bench.run.selection import build_runs, seed_list
 
-    datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
-    unknown = [d for d in datasets if d not in dataset_names()]
-    if unknown:
-        raise BenchError(
-            f"unknown dataset(s) {', '.join(unknown)}; available: {', '.join(dataset_names())}"
-        )
-    refs = list_models() if args.all else [m for m in args.model.split(",") if m.strip()]
+    datasets = split_names(args.dataset, "--dataset")
+    refs = list_models() if args.all else split_names(args.model, "--model")
+    executor = EXECUTORS.get(args.executor or ("dask" if args.scheduler else "local"))
     runs = build_runs(
         refs,
         datasets,
@@ -125,55 +122,59 @@ def handle_run(args: argparse.Namespace) -> int:
         deterministic=args.deterministic,
         data_dir=args.data_dir,
     )
-    print(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
+    check_sweep(
+        runs,
+        args.results_dir,
+        scheduler=args.scheduler,
+        takes_scheduler=executor.takes_scheduler,
+        say=say,
+    )
+    say(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
     skipped = 0
     if args.resume:
         from bench.run.resume import describe_plan, plan_resume
 
         plan = plan_resume(runs, args.results_dir)
-        print("\n".join(describe_plan(plan)))
+        say("\n".join(describe_plan(plan)))
         runs, skipped = plan.todo, len(plan.done)
-    executor = args.executor or ("dask" if args.scheduler else "local")
-    if args.scheduler and executor != "dask":
-        raise BenchError("--scheduler sends runs to a Dask cluster: use it with --executor dask")
-    if runs and executor == "local":
-        print("loading TensorFlow and the data...", flush=True)
 
     from bench.results.markdown import write_leaderboard
 
-    records = execute(runs, args.results_dir, executor, args.scheduler)
-    failed = [r for r in records if r["status"] != "ok"]
+    records = executor.run(runs, args.results_dir, say, scheduler=args.scheduler) if runs else []
+    failed = [r for r in records if not r.ok]
     runs_dir = args.results_dir / "runs"
     done = f" ({skipped} skipped: already done)" if skipped else ""
-    print(f"\n{len(records) - len(failed)} ok, {len(failed)} failed{done}; records in {runs_dir}")
+    say(f"\n{len(records) - len(failed)} ok, {len(failed)} failed{done}; records in {runs_dir}")
+    for record in failed:
+        say(f"  failed: {record.label} on {record.dataset}, seed {record.seed}: {record.error}")
     if not args.no_report:
-        print(f"leaderboard written to {write_leaderboard(args.results_dir)}")
+        say(f"leaderboard written to {write_leaderboard(args.results_dir)}")
     return 1 if failed else 0
 
 
-def execute(
-    runs: list[RunSpec], results_dir: Path, executor: str, scheduler: str | None
-) -> list[dict]:
-    """Hand ``runs`` to the chosen executor; every record is written as its run finishes."""
+def say(line: str) -> None:
+    """Print one progress line at once (progress must not wait in a buffer)."""
+    print(line, flush=True)
 
-    def say(line: str) -> None:
-        print(line, flush=True)
 
-    if executor == "dask":
-        from bench.run.executors.dask import run_on_dask
-
-        return run_on_dask(runs, results_dir, say, scheduler=scheduler)
-    from bench.run.executors.local import run_in_process
-
-    return run_in_process(runs, results_dir, say=say)
+def split_names(text: str, option: str) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]``; an empty list is a usage error naming ``option``."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise BenchError(
+            f"{option} {text!r} names nothing; give one or more names, comma-separated"
+        )
+    return names
 
 
 def describe_runs(runs: list[RunSpec]) -> str:
     """``mlp/mnist x3 (seeds 0-2), logreg/mnist``: the run list, one entry per model."""
+    from bench.run.resume import seed_ranges
+
     seeds: dict[str, list[int]] = {}
     for run in runs:
         seeds.setdefault(f"{run.label}/{run.dataset}", []).append(run.seed)
     return ", ".join(
-        name if len(s) == 1 else f"{name} x{len(s)} (seeds {min(s)}-{max(s)})"
+        name if len(s) == 1 else f"{name} x{len(s)} (seeds {seed_ranges(s)})"
         for name, s in seeds.items()
     )

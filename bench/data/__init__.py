@@ -20,7 +20,6 @@ from bench.data.registry import (
     verify_dataset,
 )
 
-
 __all__ = [
     "DATASETS",
     "Dataset",

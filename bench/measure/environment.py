@@ -9,8 +9,6 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from bench.measure.peak import cached_peak
-
 LIBRARIES = ("tensorflow", "keras", "scikit-learn", "numpy", "pandas", "mnist-bench")
 
 
@@ -76,11 +74,11 @@ def tensorflow_gpus() -> list[str] | None:
     ]
 
 
-def collect_environment() -> dict[str, Any]:
+def collect_environment(matmul_peaks: dict[str, Any] | None = None) -> dict[str, Any]:
     """Describe this process's machine and software for a run record.
 
-    ``matmul_peak`` is the float32 matrix-multiply probe of :mod:`bench.measure.peak` if this
-    process has run it (every Keras run does), else None.
+    ``matmul_peaks`` maps a dtype to the matrix-multiply probe of :mod:`bench.measure.peak` the
+    run measured its efficiency against (Keras runs), if any.
     """
     try:
         usable_cores = len(os.sched_getaffinity(0))
@@ -98,6 +96,6 @@ def collect_environment() -> dict[str, Any]:
         "tensorflow_threads": tensorflow_threads(),
         "tensorflow_gpus": tensorflow_gpus(),
         "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
-        "matmul_peak": cached_peak("float32"),
-        "matmul_peak_bfloat16": cached_peak("bfloat16"),
+        "matmul_peak": (matmul_peaks or {}).get("float32"),
+        "matmul_peak_bfloat16": (matmul_peaks or {}).get("bfloat16"),
     }

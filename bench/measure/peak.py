@@ -6,14 +6,18 @@ benchmarks meet differ from session to session (2-core AMD EPYC at about 160 GFL
 two square matrices, warm, with the process's own thread settings, and keeps the best of a few
 repeats (other processes on the machine can only slow a repeat down, never speed it up).
 
-The result is cached for the life of the process: :func:`matmul_peak` measures once,
-:func:`cached_peak` returns what was measured (or None) without measuring.
+The result is cached for the life of the process: :func:`matmul_peak` measures once per
+dtype. :func:`load_probe` is a different, cheaper measurement taken at the start of every run:
+a NumPy matmul whose speed, compared across the runs of a sweep, shows when the machine was
+busy with something else.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+
+import numpy as np
 
 from bench.tfquiet import import_tensorflow
 
@@ -63,7 +67,25 @@ def matmul_peak(
     return dict(_CACHE[dtype])
 
 
-def cached_peak(dtype: str = "float32") -> dict[str, Any] | None:
-    """The peak measured earlier in this process, or None if no probe has run yet."""
-    value = _CACHE.get(dtype)
-    return None if value is None else dict(value)
+LOAD_PROBE_SIZE = 512
+LOAD_PROBE_REPEATS = 7
+
+
+def load_probe(size: int = LOAD_PROBE_SIZE, repeats: int = LOAD_PROBE_REPEATS) -> dict[str, Any]:
+    """GFLOP/s of a float32 NumPy matmul right now (best of ``repeats``; about 0.1 s).
+
+    A run whose probe is far below its sweep's median ran on a busy machine.
+    """
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    a @ b  # warm the BLAS threads
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        seconds.append(time.perf_counter() - start)
+    return {
+        "gflops": 2.0 * size**3 / min(seconds) / 1e9,
+        "method": f"best of {repeats} NumPy float32 matmuls of {size}x{size}",
+    }

@@ -78,29 +78,35 @@ def measure_latency(
     return {"n": n, "warmup": warmup, **{f"{key}_ms": value for key, value in stats.items()}}
 
 
-TIME_TO_ACCURACY_TARGETS = (0.90, 0.95, 0.98, 0.99)
-
-
 def time_to_accuracy(
-    history: list[dict[str, Any]],
-    targets: tuple[float, ...] = TIME_TO_ACCURACY_TARGETS,
-    clock: str = "elapsed_train_seconds",
+    checks: list[dict[str, Any]], targets: tuple[float, ...] | list[float]
 ) -> dict[str, float]:
-    """Time at which validation accuracy first reached each target (DAWNBench/MLPerf style).
+    """Training-clock seconds at which validation accuracy first reached each target.
 
-    Accuracy is checked at the end of each epoch. The default ``clock`` is training time
-    (input setup and graph building included, validation excluded); ``clock="elapsed_seconds"``
-    gives the wall time including validation. Targets never reached are absent from the
-    result. Keys are the targets as strings ("0.99").
+    ``checks`` are the validation checks made during training (several per epoch, in order),
+    each with ``train_seconds`` and ``val_accuracy``. Targets never reached are absent from
+    the result. Keys are the targets as strings with up to three decimals ("0.99", "0.992").
+
+    Example
+    -------
+    >>> checks = [{"train_seconds": 1.0, "val_accuracy": 0.95},
+    ...           {"train_seconds": 2.0, "val_accuracy": 0.991}]
+    >>> time_to_accuracy(checks, (0.9, 0.99, 0.995))
+    {'0.9': 1.0, '0.99': 2.0}
     """
     reached: dict[str, float] = {}
     for target in targets:
-        for entry in history:
-            accuracy = entry.get("val_accuracy")
+        for check in checks:
+            accuracy = check.get("val_accuracy")
             if accuracy is not None and accuracy >= target:
-                reached[f"{target:.2f}"] = float(entry[clock])
+                reached[target_key(target)] = float(check["train_seconds"])
                 break
     return reached
+
+
+def target_key(target: float) -> str:
+    """How a target is written as a key: ``0.99`` -> "0.99", ``0.992`` -> "0.992"."""
+    return f"{target:.3f}".rstrip("0").rstrip(".")
 
 
 def training_throughput(history: list[dict[str, Any]], n_train: int) -> dict[str, Any]:

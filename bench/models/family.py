@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from bench.measure.flops import FlopCount
+from bench.models.params import Param
 from bench.registry import Registry
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class FamilyEntry:
     load: Callable[[], AdapterClass]
     requires: tuple[str, ...] = ()
     description: str = ""
+    config_rules: Mapping[str, Param] = field(default_factory=dict)
 
     def check_spec(self, spec: ModelSpec) -> list[str]:
         """Problems with ``spec`` for this family (missing required declarations)."""
@@ -112,12 +114,22 @@ FAMILIES.add_loader(_load_families)
 
 
 def register_family(
-    name: str, *, requires: tuple[str, ...] = (), description: str = ""
+    name: str,
+    *,
+    requires: tuple[str, ...] = (),
+    config_rules: Mapping[str, Param] | None = None,
+    description: str = "",
 ) -> Callable[[Callable[[], AdapterClass]], Callable[[], AdapterClass]]:
-    """Decorator for a family's loader: ``@register_family("keras", requires=("optimizer",))``."""
+    """Decorator for a family's loader: ``@register_family("keras", requires=("optimizer",))``.
+
+    ``config_rules`` are the ranges of the config keys the family's adapter reads.
+    """
 
     def decorator(load: Callable[[], AdapterClass]) -> Callable[[], AdapterClass]:
-        FAMILIES.add(name, FamilyEntry(name, load, requires, description or load.__doc__ or ""))
+        entry = FamilyEntry(
+            name, load, requires, description or load.__doc__ or "", dict(config_rules or {})
+        )
+        FAMILIES.add(name, entry)
         return load
 
     return decorator

@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.models.family import FAMILIES
+from bench.models.params import Param, split_params
 from bench.registry import Registry
 
 ENTRY_POINT_GROUP = "mnist_bench.architectures"
@@ -55,7 +56,8 @@ class ModelSpec:
         ``preprocess(images_uint8)`` -> model input array; images are ``(N, H, W)`` uint8.
     config:
         Default training configuration (epochs, batch size, learning rate, ...). Every key
-        may be overridden by a preset or by ``--set key=value``.
+        may be overridden by a preset or by ``--set key=value``. A value given as
+        ``Param(default, minimum=..., choices=...)`` also declares its allowed range.
     presets:
         Named partial configs, e.g. ``{"quick": {"epochs": 1}}``.
     optimizer:
@@ -72,6 +74,8 @@ class ModelSpec:
         How the defaults were chosen, in a few words, for the leaderboard.
     min_image_size:
         Smallest image side the model's layers accept (checked before any training).
+    rules:
+        The allowed ranges its config declared with :class:`~bench.models.params.Param`.
     """
 
     name: str
@@ -87,6 +91,7 @@ class ModelSpec:
     deterministic: bool = False
     tuning: str = ""
     min_image_size: int | None = None
+    rules: Mapping[str, Param] = field(default_factory=dict)
 
     def preset_names(self) -> list[str]:
         """Return ``default`` followed by the declared presets."""
@@ -135,6 +140,8 @@ def register_model(
     ...     return LogisticRegression(C=config["C"])
     """
     presets = dict(presets or {})
+    defaults, rules = split_params(config)
+    config = defaults
     for preset_name, overrides in presets.items():
         unknown = sorted(set(overrides) - set(config))
         if unknown:

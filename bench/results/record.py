@@ -69,6 +69,9 @@ class RunRecord:
     executor: dict[str, Any] | None = None
     error: RunError | None = None
     schema_version: int = SCHEMA_VERSION
+    probability_arrays: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    """Validation and test probabilities in memory, until the store writes them beside the
+    record (see :func:`bench.results.store.write_record`); never part of the JSON."""
 
     # --- construction -----------------------------------------------------------------------
 

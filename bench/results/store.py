@@ -45,9 +45,16 @@ def record_path(results_dir: Path, run_id: str) -> Path:
 
 
 def write_record(results_dir: Path, record: RunRecord) -> Path:
-    """Write ``record`` atomically; return its path. Raise a :class:`BenchError` if it fails."""
+    """Write ``record`` (and, first, the probabilities it carries) atomically; return its path.
+
+    Raise a :class:`BenchError` naming the folder if it cannot be written.
+    """
     path = record_path(results_dir, record.run_id)
     try:
+        if record.probability_arrays:
+            record.probabilities = write_probabilities(
+                results_dir, record.run_id, record.probability_arrays
+            )
         atomic_write_json(path, record.to_dict())
     except OSError as error:
         raise BenchError(

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bench.errors import BenchError
+from bench.models.family import FAMILIES
+from bench.models.params import HARNESS_RULES, config_problems
 from bench.models.registry import DEFAULT_PRESET, ModelSpec
 
 
@@ -59,7 +61,8 @@ def resolve_config(
 ) -> dict[str, Any]:
     """Return ``spec.config`` updated by ``preset`` and then by ``overrides``.
 
-    Unknown preset names and unknown or ill-typed override keys raise :class:`BenchError`.
+    Unknown preset names, unknown or ill-typed override keys, and values outside the range
+    the model, its family or the harness declares raise :class:`BenchError`.
     """
     config = dict(spec.config)
     if preset != DEFAULT_PRESET:
@@ -78,4 +81,9 @@ def resolve_config(
                 f"Known keys: {', '.join(sorted(config))}"
             )
         config[key] = coerce_value(key, raw, spec.config[key])
+    family_rules = FAMILIES.get(spec.family).config_rules
+    problems = config_problems(config, spec.rules, family_rules, HARNESS_RULES)
+    if problems:
+        where = f"{spec.name}:{preset}" if preset != DEFAULT_PRESET else spec.name
+        raise BenchError(f"{where}: " + "; ".join(problems))
     return config

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from bench.errors import BenchError
 from bench.models.registry import DEFAULT_PRESET, get_model, list_models
 from bench.run.config import parse_overrides, resolve_config, split_model_ref
+from bench.run.fingerprint import model_fingerprint
 from bench.run.spec import RunSpec
 
 QUICK_PRESET = "quick"
@@ -18,6 +18,8 @@ def seed_list(seed: int, repeats: int = 1) -> list[int]:
     """The seeds of ``--seed S --repeats K``: S, S+1, ..., S+K-1."""
     if repeats < 1:
         raise BenchError(f"--repeats must be at least 1, got {repeats}")
+    if seed < 0:
+        raise BenchError(f"--seed must be 0 or more, got {seed}")
     return list(range(seed, seed + repeats))
 
 
@@ -44,6 +46,12 @@ def split_overrides(
         if dot:
             if scope not in routed:
                 raise BenchError(f"--set {key}: model {scope!r} is not among the selected models")
+            known = get_model(scope).config
+            if bare_key not in known:
+                raise BenchError(
+                    f"--set {key}: {scope!r} has no config key {bare_key!r}. "
+                    f"Known keys: {', '.join(sorted(known))}"
+                )
             routed[scope][bare_key] = value
             continue
         owners = [name for name in model_names if key in get_model(name).config]
@@ -73,7 +81,8 @@ def build_runs(
     """Return one RunSpec per (model, preset, dataset, seed), configs resolved and validated.
 
     ``quick`` selects each model's ``quick`` preset where it has one (unless a preset was named)
-    and trains on the first 5,000 images unless ``limit_train`` says otherwise.
+    and trains on the first 5,000 images unless ``limit_train`` says otherwise. Runs come
+    interleaved by seed; a model declared deterministic runs with the first seed only.
     """
     for name, value in (("--limit-train", limit_train), ("--limit-test", limit_test)):
         if value is not None and value < 1:
@@ -86,22 +95,31 @@ def build_runs(
         ]
         limit_train = limit_train or QUICK_LIMIT_TRAIN
     routed = split_overrides(overrides, sorted({n for n, _ in pairs}))
+    configs = {
+        (name, preset): resolve_config(get_model(name), preset, routed[name])
+        for name, preset in pairs
+    }
+    fingerprints = {name: model_fingerprint(get_model(name)) for name in {n for n, _ in pairs}}
     runs = []
-    for dataset in datasets:
-        for name, preset in pairs:
-            config: dict[str, Any] = resolve_config(get_model(name), preset, routed[name])
-            for seed in seeds:
+    # Interleaved: seed 0 of every model on every dataset, then seed 1, ..., so slow drift of
+    # the machine's speed spreads over all models instead of landing on one.
+    for seed in seeds:
+        for dataset in datasets:
+            for name, preset in pairs:
+                if seed != seeds[0] and get_model(name).deterministic:
+                    continue  # the same predictions for every seed: one run says it all
                 runs.append(
                     RunSpec(
                         model=name,
                         preset=preset,
                         dataset=dataset,
                         seed=seed,
-                        config=config,
+                        config=configs[(name, preset)],
                         limit_train=limit_train,
                         limit_test=limit_test,
                         deterministic=deterministic,
                         data_dir=data_dir,
+                        code_fingerprint=fingerprints[name],
                     )
                 )
     return runs

@@ -1,13 +1,27 @@
-"""The shared trainer: one :class:`RunSpec` in, one run record (a plain dict) out.
+"""The shared trainer: one :class:`RunSpec` in, one :class:`RunRecord` out.
 
 The same function serves every model family (through :mod:`bench.models.family`) and every
-executor: it touches no files and no global state beyond seeding the random generators.
-Any exception inside a run becomes a ``failed`` record that says why.
+executor. It writes no files: the executor hands the record (and the probabilities it carries)
+to the store. Any exception inside a run becomes a ``failed`` record that says why.
+
+The protocol: the model trains on the training images minus a fixed, stratified validation
+split; every per-epoch number, the time-to-accuracy checks and any model choice see only that
+split; the test set is predicted once, after training. A preset whose config sets
+``validate_on="test"`` reproduces a tutorial that validated on the test set instead, and its
+records say so (they are reported apart from the race).
+
+Clocks: ``train_seconds`` is time inside training (input setup and graph building included,
+validation checks excluded); ``eval_seconds`` is validation checks plus the one test-set
+prediction; ``wall_seconds`` is the whole run. ``phases`` splits the wall time into data,
+build, train, evaluate and measure.
 """
 
 from __future__ import annotations
 
 import random
+import resource
+import sys
+import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -15,130 +29,236 @@ from typing import Any
 
 import numpy as np
 
-from bench.data import Dataset, load_dataset
-from bench.measure.environment import collect_environment, cpu_flags
+from bench.data import Dataset, get_entry, load_dataset
+from bench.data.split import validation_split
+from bench.measure.calibration import reliability_bins
+from bench.measure.environment import collect_environment
 from bench.measure.flops import efficiency
-from bench.measure.metrics import classification_metrics
-from bench.measure.peak import matmul_peak
+from bench.measure.metrics import classification_metrics, compute_metrics
+from bench.measure.peak import load_probe, matmul_peak
 from bench.measure.timing import (
     measure_batch_throughput,
     measure_latency,
     time_to_accuracy,
     training_throughput,
 )
-from bench.models.family import FitResult, make_adapter
-from bench.models.registry import get_model
-from bench.results.record import SCHEMA_VERSION
+from bench.models.family import Adapter, FitResult, adapter_class
+from bench.models.registry import ModelSpec, get_model
+from bench.results.record import RunError, RunRecord
+from bench.run.fingerprint import code_info
 from bench.run.spec import RunSpec
-from bench.tfquiet import import_tensorflow
 
 LATENCY_IMAGES = 500
-BFLOAT16_FLAGS = {"avx512_bf16", "amx_bf16"}  # CPUs worth a bfloat16 peak probe
 THROUGHPUT_REPEATS = 5
+CHECKS_PER_EPOCH = 10
+VALIDATE_ON_TEST = "test"
 
 
-def seed_everything(seed: int, family: str, deterministic: bool) -> None:
-    """Seed Python, NumPy and (for Keras) the backend; optionally make TF ops deterministic."""
+def now_iso() -> str:
+    """The current UTC time as an ISO 8601 string (microseconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's and NumPy's global generators (frameworks seed themselves on top)."""
     random.seed(seed)
     np.random.seed(seed)
-    if family == "keras":
-        tf = import_tensorflow()
-        import keras
-
-        keras.utils.set_random_seed(seed)
-        if deterministic:
-            tf.config.experimental.enable_op_determinism()
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+class _Phases:
+    """Wall-clock seconds per phase of a run."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.perf_counter()
+        self._start = self._mark
+
+    def end(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._mark
+        self._mark = now
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self._start
 
 
 def execute_run(
     run: RunSpec,
     dataset: Dataset | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Train, evaluate and time one run; return its record (status ``ok`` or ``failed``)."""
-    record: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run.run_id,
-        "status": "failed",
-        **run.identity(),
-        "config": dict(run.config),
-        "run": run.to_dict(),
-        "started_at": _now(),
-        "error": None,
-    }
+    started_at = now_iso()
+    partial: dict[str, Any] = {}
     try:
-        _train_and_measure(run, dataset, on_epoch, record)
-        record["status"] = "ok" if record["error"] is None else "failed"
+        return _train_and_measure(run, dataset, on_epoch, started_at, partial)
     except Exception as error:  # one failing model must not stop the others
-        record["error"] = {
-            "type": type(error).__name__,
-            "message": str(error),
-            "traceback": traceback.format_exc(),
-        }
-    record["finished_at"] = _now()
-    record["environment"] = collect_environment()
-    return record
+        return RunRecord.failed(
+            run,
+            RunError(type(error).__name__, str(error), traceback.format_exc()),
+            started_at=started_at,
+            finished_at=now_iso(),
+            environment=collect_environment(),
+            **partial,
+        )
 
 
 def _train_and_measure(
     run: RunSpec,
     dataset: Dataset | None,
     on_epoch: Callable[[dict[str, Any]], None] | None,
-    record: dict[str, Any],
-) -> None:
+    started_at: str,
+    partial: dict[str, Any],
+) -> RunRecord:
+    phases = _Phases()
     spec = get_model(run.model)
-    record["family"] = spec.family
+    partial["family"] = spec.family
+    partial["model_info"] = model_info(spec)
+    partial["code"] = code_info(spec)
+    machine_load = load_probe()
     data = dataset if dataset is not None else load_dataset(run.dataset, run.data_dir)
-    record["dataset_info"] = data.metadata()
-    x_train, y_train = data.x_train[: run.limit_train], data.y_train[: run.limit_train]
+    entry = get_entry(run.dataset)
+    validate_on = run.config.get("validate_on", "holdout")
+    if validate_on == VALIDATE_ON_TEST:
+        x_train, y_train = data.x_train[: run.limit_train], data.y_train[: run.limit_train]
+        x_val, y_val = data.x_test[: run.limit_test], data.y_test[: run.limit_test]
+        split_info: dict[str, Any] = {"n": int(len(x_val)), "protocol": "test-as-validation"}
+    else:
+        split = validation_split(data.x_train, data.y_train, entry.validation_size)
+        x_train, y_train = split.x_train[: run.limit_train], split.y_train[: run.limit_train]
+        x_val, y_val = split.x_val, split.y_val
+        split_info = {**split.describe(), "protocol": "holdout"}
     x_test, y_test = data.x_test[: run.limit_test], data.y_test[: run.limit_test]
-    record["n_train"], record["n_test"] = int(len(x_train)), int(len(x_test))
-
-    # The matmul peak probes run before training, in this process; they land in the environment.
-    peak = matmul_peak()["gflops"] if spec.family == "keras" else None
-    if spec.family == "keras" and BFLOAT16_FLAGS & set(cpu_flags()):
-        matmul_peak("bfloat16")
-    seed_everything(run.seed, spec.family, run.deterministic)
-    x_train_in = spec.preprocess(x_train)
+    partial["dataset_info"] = {
+        **data.metadata(),
+        "title": entry.display_name,
+        "accuracy_targets": list(entry.accuracy_targets),
+        "validation": split_info,
+        "protocol": split_info["protocol"],
+    }
+    partial.update(n_train=int(len(x_train)), n_val=int(len(x_val)), n_test=int(len(x_test)))
+    check_image_size(spec, data.image_shape)
+    x_train_in, x_val_in = spec.preprocess(x_train), spec.preprocess(x_val)
     x_test_in = spec.preprocess(x_test)
-    adapter = make_adapter(spec, dict(run.config), tuple(x_train_in.shape[1:]), data.num_classes)
-    fit: FitResult = adapter.fit(x_train_in, y_train, x_test_in, y_test, on_epoch)
-    record["history"] = fit.history
-    record["parameters"] = adapter.parameter_count()
-    if fit.failure:
-        record["error"] = {"type": "NonFiniteLoss", "message": fit.failure, "traceback": None}
-        return
+    phases.end("data")
 
-    proba = adapter.predict_proba(x_test_in)
-    predictions = proba.argmax(axis=1)
-    record["metrics"] = classification_metrics(y_test, predictions, data.num_classes)
-    record["predictions"] = predictions.astype(int).tolist()
-    record["test_labels"] = np.asarray(y_test).astype(int).tolist()
-    timings: dict[str, Any] = {
+    adapter_type = adapter_class(spec)
+    seed_everything(run.seed)
+    adapter_type.seed_framework(run.seed, run.deterministic)
+    adapter = adapter_type(spec, dict(run.config), tuple(x_train_in.shape[1:]), data.num_classes)
+    partial["parameters"] = adapter.parameter_count()
+    phases.end("build")
+
+    fit: FitResult = adapter.fit(
+        x_train_in, y_train, x_val_in, y_val, on_epoch, checks_per_epoch=CHECKS_PER_EPOCH
+    )
+    partial.update(history=fit.history, checks=fit.checks, notes=list(fit.notes))
+    phases.end("train")
+    if fit.failure:
+        raise FloatingPointError(fit.failure)
+
+    test_start = time.perf_counter()
+    test_proba = adapter.predict_proba(x_test_in)
+    test_seconds = time.perf_counter() - test_start
+    val_proba = adapter.predict_proba(x_val_in)
+    predictions = test_proba.argmax(axis=1)
+    metrics = {
+        **classification_metrics(y_test, predictions, data.num_classes),
+        **compute_metrics(y_test, test_proba),
+        "reliability": reliability_bins(test_proba, y_test).to_dict(),
+    }
+    phases.end("evaluate")
+
+    timings, flops, peaks = _speed(adapter, spec, fit, x_test_in, len(x_train))
+    timings["load_probe"] = machine_load
+    phases.end("measure")
+    timings["clocks"] = {
+        "train_seconds": fit.train_seconds,
+        "eval_seconds": fit.check_seconds + test_seconds,
+        "wall_seconds": phases.total,
         "fit_seconds": fit.fit_seconds,
-        "training": training_throughput(fit.history, len(x_train)),
-        "time_to_accuracy": time_to_accuracy(fit.history),
-        "time_to_accuracy_wall": time_to_accuracy(fit.history, clock="elapsed_seconds"),
+    }
+    timings["phases"] = phases.seconds
+    timings["time_to_accuracy"] = time_to_accuracy(fit.checks, entry.accuracy_targets)
+    timings["peak_rss_mb"] = peak_rss_mb()
+    return RunRecord(
+        run=run,
+        status="ok",
+        started_at=started_at,
+        finished_at=now_iso(),
+        environment=collect_environment(peaks),
+        flops=flops,
+        metrics=metrics,
+        predictions=predictions.astype(int).tolist(),
+        test_labels=np.asarray(y_test).astype(int).tolist(),
+        timings=timings,
+        probability_arrays={"val": val_proba, "test": test_proba},
+        **partial,
+    )
+
+
+def _speed(
+    adapter: Adapter,
+    spec: ModelSpec,
+    fit: FitResult,
+    x_test_in: np.ndarray,
+    n_train: int,
+) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+    """Throughput, latency, FLOPs and efficiency against this process's matmul peak.
+
+    Returns the timings, the FLOP count and the matmul peaks (None where not counted).
+    """
+    timings: dict[str, Any] = {
+        "training": training_throughput(fit.history, n_train),
         "inference": measure_batch_throughput(
             adapter.predict_proba, x_test_in, repeats=THROUGHPUT_REPEATS
         ),
         "latency": measure_latency(adapter.predict_one, x_test_in, n=LATENCY_IMAGES),
         "method": adapter.inference_method,
     }
-    record["timings"] = timings
     flops = adapter.flop_count()
-    if flops is not None:
-        record["flops"] = flops.to_dict()
-        training = timings["training"]
-        timings["efficiency"] = efficiency(
-            flops,
-            training["steady_samples_per_s"]
-            or training["warm_samples_per_s"]
-            or training["samples_per_s"],
-            timings["inference"]["samples_per_s"],
-            peak,
+    if flops is None:
+        return timings, None, None
+    probe_start = time.perf_counter()
+    peaks = {"float32": matmul_peak("float32")}
+    if str(spec.config.get("precision", "")).endswith("bfloat16"):
+        peaks["bfloat16"] = matmul_peak("bfloat16")
+    timings["peak_probe_seconds"] = time.perf_counter() - probe_start
+    training = timings["training"]
+    samples_per_s = (
+        training["steady_samples_per_s"]
+        or training["warm_samples_per_s"]
+        or training["samples_per_s"]
+    )
+    timings["efficiency"] = efficiency(
+        flops, samples_per_s, timings["inference"]["samples_per_s"], peaks["float32"]["gflops"]
+    )
+    return timings, flops.to_dict(), peaks
+
+
+def model_info(spec: ModelSpec) -> dict[str, Any]:
+    """What the leaderboard shows about a model beside its numbers."""
+    reference = spec.reference
+    return {
+        "description": spec.description,
+        "tuning": spec.tuning,
+        "deterministic": spec.deterministic,
+        "reference": None if reference is None else vars(reference).copy(),
+    }
+
+
+def check_image_size(spec: ModelSpec, image_shape: tuple[int, int]) -> None:
+    """Refuse images smaller than the model's declared minimum, naming both."""
+    minimum = spec.min_image_size
+    if minimum is not None and min(image_shape) < minimum:
+        raise ValueError(
+            f"model {spec.name!r} needs images of at least {minimum}x{minimum} pixels; "
+            f"this dataset's are {image_shape[0]}x{image_shape[1]}"
         )
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

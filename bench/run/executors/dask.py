@@ -1,9 +1,9 @@
-"""Run a sweep on a Dask cluster: one task per run, plain dicts in and out.
+"""Run a sweep on a Dask cluster: one task per run, a run spec in and a run record out.
 
-Each task receives a run's :meth:`RunSpec.to_dict` and returns its record dict; Keras models and
-TensorFlow state never leave the worker that trained them. This process stays the only writer
-of ``results/``: it writes each record atomically as soon as its task finishes, so workers need
-no shared filesystem and ``--resume`` works as it does for a local sweep.
+Each task receives a run's :meth:`RunSpec.to_dict` and returns its :class:`RunRecord`; Keras
+models and TensorFlow state never leave the worker that trained them. This process stays the
+only writer of ``results/``: it writes each record atomically as soon as its task finishes, so
+workers need no shared filesystem and ``--resume`` works as it does for a local sweep.
 
 One training per worker at a time: every task asks for one unit of the worker resource
 ``train`` (start workers with ``--resources train=1``), and no more tasks are in flight than the
@@ -22,23 +22,23 @@ import random
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
-from bench.results.record import SCHEMA_VERSION, write_record
+from bench.results.record import RunError, RunRecord
+from bench.results.store import write_record
+from bench.run.executors import Progress, register_executor
 from bench.run.spec import RunSpec
+from bench.run.trainer import now_iso
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
     from bench.data import Dataset
-
-Progress = Callable[[str], None]
 
 TRAIN_RESOURCE = "train"
 LOCAL_ALLOWED_FAILURES = 1
@@ -83,7 +83,7 @@ def _keep_dask_off_global_random() -> None:
     compression.randint = private.randint
 
 
-def run_task(spec: dict[str, Any]) -> dict[str, Any]:
+def run_task(spec: dict[str, Any]) -> RunRecord:
     """Train one run and return its record with the worker named; Dask calls this on a worker."""
     from distributed import get_worker
 
@@ -93,7 +93,7 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
     run = RunSpec.from_dict(spec)
     record = execute_run(run, _worker_dataset(run.dataset, run.data_dir))
     worker = get_worker()
-    record["executor"] = {
+    record.executor = {
         "name": "dask",
         "worker": worker.address,
         "worker_nthreads": worker.state.nthreads,
@@ -226,33 +226,23 @@ def wait_for_training_slots(client: Client, say: Progress, timeout: float) -> in
     return slots
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def lost_run_record(run: RunSpec, error: BaseException, trace: str | None) -> dict[str, Any]:
+def lost_run_record(run: RunSpec, error: BaseException, trace: str | None) -> RunRecord:
     """A failed record for a run whose task raised or whose workers kept dying.
 
     No worker reported an environment for it, so ``environment`` is empty; ``executor.worker``
     names the last worker that died running it, where Dask says.
     """
     last_worker = getattr(getattr(error, "last_worker", None), "address", None)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run.run_id,
-        "status": "failed",
-        **run.identity(),
-        "config": dict(run.config),
-        "run": run.to_dict(),
-        "started_at": None,
-        "finished_at": _now(),
-        "error": {"type": type(error).__name__, "message": str(error), "traceback": trace},
-        "environment": {},
-        "executor": {"name": "dask", "worker": last_worker},
-    }
+    return RunRecord.failed(
+        run,
+        RunError(type(error).__name__, str(error), trace),
+        started_at="",
+        finished_at=now_iso(),
+        executor={"name": "dask", "worker": last_worker},
+    )
 
 
-def _record_of(future: Future, run: RunSpec) -> dict[str, Any]:
+def _record_of(future: Future, run: RunSpec) -> RunRecord:
     if future.status == "finished":
         return future.result()
     if future.status == "error":
@@ -269,7 +259,7 @@ def _record_of(future: Future, run: RunSpec) -> dict[str, Any]:
 
 def run_on_client(
     client: Client, runs: Sequence[RunSpec], results_dir: Path, say: Progress = print
-) -> list[dict[str, Any]]:
+) -> list[RunRecord]:
     """Train ``runs`` on the cluster behind ``client``, writing each record as it arrives."""
     from distributed import as_completed
 
@@ -303,7 +293,7 @@ def run_on_client(
         future.release()
         path = write_record(results_dir, record)
         records.append(record)
-        worker = (record.get("executor") or {}).get("worker") or "unknown worker"
+        worker = (record.executor or {}).get("worker") or "unknown worker"
         position = f"[{len(records)}/{len(runs)}]"
         say(f"{summary_line(position, run, record, time.perf_counter() - start, path)} on {worker}")
         if pending:
@@ -313,12 +303,13 @@ def run_on_client(
     return records
 
 
+@register_executor("dask", takes_scheduler=True)
 def run_on_dask(
     runs: Sequence[RunSpec],
     results_dir: Path,
     say: Progress = print,
     scheduler: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[RunRecord]:
     """Run ``runs`` on the cluster at ``scheduler``, or on a new local cluster when it is None."""
     if not runs:
         return []

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import Dataset, load_dataset
-from bench.results.record import write_record
+from bench.results.record import RunRecord
+from bench.results.store import write_record
+from bench.run.executors import Progress, register_executor
 from bench.run.spec import RunSpec
 from bench.run.trainer import execute_run
-
-Progress = Callable[[str], None]
 
 
 def _format_seconds(seconds: float) -> str:
@@ -80,10 +80,14 @@ def epoch_reporter(
     return report
 
 
+@register_executor("local")
 def run_in_process(
-    runs: Sequence[RunSpec], results_dir: Path, say: Progress = print
-) -> list[dict[str, Any]]:
-    """Run each spec in this process, writing its record as soon as it finishes."""
+    runs: Sequence[RunSpec], results_dir: Path, say: Progress = print, scheduler: str | None = None
+) -> list[RunRecord]:
+    """Run each spec in this process, writing its record as soon as it finishes.
+
+    ``scheduler`` is not used (this executor takes none).
+    """
     datasets: dict[tuple[str, str | None], Dataset] = {}
     records = []
     clock = SweepClock(runs)
@@ -94,7 +98,6 @@ def run_in_process(
         key = (run.dataset, run.data_dir)
         if key not in datasets:
             datasets[key] = load_dataset(run.dataset, run.data_dir)
-            say(f"data: {run.dataset} from {datasets[key].source}, SHA-256 verified")
         say(f"{position} {run.label} on {run.dataset}, seed {run.seed}: training{left}")
         start = time.perf_counter()
         on_epoch = epoch_reporter(position, run, say, later)
@@ -107,13 +110,7 @@ def run_in_process(
     return records
 
 
-def summary_line(
-    position: str, run: RunSpec, record: dict[str, Any], seconds: float, path: Path
-) -> str:
+def summary_line(position: str, run: RunSpec, record: RunRecord, seconds: float, path: Path) -> str:
     """One line saying how a finished run went and where its record is."""
-    if record["status"] == "ok":
-        accuracy = record["metrics"]["accuracy"]
-        outcome = f"ok, test accuracy {accuracy:.4f}"
-    else:
-        outcome = f"FAILED: {record['error']['type']}: {record['error']['message']}"
+    outcome = f"ok, test accuracy {record.accuracy:.4f}" if record.ok else f"FAILED: {record.error}"
     return f"{position} {run.label}: {outcome} ({_format_seconds(seconds)}) -> {path}"

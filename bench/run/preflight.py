@@ -1,0 +1,101 @@
+"""Everything that can be checked before any training, checked at once.
+
+A sweep that would fail halfway (an unwritable results folder, a dataset that cannot load, a
+model whose layers do not fit the images, an unreachable scheduler address) is refused before
+the first run starts, with every reason in one message and nothing trained.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bench.data import load_dataset
+from bench.errors import BenchError
+from bench.fsutil import remove_stale_temporaries
+from bench.models.family import FAMILIES
+from bench.models.registry import get_model
+from bench.run.spec import RunSpec
+
+SCHEDULER_ADDRESS = re.compile(r"^(?:[a-z]+://)?[^\s:/]+(?::\d{1,5})?$")
+
+
+def check_results_dir(results_dir: Path) -> str | None:
+    """None if records can be written under ``results_dir``, else the reason and the fix."""
+    runs = Path(results_dir) / "runs"
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+        probe = runs / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        return (
+            f"cannot write results under {results_dir} ({error.strerror or error}); "
+            "choose a writable folder with --results-dir"
+        )
+    return None
+
+
+def check_scheduler(address: str | None) -> str | None:
+    """None if ``address`` looks like a Dask scheduler address, else what is wrong."""
+    if address is None or SCHEDULER_ADDRESS.match(address):
+        return None
+    return f"--scheduler {address!r} is not an address; write it as tcp://HOST:PORT"
+
+
+def check_sweep(
+    runs: Sequence[RunSpec],
+    results_dir: Path,
+    *,
+    scheduler: str | None = None,
+    takes_scheduler: bool = True,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Raise one :class:`BenchError` listing every problem of the sweep, or return quietly.
+
+    Datasets are loaded (and verified) here, once each, so a broken second dataset stops
+    the sweep before the first dataset's runs train.
+    """
+    problems = [p for p in (check_results_dir(results_dir), check_scheduler(scheduler)) if p]
+    if scheduler and not takes_scheduler:
+        problems.append("--scheduler sends runs to a Dask cluster: use it with --executor dask")
+    shapes: dict[tuple[str, str | None], tuple[int, int]] = {}
+    for key in dict.fromkeys((run.dataset, run.data_dir) for run in runs):
+        try:
+            dataset = load_dataset(*key)
+        except BenchError as error:
+            problems.append(f"dataset {key[0]}: {error}")
+            continue
+        shapes[key] = dataset.image_shape
+        say(f"data: {dataset.name} from {dataset.source}, SHA-256 verified")
+    for label, dataset, problem in _model_problems(runs, shapes):
+        problems.append(f"{label} on {dataset}: {problem}")
+    if problems:
+        raise BenchError(
+            "nothing was trained; fix these first:\n  - " + "\n  - ".join(dict.fromkeys(problems))
+        )
+    remove_stale_temporaries(Path(results_dir) / "runs", recursive=True)
+
+
+def _model_problems(
+    runs: Sequence[RunSpec], shapes: dict[tuple[str, str | None], tuple[int, int]]
+) -> list[tuple[str, str, str]]:
+    found = []
+    for run in runs:
+        spec = get_model(run.model)
+        shape = shapes.get((run.dataset, run.data_dir))
+        if spec.family not in FAMILIES:
+            found.append((run.label, run.dataset, f"unknown model family {spec.family!r}"))
+        if shape and spec.min_image_size and min(shape) < spec.min_image_size:
+            found.append(
+                (
+                    run.label,
+                    run.dataset,
+                    f"needs images of at least {spec.min_image_size}x{spec.min_image_size} "
+                    f"pixels, this dataset's are {shape[0]}x{shape[1]}; choose another dataset "
+                    "or model",
+                )
+            )
+    return found
