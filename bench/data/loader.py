@@ -18,11 +18,29 @@ log = logging.getLogger("bench.data")
 def mirror_source(spec: IdxSpec, data_dir: str | Path | None) -> FolderSource:
     """The user's folder: ``data_dir`` if given, else the dataset's mirror variable."""
     folder = data_dir or os.environ.get(spec.mirror_env) or None
+    origin = "--data-dir" if data_dir else spec.mirror_env
     hint = (
         f"put the four IDX files (raw or .gz) in a folder and set "
         f"{spec.mirror_env}=/path/to/idx/files (or pass --data-dir DIR)"
     )
-    return FolderSource(spec, Path(folder) if folder else None, "mirror", hint, explicit=True)
+    return FolderSource(
+        spec,
+        Path(folder).expanduser() if folder else None,
+        "mirror",
+        hint,
+        explicit=True,
+        fix=mirror_fix(spec),
+        origin=origin,
+    )
+
+
+def mirror_fix(spec: IdxSpec) -> str:
+    """How to repair a bad file in the user's own folder (bench never deletes it)."""
+    return (
+        "this copy in your own folder is damaged, truncated or not the published file "
+        "(bench leaves it as it is); replace it with a good copy of the published file, "
+        f"raw or .gz, or point --data-dir / {spec.mirror_env} at a folder that has one"
+    )
 
 
 def dataset_cache(spec: IdxSpec) -> ArrayCache:
@@ -59,7 +77,8 @@ def verify_idx_dataset(spec: IdxSpec, data_dir: str | Path | None = None) -> lis
     if not checks:
         raise BenchError(
             f"nothing to verify: no cached copy of '{spec.name}' in {cache.folder} and no "
-            f"mirror folder set. Fetch it first: python -m bench data fetch --dataset {spec.name}"
+            f"mirror folder set (neither --data-dir nor {spec.mirror_env}). "
+            f"Fetch it first: python -m bench data fetch --dataset {spec.name}"
         )
     return checks
 
