@@ -11,6 +11,7 @@ from bench.data.dataset import Dataset
 from bench.data.folder import FolderSource
 from bench.data.spec import FileCheck, IdxSpec, Source, SourceRejected, SourceUnavailable, Split
 from bench.errors import BenchError
+from bench.fsutil import remove_stale_temporaries
 
 log = logging.getLogger("bench.data")
 
@@ -51,6 +52,7 @@ def dataset_cache(spec: IdxSpec) -> ArrayCache:
 def load_idx_dataset(spec: IdxSpec, data_dir: str | Path | None = None) -> Dataset:
     """Return ``spec``'s data from the first source that gives verified data; cache it."""
     cache = dataset_cache(spec)
+    _clean_cache_folder(cache)
     sources: list[Source] = [mirror_source(spec, data_dir), cache, *spec.fallback_sources(spec)]
     failures: list[tuple[Source, str]] = []
     for source in sources:
@@ -81,6 +83,17 @@ def verify_idx_dataset(spec: IdxSpec, data_dir: str | Path | None = None) -> lis
             f"Fetch it first: python -m bench data fetch --dataset {spec.name}"
         )
     return checks
+
+
+def _clean_cache_folder(cache: ArrayCache) -> None:
+    """Remove temporaries that interrupted cache writes left behind (old ones only)."""
+    try:
+        removed = remove_stale_temporaries(cache.folder)
+    except OSError as error:
+        log.warning("%s: could not look for stale temporary files (%s)", cache.label, error)
+        return
+    for path in removed:
+        log.info("%s: removed %s, left by an interrupted write", cache.label, path.name)
 
 
 def _keep_copy(cache: ArrayCache, split: Split) -> str | None:
