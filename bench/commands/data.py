@@ -104,15 +104,15 @@ def _class_table(dataset: Dataset) -> str:
 
 
 def verify(args: argparse.Namespace) -> int:
-    """Re-hash every local copy; exit 1 naming each bad file."""
+    """Re-hash every local copy (the folder ``--data-dir`` names too); exit 1 naming each bad
+    file with its fix, 2 when the named folder does not exist."""
     checks = verify_dataset(args.dataset, args.data_dir)
     for check in checks:
         print(f"ok   {check.path}" if check.ok else f"BAD  {check.path}\n     {check.problem}")
     bad = [check for check in checks if not check.ok]
     if bad:
         print(
-            f"{len(bad)} of {len(checks)} files failed; delete them and run "
-            f"python -m bench data fetch --dataset {args.dataset}",
+            f"{len(bad)} of {len(checks)} files failed; how to fix each is said under its name",
             file=sys.stderr,
         )
         return 1

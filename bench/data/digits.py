@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.data.dataset import Dataset
-from bench.data.idx import IdxError, check_array
+from bench.data.idx import IdxError, check_array, with_fix
 from bench.data.registry import DatasetEntry, register
 from bench.data.spec import FileCheck
 
@@ -23,6 +23,7 @@ DIGITS_CHECKSUMS = {
 N_IMAGES = 1797
 TEST_SIZE = 0.25
 SPLIT_SEED = 0
+SKLEARN_FIX = "reinstall scikit-learn (pip install --force-reinstall scikit-learn)"
 
 
 def _sklearn_arrays() -> dict[str, np.ndarray]:
@@ -38,7 +39,10 @@ def _sklearn_arrays() -> dict[str, np.ndarray]:
 
 def _check(name: str, array: np.ndarray) -> None:
     shape = (N_IMAGES, 8, 8) if "images" in name else (N_IMAGES,)
-    check_array(array, f"scikit-learn digits ({name})", shape, DIGITS_CHECKSUMS[name])
+    try:
+        check_array(array, f"scikit-learn digits ({name})", shape, DIGITS_CHECKSUMS[name])
+    except IdxError as error:
+        raise IdxError(with_fix(error, SKLEARN_FIX)) from None
 
 
 def load_digits_dataset(data_dir: str | Path | None = None) -> Dataset:

@@ -47,6 +47,7 @@ def _fallback_sources(spec: IdxSpec) -> list[Source]:
         "debian",
         hint="install the Debian package: apt-get install dataset-fashion-mnist",
         explicit=False,
+        fix="reinstall the Debian package: apt-get install --reinstall dataset-fashion-mnist",
     )
     return [IdxDownloadSource(spec, DOWNLOAD_URL), debian]
 

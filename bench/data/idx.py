@@ -7,16 +7,20 @@ with the magic number 0x00000803 and label files with 0x00000801.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import math
 import struct
-from typing import NoReturn
+import zlib
+from typing import BinaryIO, NoReturn
 
 import numpy as np
 
 from bench.errors import BenchError
 
 UNSIGNED_BYTE = 0x08
+READ_CHUNK = 1 << 20
 REFETCH_HINT = "delete the file and fetch it again (python -m bench data fetch)"
 
 
@@ -51,15 +55,61 @@ def sha256_hex(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def parse_idx(content: bytes, name: str, ndim: int) -> np.ndarray:
-    """Decode IDX ``content`` into a new uint8 array with ``ndim`` dimensions.
+def read_idx(
+    stream: BinaryIO, name: str, ndim: int, shape: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """Read one IDX file from ``stream`` into a new uint8 array with ``ndim`` dimensions.
 
-    ``name`` (a file name or path) goes into every error, which says what was expected, what was
-    found, and how to fix it.
+    Reading is bounded by the header: once the sizes are known, at most the length they imply
+    plus one byte is read, so a file that is longer than its header says (or a gzip stream that
+    expands without end) is rejected without being read in full. When ``shape`` is given, a
+    header with other sizes is rejected before any data is read. ``name`` (a file name, path or
+    URL) starts every error, which says what was expected and what was found.
     """
-    if len(content) < 4:
-        _fail(name, f"too short for an IDX header: expected at least 4 bytes, got {len(content)}")
-    magic = int.from_bytes(content[:4], "big")
+    try:
+        return _read_idx(stream, name, ndim, shape)
+    except OSError as error:
+        raise IdxError(f"{name}: cannot be read ({error.strerror or error})") from None
+
+
+def read_idx_gz(
+    stream: BinaryIO, name: str, ndim: int, shape: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """Like :func:`read_idx` for a gzip-compressed ``stream``, decompressed as it is read.
+
+    At most the length the IDX header implies plus one byte is ever decompressed, so a small
+    file that would expand to gigabytes costs no more memory than a good one.
+    """
+    try:
+        with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
+            return _read_idx(unzipped, name, ndim, shape)
+    except (OSError, EOFError, zlib.error) as error:
+        raise IdxError(f"{name}: not a readable gzip file ({error})") from None
+
+
+def parse_idx(
+    content: bytes, name: str, ndim: int, shape: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """Decode IDX ``content`` (already in memory) into a new uint8 array; see :func:`read_idx`."""
+    return read_idx(io.BytesIO(content), name, ndim, shape)
+
+
+def read_at_most(stream: BinaryIO, limit: int) -> bytearray:
+    """Read ``stream`` up to its end or ``limit`` bytes, in chunks (never asking for ``limit``)."""
+    data = bytearray()
+    while len(data) < limit:
+        chunk = stream.read(min(READ_CHUNK, limit - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _read_idx(stream: BinaryIO, name: str, ndim: int, shape: tuple[int, ...] | None) -> np.ndarray:
+    head = read_at_most(stream, 4)
+    if len(head) < 4:
+        _fail(name, f"too short for an IDX header: expected at least 4 bytes, got {len(head)}")
+    magic = int.from_bytes(head, "big")
     if magic >> 8 != UNSIGNED_BYTE:
         _fail(
             name,
@@ -69,23 +119,42 @@ def parse_idx(content: bytes, name: str, ndim: int) -> np.ndarray:
     if magic & 0xFF != ndim:
         _fail(name, f"wrong number of dimensions: expected {ndim}, got {magic & 0xFF}")
     header_size = 4 + 4 * ndim
-    if len(content) < header_size:
-        _fail(name, f"truncated header: expected {header_size} bytes, got {len(content)}")
-    shape = struct.unpack(f">{ndim}I", content[4:header_size])
-    expected_size = header_size + math.prod(shape)
-    if len(content) != expected_size:
-        state = "truncated" if len(content) < expected_size else "longer than its header says"
+    sizes = read_at_most(stream, header_size - 4)
+    if len(sizes) < header_size - 4:
+        _fail(name, f"truncated header: expected {header_size} bytes, got {4 + len(sizes)}")
+    found = struct.unpack(f">{ndim}I", sizes)
+    if shape is not None and found != tuple(shape):
         _fail(
             name,
-            f"{state}: expected {expected_size:,} bytes for dimensions {format_shape(shape)}, "
-            f"got {len(content):,}",
+            f"wrong dimensions: expected {format_shape(shape)}, got {format_shape(found)}",
         )
-    data = np.frombuffer(content, dtype=np.uint8, offset=header_size)
-    return data.reshape(shape).copy()
+    data_size = math.prod(found)
+    data = read_at_most(stream, data_size)
+    if len(data) < data_size:
+        _fail(
+            name,
+            f"truncated: expected {header_size + data_size:,} bytes for dimensions "
+            f"{format_shape(found)}, got {header_size + len(data):,}",
+        )
+    if stream.read(1):
+        _fail(
+            name,
+            f"longer than its header says: expected {header_size + data_size:,} bytes for "
+            f"dimensions {format_shape(found)}, found more (reading stopped there)",
+        )
+    return np.frombuffer(data, dtype=np.uint8).reshape(found)
 
 
 def check_array(array: np.ndarray, name: str, shape: tuple[int, ...], sha256: str) -> None:
     """Raise IdxError unless ``array`` has ``shape`` and IDX-encodes to content with ``sha256``."""
+    check_layout(array, name, shape)
+    actual = idx_sha256(array)
+    if actual != sha256:
+        _fail(name, f"checksum mismatch: expected SHA-256 {sha256}, got {actual}")
+
+
+def check_layout(array: np.ndarray, name: str, shape: tuple[int, ...]) -> None:
+    """Raise IdxError unless ``array`` is uint8 with ``shape`` (its data is not read)."""
     if array.dtype != np.uint8:
         _fail(name, f"wrong data type: expected uint8, got {array.dtype}")
     if array.shape != shape:
@@ -93,9 +162,6 @@ def check_array(array: np.ndarray, name: str, shape: tuple[int, ...], sha256: st
             name,
             f"wrong dimensions: expected {format_shape(shape)}, got {format_shape(array.shape)}",
         )
-    actual = idx_sha256(array)
-    if actual != sha256:
-        _fail(name, f"checksum mismatch: expected SHA-256 {sha256}, got {actual}")
 
 
 def format_shape(shape: tuple[int, ...]) -> str:
@@ -109,5 +175,10 @@ def _as_uint8(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def with_fix(error: Exception, fix: str) -> str:
+    """Return ``error``'s message followed by ``Fix: <fix>.`` (just the message if no fix)."""
+    return f"{error}. Fix: {fix}." if fix else str(error)
+
+
 def _fail(name: str, problem: str) -> NoReturn:
-    raise IdxError(f"{name}: {problem}. Fix: {REFETCH_HINT}.")
+    raise IdxError(f"{name}: {problem}")

@@ -11,6 +11,7 @@ from bench.data.dataset import Dataset
 from bench.data.folder import FolderSource
 from bench.data.spec import FileCheck, IdxSpec, Source, SourceRejected, SourceUnavailable, Split
 from bench.errors import BenchError
+from bench.fsutil import remove_stale_temporaries
 
 log = logging.getLogger("bench.data")
 
@@ -18,11 +19,29 @@ log = logging.getLogger("bench.data")
 def mirror_source(spec: IdxSpec, data_dir: str | Path | None) -> FolderSource:
     """The user's folder: ``data_dir`` if given, else the dataset's mirror variable."""
     folder = data_dir or os.environ.get(spec.mirror_env) or None
+    origin = "--data-dir" if data_dir else spec.mirror_env
     hint = (
         f"put the four IDX files (raw or .gz) in a folder and set "
         f"{spec.mirror_env}=/path/to/idx/files (or pass --data-dir DIR)"
     )
-    return FolderSource(spec, Path(folder) if folder else None, "mirror", hint, explicit=True)
+    return FolderSource(
+        spec,
+        Path(folder).expanduser() if folder else None,
+        "mirror",
+        hint,
+        explicit=True,
+        fix=mirror_fix(spec),
+        origin=origin,
+    )
+
+
+def mirror_fix(spec: IdxSpec) -> str:
+    """How to repair a bad file in the user's own folder (bench never deletes it)."""
+    return (
+        "this copy in your own folder is damaged, truncated or not the published file "
+        "(bench leaves it as it is); replace it with a good copy of the published file, "
+        f"raw or .gz, or point --data-dir / {spec.mirror_env} at a folder that has one"
+    )
 
 
 def dataset_cache(spec: IdxSpec) -> ArrayCache:
@@ -33,6 +52,7 @@ def dataset_cache(spec: IdxSpec) -> ArrayCache:
 def load_idx_dataset(spec: IdxSpec, data_dir: str | Path | None = None) -> Dataset:
     """Return ``spec``'s data from the first source that gives verified data; cache it."""
     cache = dataset_cache(spec)
+    _clean_cache_folder(cache)
     sources: list[Source] = [mirror_source(spec, data_dir), cache, *spec.fallback_sources(spec)]
     failures: list[tuple[Source, str]] = []
     for source in sources:
@@ -59,9 +79,21 @@ def verify_idx_dataset(spec: IdxSpec, data_dir: str | Path | None = None) -> lis
     if not checks:
         raise BenchError(
             f"nothing to verify: no cached copy of '{spec.name}' in {cache.folder} and no "
-            f"mirror folder set. Fetch it first: python -m bench data fetch --dataset {spec.name}"
+            f"mirror folder set (neither --data-dir nor {spec.mirror_env}). "
+            f"Fetch it first: python -m bench data fetch --dataset {spec.name}"
         )
     return checks
+
+
+def _clean_cache_folder(cache: ArrayCache) -> None:
+    """Remove temporaries that interrupted cache writes left behind (old ones only)."""
+    try:
+        removed = remove_stale_temporaries(cache.folder)
+    except OSError as error:
+        log.warning("%s: could not look for stale temporary files (%s)", cache.label, error)
+        return
+    for path in removed:
+        log.info("%s: removed %s, left by an interrupted write", cache.label, path.name)
 
 
 def _keep_copy(cache: ArrayCache, split: Split) -> str | None:

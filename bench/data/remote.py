@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import urllib.request
-import zlib
 from http.client import HTTPException
 
 import numpy as np
 
-from bench.data.idx import IdxError, sha256_hex
+from bench.data.idx import IdxError, read_at_most, sha256_hex
 from bench.data.spec import (
     IDX_FILES,
     SLOTS,
@@ -22,16 +20,24 @@ from bench.data.spec import (
 )
 
 DOWNLOAD_TIMEOUT_S = 10.0
+# The largest file any source downloads is about 30 MB; a body past this limit is refused.
+MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 
 
-def fetch_url(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> bytes:
-    """Return the body at ``url``; raise SourceUnavailable when it cannot be fetched."""
+def fetch_url(
+    url: str, timeout: float = DOWNLOAD_TIMEOUT_S, max_bytes: int = MAX_DOWNLOAD_BYTES
+) -> bytes:
+    """Return the body at ``url``; raise SourceUnavailable when it cannot be fetched, and
+    SourceRejected when it is longer than ``max_bytes`` (read no further than that)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.read()
+            body = read_at_most(response, max_bytes + 1)
     except (OSError, HTTPException) as error:
         reason = getattr(error, "reason", None) or error
         raise SourceUnavailable(f"cannot download {url} ({reason})") from None
+    if len(body) > max_bytes:
+        raise SourceRejected(f"{url}: refused a download of more than {max_bytes:,} bytes")
+    return bytes(body)
 
 
 class IdxDownloadSource(Source):
@@ -44,15 +50,13 @@ class IdxDownloadSource(Source):
         self.hint = f"allow this machine to reach {base_url}"
 
     def fetch(self) -> Split:
-        """Download, gunzip and verify each file."""
+        """Download, gunzip (no further than each file's expected length) and verify each file."""
         arrays = {}
         for slot, name in IDX_FILES.items():
             url = f"{self.base_url}{name}.gz"
+            body = io.BytesIO(fetch_url(url))
             try:
-                content = gzip.decompress(fetch_url(url))
-                arrays[slot] = self.spec.decode(slot, content, url)
-            except (OSError, EOFError, zlib.error) as error:
-                raise SourceRejected(f"{url}: not a readable gzip file ({error})") from None
+                arrays[slot] = self.spec.read(slot, body, url, gzipped=True)
             except IdxError as error:
                 raise SourceRejected(str(error)) from None
         return Split(arrays, dict(self.spec.checksums), self.label)

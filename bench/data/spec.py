@@ -5,10 +5,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 
-from bench.data.idx import check_array, parse_idx
+from bench.data.idx import check_array, check_layout, parse_idx, read_idx, read_idx_gz
 
 # Array slot -> standard IDX file name (MNIST and Fashion-MNIST share these names).
 IDX_FILES: dict[str, str] = {
@@ -94,10 +95,29 @@ class IdxSpec:
 
     def decode(self, slot: str, content: bytes, name: str) -> np.ndarray:
         """Parse the IDX ``content`` for ``slot`` and check its shape and SHA-256."""
-        array = parse_idx(content, name, ndim=len(self.shape_of(slot)))
+        shape = self.shape_of(slot)
+        array = parse_idx(content, name, ndim=len(shape), shape=shape)
+        self.check(slot, array, name)
+        return array
+
+    def read(self, slot: str, stream: BinaryIO, name: str, *, gzipped: bool) -> np.ndarray:
+        """Read the IDX file for ``slot`` from ``stream`` (gunzipping it as it is read when
+        ``gzipped``) and check its shape and SHA-256.
+
+        No more than the expected file length plus one byte is read: a file whose header
+        gives other sizes is rejected after the header, one that goes on is rejected one byte
+        past its expected end.
+        """
+        shape = self.shape_of(slot)
+        reader = read_idx_gz if gzipped else read_idx
+        array = reader(stream, name, ndim=len(shape), shape=shape)
         self.check(slot, array, name)
         return array
 
     def check(self, slot: str, array: np.ndarray, name: str) -> None:
         """Raise IdxError unless ``array`` is exactly the published content of ``slot``."""
         check_array(array, name, self.shape_of(slot), self.checksums[IDX_FILES[slot]])
+
+    def check_layout(self, slot: str, array: np.ndarray, name: str) -> None:
+        """Raise IdxError unless ``array`` has the dtype and shape of ``slot`` (data unread)."""
+        check_layout(array, name, self.shape_of(slot))
