@@ -112,3 +112,26 @@ def tiny_idx(tmp_path: Path, bench_home: Path) -> TinyIdx:
 def idx_writer():
     """The helper that writes arrays as an IDX folder: ``idx_writer(folder, arrays, gz=True)``."""
     return write_idx_folder
+
+
+@pytest.fixture
+def sgd_model():
+    """A seeded, sub-second scikit-learn model (``sgd_probe``, preset ``quick``) for sweeps:
+    unlike L-BFGS logistic regression, each seed gives a different fit."""
+    from bench.models.preprocess import flatten_and_scale
+    from bench.models.registry import REGISTRY, register_model
+
+    @register_model(
+        family="sklearn",
+        preprocess=flatten_and_scale,
+        config={"alpha": 1e-3, "max_iter": 20},
+        presets={"quick": {"max_iter": 5}},
+    )
+    def sgd_probe(config, input_shape, num_classes):
+        """Logistic regression by SGD (test model)."""
+        from sklearn.linear_model import SGDClassifier
+
+        return SGDClassifier(loss="log_loss", alpha=config["alpha"], max_iter=config["max_iter"])
+
+    yield "sgd_probe"
+    REGISTRY.remove("sgd_probe")

@@ -138,8 +138,6 @@ def handle_run(args: argparse.Namespace) -> int:
         say("\n".join(describe_plan(plan)))
         runs, skipped = plan.todo, len(plan.done)
 
-    from bench.results.markdown import write_leaderboard
-
     records = executor.run(runs, args.results_dir, say, scheduler=args.scheduler) if runs else []
     failed = [r for r in records if not r.ok]
     runs_dir = args.results_dir / "runs"
@@ -148,6 +146,8 @@ def handle_run(args: argparse.Namespace) -> int:
     for record in failed:
         say(f"  failed: {record.label} on {record.dataset}, seed {record.seed}: {record.error}")
     if not args.no_report:
+        from bench.results.markdown import write_leaderboard
+
         say(f"leaderboard written to {write_leaderboard(args.results_dir)}")
     return 1 if failed else 0
 

@@ -31,6 +31,7 @@ class SklearnAdapter:
         self.num_classes = num_classes
         self.input_shape = input_shape
         self.estimator = spec.build(config, input_shape, num_classes)
+        _seed_estimator(self.estimator)
         if not hasattr(self.estimator, "predict_proba"):
             raise TypeError(
                 f"model {spec.name!r}: {type(self.estimator).__name__} has no predict_proba; "
@@ -170,3 +171,12 @@ def _fitted_on_blanks(estimator: Any, input_shape: tuple[int, ...], num_classes:
         warnings.simplefilter("ignore")
         fitted.fit(x, np.arange(num_classes))
     return fitted
+
+
+def _seed_estimator(estimator: Any) -> None:
+    """Give an estimator that left ``random_state`` unset one drawn from NumPy's global
+    generator, which the trainer has seeded with the run's seed: seed k gives the same fit
+    every time, and different seeds give different fits."""
+    params = estimator.get_params(deep=False)
+    if "random_state" in params and params["random_state"] is None:
+        estimator.set_params(random_state=int(np.random.randint(0, 2**31 - 1)))
