@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from bench import __version__
@@ -39,19 +41,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: stop, keep what was written, say so."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; return the process exit code."""
+    """Parse ``argv`` and run the chosen subcommand; return the process exit code.
+
+    0: success; 1: a run failed (the summary says which); 2: bad input, nothing was run;
+    130 after Ctrl-C and 143 after SIGTERM (records already written are kept).
+    """
     quiet_tensorflow()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return int(args.handler(args) or 0)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted: records already written are kept.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        how = "terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted"
+        print(
+            f"\n{how}: records already written are kept; rerun the same command with "
+            "--resume to finish the sweep.",
+            file=sys.stderr,
+        )
+        return 143 if isinstance(interrupt, Terminated) else 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)

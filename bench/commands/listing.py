@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from bench.results.store import DEFAULT_RESULTS_DIR
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -10,16 +13,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "list",
         help="list the registered models",
-        description="List registered models: name, family, parameter count on 28x28 inputs, "
-        "presets, default epochs and batch size, and a one-line description.",
-        epilog="examples:\n  python -m bench list\n  python -m bench list 'mlp*'",
+        description="List registered models: name, family, parameter count, presets, default "
+        "epochs and batch size, and a one-line description. Parameter counts come from the "
+        "newest record of each model under --results-dir; --params builds each model on 28x28 "
+        "inputs to count them (slower: imports TensorFlow).",
+        epilog="examples:\n  python -m bench list\n  python -m bench list 'mlp*' --params",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("pattern", nargs="?", default="*", help="fnmatch filter, e.g. 'cnn*'")
     parser.add_argument(
-        "--no-params",
+        "--params",
         action="store_true",
-        help="skip building each model to count its parameters (no TensorFlow import)",
+        help="build each model on 28x28 inputs to count its parameters (imports TensorFlow)",
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=DEFAULT_RESULTS_DIR,
+        help=f"where recorded parameter counts are read from (default: {DEFAULT_RESULTS_DIR})",
     )
     parser.set_defaults(handler=handle_list)
 
@@ -30,10 +41,11 @@ def handle_list(args: argparse.Namespace) -> int:
 
     from bench.models.registry import get_model, list_models
 
+    recorded = {} if args.params else recorded_parameters(args.results_dir)
     rows = []
     for name in list_models(args.pattern):
         spec = get_model(name)
-        params = "-" if args.no_params else _parameter_count(spec)
+        params = _parameter_count(spec) if args.params else recorded.get(name, "-")
         defaults = ", ".join(
             f"{key}={spec.config[key]}"
             for key in ("epochs", "batch_size", "max_iter")
@@ -45,6 +57,17 @@ def handle_list(args: argparse.Namespace) -> int:
     headers = ["Model", "Family", "Params", "Presets", "Defaults", "Description"]
     print(tabulate(rows, headers=headers, disable_numparse=True))
     return 0
+
+
+def recorded_parameters(results_dir: Path) -> dict[str, str]:
+    """Model name -> parameter count of its newest default-preset record, formatted."""
+    from bench.results.store import load_records
+
+    counts = {}
+    for record in load_records(results_dir):  # oldest first: the newest wins
+        if record.ok and record.preset == "default" and record.parameters is not None:
+            counts[record.model] = f"{record.parameters:,}"
+    return counts
 
 
 def _parameter_count(spec) -> str:

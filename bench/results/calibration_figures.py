@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
-from bench.results.figures import _palette, _short_number, _subplots
 from bench.measure.calibration import ReliabilityBins
+from bench.results.figures import _palette, _short_number, _subplots
 
 MARKER_MIN = 10  # points^2 of a bin with a handful of images
 MARKER_PER_PERCENT = 2.5  # extra points^2 per percent of the test images in the bin

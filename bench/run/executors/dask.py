@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 import traceback
 import uuid
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 TRAIN_RESOURCE = "train"
 LOCAL_ALLOWED_FAILURES = 1
 WORKER_WAIT_SECONDS = 120
+CONNECT_TIMEOUT_SECONDS = 20
+CONNECT_GRACE_SECONDS = 5
 THREAD_VARIABLES = (
     "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS",
@@ -153,7 +156,13 @@ def local_client(n_workers: int | None = None) -> Iterator[Client]:
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        yield client
+        try:
+            yield client
+        except KeyboardInterrupt:
+            # Shutting the cluster down mid-task makes the library log tracebacks of its own
+            # cancelled tasks; the command's one-line message says all the user needs.
+            logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+            raise
         # A worker that has loaded TensorFlow takes seconds to exit, so closing the cluster
         # after a finished sweep would warn that it killed them: not news worth printing.
         nanny_log.setLevel(logging.ERROR)
@@ -170,19 +179,39 @@ def _nanny_log_level_restored() -> Iterator[logging.Logger]:
 
 
 @contextmanager
-def remote_client(address: str) -> Iterator[Client]:
-    """Connect to the Dask scheduler at ``address``; say how to fix it when that fails."""
+def remote_client(address: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> Iterator[Client]:
+    """Connect to the Dask scheduler at ``address`` within ``timeout`` seconds.
+
+    The connection is made in a helper thread that is abandoned if the scheduler does not
+    complete Dask's handshake in time (a listener that accepts and never answers would
+    otherwise hold the command indefinitely).
+    """
     distributed = _import_distributed()
-    try:
-        client = distributed.Client(address, timeout="20s")
-    except (OSError, TimeoutError) as error:
+    outcome: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = distributed.Client(address, timeout=f"{timeout}s")
+        except BaseException as error:  # handed to the waiting thread below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + CONNECT_GRACE_SECONDS)
+    fix = (
+        "Start one there with 'dask scheduler' and workers with '"
+        + WORKER_HINT.format(address=address, resource=TRAIN_RESOURCE)
+        + "', or leave out --scheduler to use a local cluster"
+    )
+    if thread.is_alive():
         raise BenchError(
-            f"cannot reach a Dask scheduler at {address} ({error}). Start one there with "
-            "'dask scheduler' and workers with '"
-            + WORKER_HINT.format(address=address, resource=TRAIN_RESOURCE)
-            + "', or leave out --scheduler to use a local cluster"
-        ) from error
-    with client:
+            f"the Dask scheduler at {address} did not answer within {timeout:.0f}s "
+            f"(something accepts connections there but does not speak Dask). {fix}"
+        )
+    if "error" in outcome:
+        error = outcome["error"]
+        raise BenchError(f"cannot reach a Dask scheduler at {address} ({error}). {fix}") from None
+    with outcome["client"] as client:
         yield client
 
 
