@@ -11,7 +11,7 @@ import bench.run.executors.local
 from bench.cli import main
 from bench.models.preprocess import flatten_and_scale, images_with_channel
 from bench.models.registry import REGISTRY, register_model
-from bench.results.record import load_records
+from bench.results.store import load_records
 
 SMALL = ["--limit-train", "2000", "--limit-test", "1000"]
 
@@ -54,7 +54,7 @@ def broken_models():
 
     yield
     for name in ("broken_builder", "nan_model"):
-        REGISTRY._specs.pop(name, None)
+        REGISTRY.remove(name)
 
 
 def test_run_all_trains_every_model_and_writes_the_leaderboard(mnist_env, tmp_path, capsys):
@@ -65,24 +65,27 @@ def test_run_all_trains_every_model_and_writes_the_leaderboard(mnist_env, tmp_pa
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    records = {r["model"]: r for r in load_records(results)}
+    records = {r.model: r for r in load_records(results)}
     assert {"article_cnn", "mlp", "logreg"} <= set(records)
     for name in ("article_cnn", "mlp", "logreg"):
         record = records[name]
-        assert record["status"] == "ok"
-        assert record["n_train"] == 2000 and record["n_test"] == 1000
-        assert record["metrics"]["accuracy"] > 0.5, f"{name} should be far above chance (0.1)"
-        assert len(record["predictions"]) == 1000
-        assert record["test_labels"][:5] == [7, 2, 1, 0, 4]
-        assert record["timings"]["inference"]["samples_per_s"] > 0
-        assert record["timings"]["latency"]["n"] == 500
-        assert record["environment"]["cpu_model"]
-        assert record["dataset_info"]["source"]
-        cm = np.array(record["metrics"]["confusion_matrix"])
+        assert record.ok
+        assert (record.n_train, record.n_val, record.n_test) == (2000, 5000, 1000)
+        assert record.accuracy > 0.5, f"{name} should be far above chance (0.1)"
+        assert len(record.predictions) == 1000
+        assert record.test_labels[:5] == [7, 2, 1, 0, 4]
+        assert record.inference_samples_per_s > 0
+        assert record.timings["latency"]["n"] == 500
+        assert record.environment["cpu_model"]
+        assert record.dataset_info["source"]
+        assert record.dataset_info["validation"]["n"] == 5000
+        assert 0 < record.train_seconds <= record.wall_seconds
+        cm = np.array(record.metrics["confusion_matrix"])
         assert cm.sum() == 1000
-        assert np.trace(cm) / 1000 == pytest.approx(record["metrics"]["accuracy"])
-    assert records["article_cnn"]["parameters"] == 563_114
-    assert len(records["article_cnn"]["history"]) == 2
+        assert np.trace(cm) / 1000 == pytest.approx(record.accuracy)
+        assert record.metrics["log_loss"] > 0 and 0 <= record.metrics["ece"] <= 1
+    assert records["article_cnn"].parameters == 563_114
+    assert len(records["article_cnn"].history) == 2
     leaderboard = (results / "LEADERBOARD.md").read_text()
     for label in ("article_cnn:quick", "mlp:quick", "logreg:quick"):
         assert label in leaderboard
@@ -106,14 +109,15 @@ def test_failing_models_are_recorded_and_the_others_finish(
     )
     out = capsys.readouterr().out
     assert code == 1
-    records = {r["model"]: r for r in load_records(results)}
-    assert records["logreg"]["status"] == "ok"
-    assert records["broken_builder"]["status"] == "failed"
-    assert records["broken_builder"]["error"]["message"] == "this model is broken on purpose"
-    assert records["nan_model"]["status"] == "failed"
-    assert records["nan_model"]["error"]["type"] == "NonFiniteLoss"
-    assert len(records["nan_model"]["history"]) == 1, "training stops after the first NaN epoch"
+    records = {r.model: r for r in load_records(results)}
+    assert records["logreg"].ok
+    assert not records["broken_builder"].ok
+    assert records["broken_builder"].error.message == "this model is broken on purpose"
+    assert not records["nan_model"].ok
+    assert records["nan_model"].error.type == "NonFiniteLoss"
+    assert len(records["nan_model"].history) == 1, "training stops after the first NaN epoch"
     assert "1 ok, 2 failed" in out
+    assert "failed: nan_model on mnist, seed 0: NonFiniteLoss: training loss became" in out
     leaderboard = (results / "LEADERBOARD.md").read_text()
     assert "Failed runs" in leaderboard and "this model is broken on purpose" in leaderboard
 
@@ -133,7 +137,7 @@ def test_ctrl_c_keeps_finished_records(mnist_env, tmp_path, monkeypatch, capsys)
     code = main(["run", "--model", "logreg:quick,mlp:quick", *SMALL, "--results-dir", str(results)])
     assert code == 130
     records = load_records(results)
-    assert [r["model"] for r in records] == ["logreg"]
+    assert [r.model for r in records] == ["logreg"]
     path = next((results / "runs").glob("*/record.json"))
     assert json.loads(path.read_text())["status"] == "ok"
 
@@ -142,7 +146,7 @@ def test_ctrl_c_keeps_finished_records(mnist_env, tmp_path, monkeypatch, capsys)
     ("argv", "message"),
     [
         (["run", "--model", "nope"], "unknown model 'nope'"),
-        (["run", "--all", "--dataset", "cifar"], "unknown dataset(s) cifar"),
+        (["run", "--all", "--dataset", "cifar"], "unknown dataset 'cifar'"),
         (["run", "--all", "--set", "epochz=3"], "none of the selected models has a config key"),
         (["run", "--model", "mlp", "--limit-train", "0"], "--limit-train must be a positive"),
     ],

@@ -58,6 +58,10 @@ CHECKS_PER_RUN = 10
 VALIDATE_ON_TEST = "test"
 
 
+class NonFiniteLoss(ArithmeticError):
+    """Training produced a NaN or infinite loss."""
+
+
 def now_iso() -> str:
     """The current UTC time as an ISO 8601 string (microseconds)."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
@@ -160,7 +164,7 @@ def _train_and_measure(
     partial.update(history=fit.history, checks=fit.checks, notes=list(fit.notes))
     phases.end("train")
     if fit.failure:
-        raise FloatingPointError(fit.failure)
+        raise NonFiniteLoss(fit.failure)
 
     test_start = time.perf_counter()
     test_proba = adapter.predict_proba(x_test_in)
