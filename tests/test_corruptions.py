@@ -228,6 +228,43 @@ def test_rotate_turns_a_bar_by_04_rad_about_the_centre(digits):
     assert np.median(mass(out) / mass(digits)) == pytest.approx(1.0, abs=0.02)
 
 
+def skimage_warp(images: np.ndarray, linear_xy: np.ndarray) -> np.ndarray:
+    """The original's recipe: scikit-image ``warp`` with an inverse affine map in (x, y) that
+    keeps the centre (13.5, 13.5) fixed, bilinear, constant 0 outside, rounded to uint8."""
+    from skimage.transform import AffineTransform, warp
+
+    matrix = np.eye(3)
+    matrix[:2, :2] = linear_xy
+    matrix[:2, 2] = 13.5 - linear_xy @ [13.5, 13.5]
+    inverse = AffineTransform(matrix=matrix)
+    return np.stack(
+        [np.rint(warp(i / 255, inverse, order=1, mode="constant") * 255) for i in images]
+    )
+
+
+@pytest.mark.parametrize(
+    "name, linear_xy",
+    [
+        (
+            "rotate",
+            lambda s: [[np.cos(0.4 * s), -np.sin(0.4 * s)], [np.sin(0.4 * s), np.cos(0.4 * s)]],
+        ),
+        ("shear", lambda s: [[1, -np.sin(0.4 * s)], [0, np.cos(0.4 * s)]]),
+        ("scale", lambda s: [[1 / 0.7, 0], [0, 1 / 0.7]]),
+    ],
+)
+def test_affine_corruptions_match_scikit_image_warp_with_the_published_maps(
+    digits, name, linear_xy
+):
+    out = corrupt(name, digits[:40], 0).astype(float)
+    plus, minus = (skimage_warp(digits[:40], np.array(linear_xy(s), float)) for s in (1, -1))
+    match_plus = np.abs(out - plus).max(axis=(1, 2)) <= 1
+    match_minus = np.abs(out - minus).max(axis=(1, 2)) <= 1
+    assert np.all(match_plus | match_minus)
+    if name != "scale":
+        assert match_plus.any() and match_minus.any(), "both directions occur"
+
+
 def test_scale_shrinks_to_70_percent_about_the_centre(digits):
     out = corrupt("scale", digits, 0)
     assert np.median(mass(out) / mass(digits)) == pytest.approx(0.7**2, rel=0.04)

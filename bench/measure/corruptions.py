@@ -108,15 +108,18 @@ def _resample(overlays: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def _warp(unit: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     """Warp every image with the 2x2 ``inverse`` map (row, col) about the image centre.
 
-    Output pixel ``p`` takes the input at ``centre + inverse @ (p - centre)``, bilinear,
-    zero outside the image.
+    Output pixel ``p`` takes the input at ``centre + inverse @ (p - centre)``, bilinear, with
+    zeros beyond the border that still take part in the interpolation ("grid-constant", which
+    is what scikit-image's ``warp(mode="constant")`` does, used by the original).
     """
     height, width = unit.shape[1:]
     centre = np.array([(height - 1) / 2, (width - 1) / 2])
-    matrix = np.eye(3)
+    matrix = np.eye(3)  # the batch axis maps to itself: each image is warped on its own
     matrix[1:, 1:] = inverse
     offset = np.concatenate([[0.0], centre - inverse @ centre])
-    return ndimage.affine_transform(unit, matrix, offset=offset, order=1, mode="constant", cval=0.0)
+    return ndimage.affine_transform(
+        unit, matrix, offset=offset, order=1, mode="grid-constant", cval=0.0
+    )
 
 
 def _warp_with_random_sign(
