@@ -179,7 +179,7 @@ def glass_blur(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         # sequential, so a value can travel more than one step in a pass. Offsets are drawn
         # from [-reach, reach - 1] (the original's upper bound is exclusive).
         swap = rng.random((len(positions), len(images))) < 0.5
-        offsets = rng.integers(-reach, reach, size=(len(positions), 2, len(images)))
+        offsets = rng.integers(-reach, reach, size=(len(positions), 2, len(images)), dtype=np.int16)
         for index, (row, col) in enumerate(positions):
             who = images_axis[swap[index]]
             other_row = row + offsets[index, 0, who]
