@@ -1,5 +1,5 @@
 """Figures for the corruption suite: example images under each corruption, and accuracy per
-model and corruption. Drawn without pyplot in the house style of ``bench.figures``."""
+model and corruption. Drawn without pyplot in the house style of ``bench.results.figures``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.figures import _subplots
+from bench.results.figures import _subplots
 from bench.measure.corruptions import CORRUPTIONS, corrupt
 
 CLEAN = "clean"
