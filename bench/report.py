@@ -14,7 +14,7 @@ from tabulate import tabulate
 from bench.fsutil import atomic_write_text
 from bench.pairwise import PairwiseTable, compare_all, label_of, short_verdict
 from bench.stale import StaleRecord, scan_records
-from bench.stats import t_interval, wilson_interval
+from bench.stats import format_p_value, t_interval, wilson_interval
 from bench.timing import TIME_TO_ACCURACY_TARGETS
 
 if TYPE_CHECKING:
@@ -492,7 +492,7 @@ def _pct(fraction: float) -> str:
 
 
 def _p(value: float) -> str:
-    return f"{value:.2g}" if value >= 1e-4 else "<0.0001"
+    return format_p_value(value)
 
 
 def _efficiency(runs: pd.DataFrame) -> str:
