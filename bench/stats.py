@@ -374,11 +374,11 @@ def _seed_deviations(correct: np.ndarray) -> tuple[float, np.ndarray]:
     """
     n_seeds, n_images = correct.shape
     seed_accuracy = correct.mean(axis=1)
+    if np.all(seed_accuracy == seed_accuracy[0]):  # one seed, or no spread (exactly, not ~1e-17)
+        return 0.0, np.zeros(n_seeds)
     grand = float(seed_accuracy.mean())
     deviation = seed_accuracy - grand
     squares = float(np.sum(deviation**2))
-    if n_seeds < 2 or squares == 0.0:
-        return 0.0, deviation
     image_accuracy = correct.mean(axis=0)
     total = float(np.sum((correct - grand) ** 2))
     error = total - n_images * squares - n_seeds * float(np.sum((image_accuracy - grand) ** 2))
