@@ -15,7 +15,7 @@ from bench.fsutil import atomic_write_text
 from bench.measure.timing import TIME_TO_ACCURACY_TARGETS
 from bench.results.pairwise import PairwiseTable, compare_all, label_of, short_verdict
 from bench.results.stale import StaleRecord, scan_records
-from bench.results.stats import t_interval, wilson_interval
+from bench.results.stats import format_p_value, t_interval, wilson_interval
 
 if TYPE_CHECKING:
     from bench.results.figures import DatasetFigures
@@ -492,7 +492,7 @@ def _pct(fraction: float) -> str:
 
 
 def _p(value: float) -> str:
-    return f"{value:.2g}" if value >= 1e-4 else "<0.0001"
+    return format_p_value(value)
 
 
 def _efficiency(runs: pd.DataFrame) -> str:

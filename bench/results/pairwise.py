@@ -21,6 +21,7 @@ from bench.results.stats import (
     ALPHA,
     Interval,
     contingency_table,
+    format_p_value,
     mcnemar_exact_p,
     paired_bootstrap_difference,
     wilson_interval,
@@ -256,7 +257,7 @@ def _points(fraction: float) -> str:
 
 
 def _p(value: float) -> str:
-    return f"{value:.2g}" if value >= 1e-4 else f"{value:.1e}"
+    return format_p_value(value)
 
 
 @dataclass(frozen=True)
