@@ -18,6 +18,7 @@ EPILOG = """examples:
   python -m bench run --model article_cnn:quick --set epochs=2
   python -m bench run --all --quick              smoke run: quick presets, 5,000 images
   python -m bench run --all --repeats 3 --resume seeds 0,1,2; skip runs already done
+  python -m bench run --all --robustness         also score the 15 MNIST-C corruptions
   python -m bench run --all --repeats 5 --executor dask --scheduler tcp://HOST:8786
 """
 
@@ -79,6 +80,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data-dir", help="folder with the dataset's IDX files (raw or .gz)")
     parser.add_argument(
+        "--robustness",
+        action="store_true",
+        help="after training, score each model on corrupted copies of the test set (our "
+        "MNIST-C corruptions; see docs/robustness.md)",
+    )
+    parser.add_argument(
+        "--robustness-from",
+        metavar="DIR",
+        help="like --robustness, but with the published MNIST-C files from DIR "
+        "(DIR/<corruption>/test_images.npy and test_labels.npy)",
+    )
+    parser.add_argument(
         "--no-report", action="store_true", help="do not regenerate LEADERBOARD.md afterwards"
     )
     parser.add_argument(
@@ -121,6 +134,7 @@ def handle_run(args: argparse.Namespace) -> int:
         limit_test=args.limit_test,
         deterministic=args.deterministic,
         data_dir=args.data_dir,
+        robustness=args.robustness_from or ("ours" if args.robustness else None),
     )
     check_sweep(
         runs,

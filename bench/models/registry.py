@@ -74,6 +74,9 @@ class ModelSpec:
         How the defaults were chosen, in a few words, for the leaderboard.
     min_image_size:
         Smallest image side the model's layers accept (checked before any training).
+    robustness_subset:
+        For slow models: how many images of each corrupted test set robustness evaluation
+        uses (a fixed, stratified subset, the same for every run); None for all of them.
     rules:
         The allowed ranges its config declared with :class:`~bench.models.params.Param`.
     """
@@ -91,6 +94,7 @@ class ModelSpec:
     deterministic: bool = False
     tuning: str = ""
     min_image_size: int | None = None
+    robustness_subset: int | None = None
     rules: Mapping[str, Param] = field(default_factory=dict)
 
     def preset_names(self) -> list[str]:
@@ -129,6 +133,7 @@ def register_model(
     deterministic: bool = False,
     tuning: str = "",
     min_image_size: int | None = None,
+    robustness_subset: int | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator that registers a model builder under its function name.
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.results.figures import _subplots
 from bench.measure.corruptions import CORRUPTIONS, corrupt
+from bench.results.figures import _subplots
 
 CLEAN = "clean"
 

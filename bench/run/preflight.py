@@ -70,6 +70,7 @@ def check_sweep(
             continue
         shapes[key] = dataset.image_shape
         say(f"data: {dataset.name} from {dataset.source}, SHA-256 verified")
+    problems += _robustness_problems(runs)
     for label, dataset, problem in _model_problems(runs, shapes):
         problems.append(f"{label} on {dataset}: {problem}")
     if problems:
@@ -77,6 +78,25 @@ def check_sweep(
             "nothing was trained; fix these first:\n  - " + "\n  - ".join(dict.fromkeys(problems))
         )
     remove_stale_temporaries(Path(results_dir) / "runs", recursive=True)
+
+
+def _robustness_problems(runs: Sequence[RunSpec]) -> list[str]:
+    """A published MNIST-C folder must exist, hold corruption folders, and meet MNIST only."""
+    from bench.data.mnist_c import mnist_c_names
+
+    problems = []
+    for folder in dict.fromkeys(r.robustness for r in runs if r.robustness not in (None, "ours")):
+        try:
+            if not mnist_c_names(folder):
+                problems.append(f"--robustness-from {folder}: no MNIST-C corruption folders there")
+        except BenchError as error:
+            problems.append(f"--robustness-from {folder}: {error}")
+        others = sorted({r.dataset for r in runs if r.robustness == folder} - {"mnist"})
+        if others:
+            problems.append(
+                f"--robustness-from holds MNIST-C, which corrupts MNIST only, not {', '.join(others)}"
+            )
+    return problems
 
 
 def _model_problems(

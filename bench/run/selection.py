@@ -77,6 +77,7 @@ def build_runs(
     limit_test: int | None = None,
     deterministic: bool = False,
     data_dir: str | None = None,
+    robustness: str | None = None,
 ) -> list[RunSpec]:
     """Return one RunSpec per (model, preset, dataset, seed), configs resolved and validated.
 
@@ -120,6 +121,7 @@ def build_runs(
                         deterministic=deterministic,
                         data_dir=data_dir,
                         code_fingerprint=fingerprints[name],
+                        robustness=robustness,
                     )
                 )
     return runs

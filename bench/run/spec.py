@@ -31,6 +31,7 @@ class RunSpec:
     deterministic: bool = False
     data_dir: str | None = None
     code_fingerprint: str = ""
+    robustness: str | None = None
 
     def identity(self) -> dict[str, Any]:
         """The four fields that name a run in tables and in ``--resume``."""
@@ -51,6 +52,8 @@ class RunSpec:
         }
         if self.code_fingerprint:  # absent from runs made before fingerprints existed
             payload["code"] = self.code_fingerprint
+        if self.robustness:  # evaluation on corrupted test sets adds to the record
+            payload["robustness"] = self.robustness
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 

@@ -34,12 +34,17 @@ from typing import Any
 import numpy as np
 
 from bench.data import Dataset, get_entry, load_dataset
+from bench.data.corrupted import load_corrupted_suite
+from bench.data.mnist_c import load_mnist_c_folder
 from bench.data.split import validation_split
+from bench.measure import calibration
 from bench.measure.calibration import reliability_bins
+from bench.measure.corruptions import VERSION as CORRUPTIONS_VERSION
 from bench.measure.environment import collect_environment
 from bench.measure.flops import efficiency
 from bench.measure.metrics import classification_metrics, compute_metrics
 from bench.measure.peak import load_probe, matmul_peak
+from bench.measure.robustness_eval import evaluate_corruptions
 from bench.measure.timing import (
     measure_batch_throughput,
     measure_latency,
@@ -56,6 +61,8 @@ LATENCY_IMAGES = 500
 THROUGHPUT_REPEATS = 5
 CHECKS_PER_RUN = 10
 VALIDATE_ON_TEST = "test"
+OUR_CORRUPTIONS = "ours"
+CORRUPTION_SEED = 0
 
 
 class NonFiniteLoss(ArithmeticError):
@@ -178,6 +185,10 @@ def _train_and_measure(
     }
     phases.end("evaluate")
 
+    robustness = None
+    if run.robustness:
+        robustness = evaluate_robustness(adapter, spec, data, run)
+        phases.end("robustness")
     timings, flops, peaks = _speed(adapter, spec, fit, x_test_in, len(x_train))
     timings["load_probe"] = machine_load
     phases.end("measure")
@@ -201,6 +212,7 @@ def _train_and_measure(
         predictions=predictions.astype(int).tolist(),
         test_labels=np.asarray(y_test).astype(int).tolist(),
         timings=timings,
+        robustness=robustness,
         probability_arrays={"val": val_proba, "test": test_proba},
         **partial,
     )
@@ -243,6 +255,44 @@ def _speed(
         flops, samples_per_s, timings["inference"]["samples_per_s"], peaks["float32"]["gflops"]
     )
     return timings, flops.to_dict(), peaks
+
+
+def evaluate_robustness(
+    adapter: Adapter, spec: ModelSpec, data: Dataset, run: RunSpec
+) -> dict[str, Any]:
+    """Accuracy, log-loss and ECE on each corrupted copy of the test set.
+
+    ``run.robustness`` is ``"ours"`` (our MNIST-C corruptions, computed once and cached) or
+    the folder of the published MNIST-C files. A model declaring ``robustness_subset`` is
+    scored on that fixed, stratified subset of each corrupted set.
+    """
+    start = time.perf_counter()
+    if run.robustness == OUR_CORRUPTIONS:
+        suite = load_corrupted_suite(data, seed=CORRUPTION_SEED)
+        source = f"our MNIST-C corruptions, version {CORRUPTIONS_VERSION}, seed {CORRUPTION_SEED}"
+    else:
+        suite = load_mnist_c_folder(str(run.robustness))
+        source = f"MNIST-C files from {run.robustness}"
+    corrupted = {name: item.images[: run.limit_test] for name, item in suite.items()}
+    labels = next(iter(suite.values())).labels[: run.limit_test]
+    scores = evaluate_corruptions(
+        adapter.predict_proba, spec.preprocess, corrupted, labels, subset=spec.robustness_subset
+    )
+    per_corruption = {}
+    for name, accuracy in scores.accuracy.items():
+        proba = scores.probabilities[name]
+        per_corruption[name] = {
+            "accuracy": accuracy,
+            "log_loss": calibration.log_loss(proba, scores.labels),
+            "ece": calibration.expected_calibration_error(proba, scores.labels),
+            "n": int(len(scores.labels)),
+        }
+    return {
+        "corruptions": per_corruption,
+        "subset": spec.robustness_subset,
+        "source": source,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def checks_per_epoch(config: dict[str, Any]) -> int:
