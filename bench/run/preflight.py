@@ -93,8 +93,9 @@ def _robustness_problems(runs: Sequence[RunSpec]) -> list[str]:
             problems.append(f"--robustness-from {folder}: {error}")
         others = sorted({r.dataset for r in runs if r.robustness == folder} - {"mnist"})
         if others:
+            names = ", ".join(others)
             problems.append(
-                f"--robustness-from holds MNIST-C, which corrupts MNIST only, not {', '.join(others)}"
+                f"--robustness-from holds MNIST-C, which corrupts MNIST only, not {names}"
             )
     return problems
 
