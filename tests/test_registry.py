@@ -75,5 +75,5 @@ def test_entry_point_plugin_registers_a_model(tmp_path, monkeypatch):
         assert "plugin_knn" in list_models()
         assert get_model("plugin_knn").description == "k-nearest neighbours from a plugin."
     finally:
-        REGISTRY._specs.pop("plugin_knn", None)
+        REGISTRY.remove("plugin_knn")
         sys.modules.pop("bench_plugin_models", None)

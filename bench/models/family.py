@@ -93,12 +93,12 @@ class FamilyEntry:
     description: str = ""
     config_rules: Mapping[str, Param] = field(default_factory=dict)
 
-    def check_spec(self, spec: ModelSpec) -> list[str]:
-        """Problems with ``spec`` for this family (missing required declarations)."""
+    def missing(self, declared: Mapping[str, Any]) -> list[str]:
+        """What a registration with ``declared`` keyword arguments lacks for this family."""
         return [
             f"a {self.name} model must declare {name}=... in register_model"
             for name in self.requires
-            if getattr(spec, name, None) is None
+            if declared.get(name) is None
         ]
 
 

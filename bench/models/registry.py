@@ -144,6 +144,9 @@ def register_model(
     ...     '''Logistic regression with my settings.'''
     ...     return LogisticRegression(C=config["C"])
     """
+    problems = FAMILIES.get(family).missing({"optimizer": optimizer, "loss": loss})
+    if problems:
+        raise BenchError("; ".join(problems))
     presets = dict(presets or {})
     defaults, rules = split_params(config)
     config = defaults
@@ -172,9 +175,6 @@ def register_model(
             tuning=tuning,
             min_image_size=min_image_size,
         )
-        problems = FAMILIES.get(family).check_spec(spec)
-        if problems:
-            raise BenchError(f"model {spec.name!r}: " + "; ".join(problems))
         REGISTRY.add(spec.name, spec)
         return builder
 
