@@ -14,8 +14,16 @@ the function's name becomes the model's name. The decorator says
 * ``presets``: named overrides such as ``{"quick": {"epochs": 1}}``;
 * Keras only: ``optimizer(config, steps_per_epoch)`` and optionally ``loss(config)``.
 
+Optional declarations: ``tuning`` (how the defaults were chosen, shown in the leaderboard),
+``deterministic=True`` (the same predictions for every seed: the model runs once),
+``reference=PublishedReference(...)`` (a published result to check ours against),
+``min_image_size`` (checked before any training), ``robustness_subset`` (slow models: score
+that many images of each corrupted test set). A config value given as
+``Param(default, minimum=..., choices=...)`` also declares its allowed range.
+
 Import TensorFlow/Keras inside the functions, never at module level: ``bench list`` and
-``bench --help`` import these files and should stay fast. Put a new built-in file's module
-name in ``bench.models.registry.BUILTIN_MODULES``; a third-party package instead declares an entry
-point in the group ``mnist_bench.architectures`` naming its module.
+``bench --help`` import these files and should stay fast. Every module of this package is
+imported when the registry is first read, so a new file here is all a new built-in model
+needs; a third-party package instead declares an entry point in the group
+``mnist_bench.architectures`` naming its module.
 """
