@@ -9,7 +9,6 @@ returning an exit code. Command modules import TensorFlow only inside their hand
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -18,12 +17,7 @@ from collections.abc import Sequence
 from bench import __version__
 from bench.commands import COMMAND_MODULES
 from bench.errors import BenchError
-
-
-def quiet_tensorflow() -> None:
-    """Silence TensorFlow's start-up log lines; must run before TensorFlow is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+from bench.tfquiet import quiet_tensorflow_environment
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0: success; 1: a run failed (the summary says which); 2: bad input, nothing was run;
     130 after Ctrl-C and 143 after SIGTERM (records already written are kept).
     """
-    quiet_tensorflow()
+    quiet_tensorflow_environment()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -15,6 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
+TENSORFLOW_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
+
+
+def quiet_tensorflow_environment() -> None:
+    """Set the variables that quiet TensorFlow and pick Keras' backend, unless the user set
+    them; must run before TensorFlow or Keras is imported."""
+    for name, value in TENSORFLOW_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
 
 @contextmanager
 def native_stderr_silenced() -> Iterator[None]:
@@ -33,8 +42,7 @@ def native_stderr_silenced() -> Iterator[None]:
 
 def import_tensorflow() -> ModuleType:
     """Import TensorFlow and Keras, probe devices once, and return the ``tensorflow`` module."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    quiet_tensorflow_environment()
     if "tensorflow" in sys.modules or os.environ.get("MNIST_BENCH_TF_LOGS") == "1":
         import tensorflow as tf
 

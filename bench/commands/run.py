@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bench.errors import BenchError
 from bench.results.store import DEFAULT_RESULTS_DIR
+from bench.run.selection import QUICK_LIMIT_TRAIN
 
 if TYPE_CHECKING:
     from bench.run.spec import RunSpec
@@ -16,7 +17,7 @@ EPILOG = """examples:
   python -m bench run --all                      every model at its defaults on MNIST
   python -m bench run --model mlp,logreg --seed 1
   python -m bench run --model article_cnn:quick --set epochs=2
-  python -m bench run --all --quick              smoke run: quick presets, 5,000 images
+  python -m bench run --all --quick              smoke run: quick presets, fewer images
   python -m bench run --all --repeats 3 --resume seeds 0,1,2; skip runs already done
   python -m bench run --all --robustness         also score the 15 MNIST-C corruptions
   python -m bench run --all --repeats 5 --executor dask --scheduler tcp://HOST:8786
@@ -65,7 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: each model's 'quick' preset and the first 5,000 training images",
+        help="smoke run: each model's 'quick' preset and the first "
+        f"{QUICK_LIMIT_TRAIN:,} training images",
     )
     parser.add_argument(
         "--deterministic",

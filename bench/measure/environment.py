@@ -74,16 +74,20 @@ def tensorflow_gpus() -> list[str] | None:
     ]
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
 def collect_environment(matmul_peaks: dict[str, Any] | None = None) -> dict[str, Any]:
     """Describe this process's machine and software for a run record.
 
     ``matmul_peaks`` maps a dtype to the matrix-multiply probe of :mod:`bench.measure.peak` the
     run measured its efficiency against (Keras runs), if any.
     """
-    try:
-        usable_cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable_cores = os.cpu_count() or 0
     return {
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
@@ -91,7 +95,7 @@ def collect_environment(matmul_peaks: dict[str, Any] | None = None) -> dict[str,
         "cpu_model": cpu_model(),
         "cpu_flags": cpu_flags(),
         "logical_cores": os.cpu_count(),
-        "usable_cores": usable_cores,
+        "usable_cores": usable_cores(),
         "libraries": library_versions(),
         "tensorflow_threads": tensorflow_threads(),
         "tensorflow_gpus": tensorflow_gpus(),

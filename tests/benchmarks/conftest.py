@@ -25,6 +25,7 @@ import pytest
 
 from bench.data import Dataset, load_dataset
 from bench.errors import BenchError
+from bench.measure.environment import usable_cores
 
 MNIST_MIRROR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 PREPARE_TRAIN_IMAGES = 1024  # what a model is fitted on before its inference is timed
@@ -44,7 +45,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
     machine_info["cpu_model"] = cpu_model()
     machine_info["cpu_flags"] = cpu_flags()
-    machine_info["usable_cores"] = len(os.sched_getaffinity(0))
+    machine_info["usable_cores"] = usable_cores()
     machine_info["matmul_peak"] = matmul_peak()
     if {"avx512_bf16", "amx_bf16"} & set(cpu_flags()):
         machine_info["matmul_peak_bfloat16"] = matmul_peak("bfloat16")

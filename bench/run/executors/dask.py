@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
+from bench.measure.environment import usable_cores
 from bench.results.record import RunError, RunRecord
 from bench.results.store import write_record
 from bench.run.executors import Progress, register_executor
@@ -114,14 +115,6 @@ def _import_distributed() -> Any:
     except ImportError as error:
         raise BenchError(INSTALL_HINT) from error
     return distributed
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 @contextmanager
