@@ -1,7 +1,7 @@
 """Reliability diagram: how often models are right against how sure they say they are.
 
 One figure per dataset (the caller loops over datasets), every model of that dataset in it.
-Drawn without pyplot through the house helpers of ``bench.figures`` (constrained layout, Agg
+Drawn without pyplot through the house helpers of ``bench.results.figures`` (constrained layout, Agg
 canvas when saved, seaborn's whitegrid style, tab10 palette in leaderboard order).
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from bench.errors import BenchError
-from bench.figures import _palette, _short_number, _subplots
 from bench.measure.calibration import ReliabilityBins
+from bench.results.figures import _palette, _short_number, _subplots
 
 MARKER_MIN = 10  # points^2 of a bin with a handful of images
 MARKER_PER_PERCENT = 2.5  # extra points^2 per percent of the test images in the bin
