@@ -139,7 +139,7 @@ def handle_run(args: argparse.Namespace) -> int:
     if runs and executor == "local":
         print("loading TensorFlow and the data...", flush=True)
 
-    from bench.results.markdown import write_leaderboard
+    from bench.results.leaderboard import write_leaderboard
 
     records = execute(runs, args.results_dir, executor, args.scheduler)
     failed = [r for r in records if r["status"] != "ok"]
