@@ -11,11 +11,11 @@ from matplotlib import image as mpimg
 from statsmodels.stats.contingency_tables import mcnemar
 
 from bench.cli import main
-from bench.results.figures import slug
-from bench.results.markdown import write_leaderboard
-from bench.results.stats import contingency_table
-from bench.run.executors.local import run_in_process
-from bench.run.selection import build_runs
+from bench.executor import run_in_process
+from bench.figures import slug
+from bench.report import write_leaderboard
+from bench.selection import build_runs
+from bench.stats import contingency_table, format_p_value
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -90,8 +90,7 @@ def test_pairwise_row_matches_statsmodels_on_the_stored_predictions(results):
         if line.startswith(("| mlp:quick vs", "| logreg:quick vs"))
     )
     shown = row.split("|")[5].strip()
-    expected = f"{worst:.2g}" if worst >= 1e-4 else "<0.0001"
-    assert shown == expected
+    assert shown == format_p_value(worst)
 
 
 def test_figures_of_models_no_longer_present_are_removed(results, tmp_path):

@@ -84,7 +84,7 @@ def comparison_lines(pair: PairComparison) -> list[str]:
     """The seed-level result and the per-seed McNemar table, as console lines."""
     from tabulate import tabulate
 
-    from bench.results.interim_stats import format_p_value
+    from bench.results.stats import format_p_value
 
     a, b = pair.label_a, pair.label_b
     diff = pair.difference

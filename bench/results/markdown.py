@@ -23,10 +23,8 @@ from tabulate import tabulate
 
 from bench.measure.calibration import ECE_BINS
 from bench.results.aggregate import BUSY_PEAK_SHORTFALL, Aggregates
-from bench.results.interim_stats import format_p_value
-from bench.results.pairwise import MIN_SEEDS_FOR_VERDICT
 from bench.results.stale import StaleRecord
-from bench.results.stats import ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE
+from bench.results.stats import ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE, MIN_SEEDS, format_p_value
 
 LEADERBOARD_FILE = "LEADERBOARD.md"
 RUNS_FILE = "RUNS.md"
@@ -552,15 +550,18 @@ def method_section(agg: Aggregates) -> list[str]:
         f"**Pairwise tests.** Each model is tested against the best one and against the model "
         f"ranked just above it, so the number of tests grows with the number of models. A "
         f"test is a two-level bootstrap ({BOOTSTRAP_RESAMPLES:,} resamples): each resample "
-        "draws each model's seeds with replacement, then the test images with replacement "
-        "(an image keeps both models' answers), and takes the difference of mean accuracies; "
-        f"the interval is its {CONFIDENCE:.0%} percentile interval and the p-value is "
+        "draws each model's seeds with replacement and the test images with replacement, once "
+        "for both models (an image keeps both models' answers), and takes the difference of "
+        "mean accuracies; the seed level is scaled so that test-image noise is not counted "
+        f"twice. The interval is the {CONFIDENCE:.0%} percentile interval; the p-value is "
+        "the smallest level whose percentile interval excludes 0, so it agrees with the "
+        f"interval and cannot fall below 2 / ({BOOTSTRAP_RESAMPLES:,} + 1); it is "
         "two-sided. Holm's correction runs over every test on this page. A *better* verdict "
         f"needs a Holm-adjusted p below {ALPHA}, an interval that excludes 0 and at least "
-        f"{MIN_SEEDS_FOR_VERDICT} seeds of each model (one run of a model whose predictions "
+        f"{MIN_SEEDS} seeds of each model (one run of a model whose predictions "
         "do not depend on the seed); otherwise the table says how many seeds are missing. "
         "McNemar's exact test on each common seed is in RUNS.md as detail: it compares two "
-        "runs, not two models.",
+        "runs, not two models. Details: docs/statistics.md.",
         "**Speed.** Train time is the training clock (training steps only: no data loading, "
         "no validation, no evaluation), median [min–max] over seeds. Train images/s leaves "
         "out the first epoch (graph building) where there are several. Inference is warm, "

@@ -5,7 +5,7 @@ same order (so the same images). The test that decides is seed-level: a two-leve
 that resamples each model's seeds and then the test images, giving an interval of the
 accuracy difference and a p-value that count both sources of chance (which seed, which
 images). A "better" verdict needs the p-value below ``ALPHA`` after Holm's correction over
-every test on the page, and at least ``MIN_SEEDS_FOR_VERDICT`` seeds of each model (one run of
+every test on the page, and at least ``MIN_SEEDS`` seeds of each model (one run of
 a model that gives the same predictions for every seed). McNemar's exact test on each common
 seed is kept as detail: it says whether one run beat another on these images, not whether the
 model does.
@@ -22,20 +22,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.errors import BenchError
-from bench.results.interim_stats import SeedLevelDifference, two_level_bootstrap_difference
 from bench.results.record import RunRecord
 from bench.results.stats import (
     ALPHA,
+    MIN_SEEDS,
+    DifferenceTest,
     Interval,
     contingency_table,
+    format_p_value,
     mcnemar_exact_p,
     paired_bootstrap_difference,
+    seeds_needed,
+    two_level_bootstrap_difference,
     wilson_interval,
 )
 from bench.run.config import split_model_ref
 from bench.run.spec import model_label
-
-MIN_SEEDS_FOR_VERDICT = 5
 
 
 class NotComparable(BenchError):
@@ -82,7 +84,7 @@ class PairComparison:
     seeds_b: list[int]
     deterministic_a: bool
     deterministic_b: bool
-    test: SeedLevelDifference
+    test: DifferenceTest
     per_seed: list[SeedComparison]
 
     @property
@@ -95,20 +97,19 @@ class PairComparison:
         """Two-sided p-value of the seed-level test (before any correction)."""
         return self.test.p_value
 
-    def seeds_missing(self, minimum: int = MIN_SEEDS_FOR_VERDICT) -> dict[str, int]:
+    def seeds_missing(self, minimum: int = MIN_SEEDS) -> dict[str, int]:
         """Per model label, how many more seeds a verdict needs (models with enough left out).
 
         A model whose predictions do not depend on the seed needs one run only.
         """
-        missing = {}
-        for label, seeds, fixed in (
-            (self.label_a, self.seeds_a, self.deterministic_a),
-            (self.label_b, self.seeds_b, self.deterministic_b),
-        ):
-            needed = (1 if fixed else minimum) - len(seeds)
-            if needed > 0:
-                missing[label] = needed
-        return missing
+        more_a, more_b = seeds_needed(
+            len(self.seeds_a),
+            len(self.seeds_b),
+            minimum,
+            deterministic_a=self.deterministic_a,
+            deterministic_b=self.deterministic_b,
+        )
+        return {label: n for label, n in ((self.label_a, more_a), (self.label_b, more_b)) if n}
 
     def ahead(self) -> str | None:
         """The label with the higher mean accuracy (None on an exact tie)."""
@@ -260,8 +261,6 @@ def verdict(pair: PairComparison, alpha: float = ALPHA) -> str:
         f"(95% CI {_points(diff.low)} to {_points(diff.high)}, "
         f"{len(pair.seeds_a)} vs {len(pair.seeds_b)} seed(s))"
     )
-    from bench.results.interim_stats import format_p_value
-
     p = format_p_value(pair.p_value)
     winner = pair.winner(alpha=alpha)
     if winner is not None:
@@ -271,7 +270,7 @@ def verdict(pair: PairComparison, alpha: float = ALPHA) -> str:
     if pair.p_value < alpha and excludes_zero:
         return (
             f"{pair.ahead()} is ahead on {pair.dataset}: {size}; p = {p}, but the verdict "
-            f"{needs_more_seeds(pair)} (at least {MIN_SEEDS_FOR_VERDICT} per model)."
+            f"{needs_more_seeds(pair)} (at least {MIN_SEEDS} per model)."
         )
     return (
         f"No significant difference between {pair.label_a} and {pair.label_b} on "
