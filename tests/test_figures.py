@@ -7,15 +7,15 @@ import re
 import shutil
 
 import pytest
+from bench.executor import run_in_process
+from bench.figures import slug
+from bench.report import write_leaderboard
+from bench.selection import build_runs
+from bench.stats import contingency_table, format_p_value
 from matplotlib import image as mpimg
 from statsmodels.stats.contingency_tables import mcnemar
 
 from bench.cli import main
-from bench.results.figures import slug
-from bench.results.markdown import write_leaderboard
-from bench.results.stats import contingency_table, format_p_value
-from bench.run.executors.local import run_in_process
-from bench.run.selection import build_runs
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

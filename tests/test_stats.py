@@ -1,9 +1,8 @@
-"""Statistics: our numbers against statsmodels/SciPy and hand-worked values; paired comparisons."""
+"""Statistics: our numbers against statsmodels/SciPy and hand-worked values."""
 
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pytest
@@ -12,15 +11,6 @@ from scipy.special import expit
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
-from bench.cli import main
-from bench.results.pairwise import (
-    NotComparable,
-    compare_all,
-    compare_models,
-    short_verdict,
-    verdict,
-)
-from bench.results.record import SCHEMA_VERSION, write_record
 from bench.results.stats import (
     MIN_SEEDS,
     contingency_table,
@@ -33,7 +23,6 @@ from bench.results.stats import (
     two_level_bootstrap_difference,
     wilson_interval,
 )
-from bench.run.spec import RunSpec
 
 
 def test_wilson_matches_the_formula_and_statsmodels():
@@ -358,141 +347,3 @@ def test_format_p_value_for_library_p_values():
     for bad in (float("nan"), -0.01, 1.5):
         with pytest.raises(ValueError, match="a p-value lies in"):
             format_p_value(bad)
-
-
-# --- paired comparison of records ----------------------------------------------------------
-
-
-def fake_record(model: str, seed: int, labels, predictions, preset="default", dataset="digits"):
-    """A minimal current-schema record with the fields comparisons read."""
-    run = RunSpec(model=model, preset=preset, dataset=dataset, seed=seed, config={"epochs": 1})
-    labels, predictions = np.asarray(labels), np.asarray(predictions)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run.run_id,
-        "status": "ok",
-        **run.identity(),
-        "config": dict(run.config),
-        "run": run.to_dict(),
-        "finished_at": f"2026-01-01T00:00:0{seed}+00:00",
-        "environment": {"cpu_model": "test"},
-        "metrics": {"accuracy": float(np.mean(labels == predictions)), "n_test": len(labels)},
-        "predictions": predictions.tolist(),
-        "test_labels": labels.tolist(),
-    }
-
-
-def two_models(n=10_000, seeds=(0, 1, 2), acc_a=0.99, acc_b=0.985, seed=0):
-    """Records of models ``big`` and ``small`` whose answers are correlated like real models."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    hard = rng.random(n) < 0.02  # images both models tend to get wrong
-    records = []
-    for s in seeds:
-        for name, acc in (("big", acc_a), ("small", acc_b)):
-            right = np.where(hard, rng.random(n) < 0.5, rng.random(n) < (acc - 0.01) / 0.98)
-            wrong = (labels + 1 + rng.integers(0, 9, n)) % 10
-            records.append(fake_record(name, s, labels, np.where(right, labels, wrong)))
-    return records
-
-
-def test_compare_models_reports_statsmodels_numbers_per_seed():
-    records = two_models()
-    pair = compare_models(records, "big", "small", "digits")
-    assert [s.seed for s in pair.seeds] == [0, 1, 2]
-    for s in pair.seeds:
-        a = next(r for r in records if r["model"] == "big" and r["seed"] == s.seed)
-        b = next(r for r in records if r["model"] == "small" and r["seed"] == s.seed)
-        labels = np.array(a["test_labels"])
-        right_a, right_b = (
-            np.array(a["predictions"]) == labels,
-            np.array(b["predictions"]) == labels,
-        )
-        assert s.only_a == int(np.sum(right_a & ~right_b))
-        assert s.only_b == int(np.sum(~right_a & right_b))
-        assert s.p_value == pytest.approx(mcnemar(s.table, exact=True).pvalue)
-        assert s.accuracy_a.estimate == pytest.approx(a["metrics"]["accuracy"])
-        assert s.difference.estimate == pytest.approx(right_a.mean() - right_b.mean())
-    assert pair.max_p == max(s.p_value for s in pair.seeds)
-
-
-def test_no_common_seed_or_different_test_sets_are_refused_clearly():
-    records = two_models(n=200, seeds=(0,))
-    moved = [dict(r, seed=5) if r["model"] == "small" else r for r in records]
-    with pytest.raises(NotComparable, match="share no seed.*big: seeds 0; small: seeds 5"):
-        compare_models(moved, "big", "small", "digits")
-    shorter = [
-        dict(r, test_labels=r["test_labels"][:100], predictions=r["predictions"][:100])
-        if r["model"] == "small"
-        else r
-        for r in records
-    ]
-    with pytest.raises(NotComparable, match="different test sets"):
-        compare_models(shorter, "big", "small", "digits")
-    with pytest.raises(NotComparable, match="no successful run of nope on digits"):
-        compare_models(records, "big", "nope", "digits")
-    with pytest.raises(NotComparable, match="with itself"):
-        compare_models(records, "big", "big:default", "digits")
-
-
-def test_verdicts_in_plain_words():
-    clear = compare_models(two_models(acc_a=0.99, acc_b=0.95), "big", "small", "digits")
-    assert verdict(clear).startswith("big is more accurate than small on digits")
-    assert "significant on every one of the 3 seeds" in verdict(clear)
-    assert short_verdict(clear, clear.max_p) == "**big** better"
-    tie = compare_models(two_models(acc_a=0.99, acc_b=0.99, seed=3), "big", "small", "digits")
-    assert verdict(tie).startswith("No significant difference between big and small")
-    assert short_verdict(tie, tie.max_p) == "no significant difference"
-
-
-def test_compare_all_applies_holm_over_pairs():
-    records = two_models(n=2000, acc_a=0.99, acc_b=0.97)
-    third = two_models(n=2000, acc_a=0.98, acc_b=0.98, seed=0)
-    records += [dict(r, model="mid") for r in third if r["model"] == "small"]
-    table = compare_all(records, "digits", ["big", "mid", "small"])
-    assert [(p.label_a, p.label_b) for p in table.pairs] == [
-        ("big", "mid"),
-        ("big", "small"),
-        ("mid", "small"),
-    ]
-    assert table.holm_p == pytest.approx(holm_adjust([p.max_p for p in table.pairs]))
-    assert all(h >= p.max_p for h, p in zip(table.holm_p, table.pairs, strict=True))
-
-
-def test_compare_command_matches_statsmodels_and_scipy(tmp_path, capsys):
-    records = two_models(seeds=(0,))
-    for record in records:
-        write_record(tmp_path, record)
-    assert main(["compare", "big", "small", "--results-dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    a, b = records
-    labels = np.array(a["test_labels"])
-    right_a = (np.array(a["predictions"]) == labels).astype(float)
-    right_b = (np.array(b["predictions"]) == labels).astype(float)
-    expected_p = mcnemar(contingency_table(labels, a["predictions"], b["predictions"]), exact=True)
-    shown_p = float(re.search(r"largest over seeds: (\S+)", out).group(1))
-    assert shown_p == pytest.approx(expected_p.pvalue, rel=1e-3)
-    low, high = map(float, re.search(r"95% CI \[(\S+), (\S+)\]", out).groups())
-    scipy_ci = scipy_stats.bootstrap(
-        (right_a, right_b),
-        lambda x, y, axis: x.mean(axis=axis) - y.mean(axis=axis),
-        paired=True,
-        vectorized=True,
-        method="percentile",
-        n_resamples=10_000,
-        rng=np.random.default_rng(0),
-        batch=1000,
-    ).confidence_interval
-    assert low == pytest.approx(100 * scipy_ci.low, abs=0.03)
-    assert high == pytest.approx(100 * scipy_ci.high, abs=0.03)
-    assert "verdict: " in out and "Wilson" in out
-
-
-def test_compare_command_errors_name_the_fix(tmp_path, capsys):
-    assert main(["compare", "big", "small", "--results-dir", str(tmp_path)]) == 2
-    assert "train the two models first" in capsys.readouterr().err
-    for record in two_models(n=100, seeds=(0,)):
-        write_record(tmp_path, record)
-        write_record(tmp_path, dict(record, seed=1, run_id=record["run_id"] + "x", dataset="x"))
-    assert main(["compare", "big", "small", "--results-dir", str(tmp_path)]) == 2
-    assert "choose one with --dataset" in capsys.readouterr().err

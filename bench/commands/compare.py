@@ -1,20 +1,24 @@
-"""``bench compare A B``: are two models' accuracies really different? Paired tests, no training."""
+"""``bench compare A B``: are two models' accuracies really different? From stored predictions,
+no training."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
 
 if TYPE_CHECKING:
     from bench.results.pairwise import PairComparison
+    from bench.results.record import RunRecord
     from bench.results.stats import Interval
 
 EPILOG = """examples:
   python -m bench compare article_cnn mlp
   python -m bench compare mlp mlp:small --dataset digits --results-dir /tmp/results
+  python -m bench compare cnn_fast mlp --json > comparison.json
 """
 
 
@@ -22,10 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``bench compare``."""
     parser = subparsers.add_parser(
         "compare",
-        help="paired significance test of two models from their stored predictions",
-        description="Pair the runs of models A and B by seed (same test images) and print, per "
-        "seed, both accuracies with Wilson 95% intervals, McNemar's exact test and a paired "
-        "bootstrap interval of the difference; then the seed-averaged difference and a verdict.",
+        help="seed-level test of two models from their stored predictions",
+        description="Compare models A and B on one dataset from every current run of each: "
+        "the accuracy difference with a two-level bootstrap interval (seeds, then test "
+        "images) and its p-value, a verdict, and per common seed McNemar's exact test and "
+        "both accuracies with Wilson 95% intervals.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -37,15 +42,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--results-dir", type=Path, default=Path("results"), help="default: results"
     )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of the tables"
+    )
     parser.set_defaults(handler=handle_compare)
 
 
 def handle_compare(args: argparse.Namespace) -> int:
     """Load the current records, compare A with B, print the details and the verdict."""
     from bench.results.pairwise import compare_models, normalize_label, verdict
-    from bench.results.stale import scan_records
+    from bench.results.stale import current_records
 
-    record_set = scan_records(args.results_dir)
+    record_set = current_records(args.results_dir)
     records = record_set.current
     if not records:
         raise BenchError(
@@ -53,30 +61,43 @@ def handle_compare(args: argparse.Namespace) -> int:
             f"first, e.g. 'python -m bench run --model {args.model_a},{args.model_b} --repeats 3'"
         )
     label_a, label_b = normalize_label(args.model_a), normalize_label(args.model_b)
-    dataset = args.dataset or _common_dataset(records, label_a, label_b)
+    dataset = args.dataset or common_dataset(records, label_a, label_b)
     pair = compare_models(records, label_a, label_b, dataset)
-    print("\n".join(comparison_lines(pair)))
-    print(f"\nverdict: {verdict(pair)}")
-    print(
-        "(one comparison at the 5% level; LEADERBOARD.md's pairwise table corrects its "
-        "p-values for the number of pairs it compares, with Holm's method)"
-    )
     left_out = [
         s for s in record_set.stale if s.dataset == dataset and s.label in (label_a, label_b)
     ]
+    if args.json:
+        print(json.dumps(comparison_json(pair, verdict(pair), len(left_out)), indent=1))
+        return 0
+    print("\n".join(comparison_lines(pair)))
+    print(f"\nverdict: {verdict(pair)}")
+    print(
+        "(one comparison, no correction; LEADERBOARD.md corrects the p-values of all its "
+        "tests with Holm's method)"
+    )
     if left_out:
-        print(
-            f"\n{len(left_out)} stale record(s) of these models were left out (see LEADERBOARD.md)."
-        )
+        print(f"\n{len(left_out)} stale record(s) of these models were left out (see RUNS.md).")
     return 0
 
 
 def comparison_lines(pair: PairComparison) -> list[str]:
-    """The per-seed table and the seed-averaged summary, as console lines."""
+    """The seed-level result and the per-seed McNemar table, as console lines."""
     from tabulate import tabulate
 
+    from bench.results.stats import format_p_value
+
     a, b = pair.label_a, pair.label_b
-    n = pair.seeds[0].n_test
+    diff = pair.difference
+    lines = [
+        f"{a} (A) vs {b} (B) on {pair.dataset}: {pair.n_test:,} test images; "
+        f"A seeds {_list(pair.seeds_a)}, B seeds {_list(pair.seeds_b)}",
+        "",
+        f"accuracy difference A - B: {100 * diff.estimate:+.2f} points, "
+        f"95% CI [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}] ({diff.method})",
+        f"p-value (two-sided, seed level): {format_p_value(pair.p_value)}",
+    ]
+    if not pair.per_seed:
+        return [*lines, "", "no common seed: no per-seed McNemar test"]
     rows = [
         [
             s.seed,
@@ -84,11 +105,11 @@ def comparison_lines(pair: PairComparison) -> list[str]:
             _acc(s.accuracy_b),
             s.only_a,
             s.only_b,
-            f"{s.p_value:.4g}",
+            format_p_value(s.p_value),
             f"{100 * s.difference.estimate:+.2f} [{100 * s.difference.low:+.2f}, "
             f"{100 * s.difference.high:+.2f}]",
         ]
-        for s in pair.seeds
+        for s in pair.per_seed
     ]
     headers = [
         "seed",
@@ -99,31 +120,60 @@ def comparison_lines(pair: PairComparison) -> list[str]:
         "McNemar exact p",
         "A - B points [95% CI]",
     ]
-    diff = pair.difference
     return [
-        f"{a} (A) vs {b} (B) on {pair.dataset}: {n:,} test images, "
-        f"{len(pair.seeds)} common seed(s)",
+        *lines,
         "",
+        "per common seed (detail: each row compares two runs, not two models):",
         tabulate(rows, headers=headers, disable_numparse=True),
-        "",
-        f"accuracy difference A - B averaged over seeds: {100 * diff.estimate:+.2f} points, "
-        f"95% CI [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}] ({diff.method})",
-        f"McNemar exact p (statsmodels), largest over seeds: {pair.max_p:.4g}",
     ]
 
 
-def _acc(interval: Interval) -> str:
-    return f"{100 * interval.estimate:.2f} [{100 * interval.low:.2f}, {100 * interval.high:.2f}]"
+def comparison_json(pair: PairComparison, verdict: str, stale_left_out: int) -> dict[str, Any]:
+    """Everything :func:`comparison_lines` prints, as JSON-able data (fractions, not %)."""
+
+    def interval(value: Interval) -> dict[str, Any]:
+        return {
+            "estimate": value.estimate,
+            "low": value.low,
+            "high": value.high,
+            "confidence": value.confidence,
+            "method": value.method,
+        }
+
+    return {
+        "dataset": pair.dataset,
+        "a": pair.label_a,
+        "b": pair.label_b,
+        "n_test": pair.n_test,
+        "seeds_a": pair.seeds_a,
+        "seeds_b": pair.seeds_b,
+        "difference": interval(pair.difference),
+        "p_value": pair.p_value,
+        "winner": pair.winner(),
+        "seeds_missing": pair.seeds_missing(),
+        "verdict": verdict,
+        "per_seed": [
+            {
+                "seed": s.seed,
+                "accuracy_a": interval(s.accuracy_a),
+                "accuracy_b": interval(s.accuracy_b),
+                "only_a": s.only_a,
+                "only_b": s.only_b,
+                "mcnemar_p": s.p_value,
+                "difference": interval(s.difference),
+            }
+            for s in pair.per_seed
+        ],
+        "stale_left_out": stale_left_out,
+    }
 
 
-def _common_dataset(records: list[dict], label_a: str, label_b: str) -> str:
+def common_dataset(records: list[RunRecord], label_a: str, label_b: str) -> str:
     """The one dataset both models have ok runs on; ask for --dataset when there are several."""
-    from bench.results.pairwise import label_of
-
     datasets: dict[str, set[str]] = {}
     for record in records:
-        if record["status"] == "ok":
-            datasets.setdefault(label_of(record), set()).add(record["dataset"])
+        if record.ok:
+            datasets.setdefault(record.label, set()).add(record.dataset)
     shared = sorted(datasets.get(label_a, set()) & datasets.get(label_b, set()))
     if len(shared) == 1:
         return shared[0]
@@ -136,3 +186,11 @@ def _common_dataset(records: list[dict], label_a: str, label_b: str) -> str:
     raise BenchError(
         f"{label_a} and {label_b} both have runs on {', '.join(shared)}; choose one with --dataset"
     )
+
+
+def _acc(value: Interval) -> str:
+    return f"{100 * value.estimate:.2f} [{100 * value.low:.2f}, {100 * value.high:.2f}]"
+
+
+def _list(seeds: list[int]) -> str:
+    return ", ".join(str(s) for s in seeds)

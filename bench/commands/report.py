@@ -13,26 +13,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report",
         help="regenerate results/LEADERBOARD.md from the run records",
-        description="Read every record under RESULTS_DIR/runs and write "
-        "RESULTS_DIR/LEADERBOARD.md.",
+        description="Read every record under RESULTS_DIR/runs once and write "
+        "RESULTS_DIR/LEADERBOARD.md, RESULTS_DIR/RUNS.md and RESULTS_DIR/figures/. "
+        "Needs no TensorFlow.",
         epilog="example:\n  python -m bench report --results-dir results",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--results-dir", type=Path, default=Path("results"), help="default: results"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="MODEL",
+        help="model the robustness section's relative mCE is measured against "
+        "(default: the least accurate model with robustness results on each dataset)",
+    )
+    parser.add_argument(
+        "--redraw",
+        action="store_true",
+        help="draw every figure again (default: only those whose data or drawing code changed)",
+    )
     parser.set_defaults(handler=handle_report)
 
 
 def handle_report(args: argparse.Namespace) -> int:
     """Write the leaderboard and say where."""
-    from bench.results.markdown import write_leaderboard
-    from bench.results.record import load_records
+    from bench.results.leaderboard import write_leaderboard
+    from bench.results.store import record_files
 
-    if not load_records(args.results_dir, warn=False):
+    if not record_files(args.results_dir):
         raise BenchError(
             f"no run records under {args.results_dir / 'runs'}; "
             "train something first, e.g. 'python -m bench run --all --quick'"
         )
-    print(f"leaderboard written to {write_leaderboard(args.results_dir)}")
+    path = write_leaderboard(
+        args.results_dir, robustness_baseline=args.baseline, redraw=args.redraw
+    )
+    print(f"leaderboard written to {path}")
     return 0

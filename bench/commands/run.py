@@ -162,7 +162,7 @@ def handle_run(args: argparse.Namespace) -> int:
     for record in failed:
         say(f"  failed: {record.label} on {record.dataset}, seed {record.seed}: {record.error}")
     if not args.no_report:
-        from bench.results.markdown import write_leaderboard
+        from bench.results.leaderboard import write_leaderboard
 
         say(f"leaderboard written to {write_leaderboard(args.results_dir)}")
     return 1 if failed else 0

@@ -1,45 +1,53 @@
-"""Figures drawn from run records: PNGs under ``results/figures/``, linked from the leaderboard.
+"""Figures of a report, drawn from the frames of :mod:`bench.results.aggregate`.
 
-Per dataset: accuracy vs training time, accuracy vs inference throughput, per-class precision.
-Per model: confusion matrix (counts and row-normalized) and learning curves (all seeds). Drawn
-headless with matplotlib's Agg backend; each file is written atomically. ``figures/`` is
-generated: PNGs there that this call did not draw are removed.
+Per dataset: accuracy against training time and against inference throughput, the matrix of
+accuracy differences between every two models, per-class F1, row-normalized confusion
+matrices of every model side by side, learning curves, the reliability diagram and, when
+the runs have them, accuracy under each corruption. Every model keeps one colour in all of
+them (:func:`bench.results.figure_style.model_colors`). Nothing here reads or writes files:
+:func:`draw_figures` returns matplotlib figures with their file names and captions, and the
+caller saves them.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
+import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.fsutil import atomic_write_bytes
-from bench.results.pairwise import label_of
+from bench.results.aggregate import Aggregates
+from bench.results.figure_style import (
+    grid,
+    house_style,
+    model_colors,
+    plain_log_axis,
+    short_number,
+    subplots,
+)
 from bench.results.stats import t_interval
 
 FIGURES_DIR = "figures"
-DPI = 110
 
 
 @dataclass
-class Figure:
-    """One written figure: what it shows and its path relative to the results folder."""
+class Drawn:
+    """A drawn figure, the file name it should get and what it shows."""
 
+    dataset: str
+    name: str
     caption: str
-    path: str
+    figure: Any
 
-
-@dataclass
-class DatasetFigures:
-    """The figures of one dataset: cross-model ones and, per model label, its own."""
-
-    overview: list[Figure] = field(default_factory=list)
-    per_model: dict[str, list[Figure]] = field(default_factory=dict)
+    @property
+    def path(self) -> str:
+        """Path relative to the results folder."""
+        return f"{FIGURES_DIR}/{self.name}.png"
 
 
 def slug(text: str) -> str:
@@ -47,222 +55,165 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-")
 
 
-def model_order(records: Sequence[dict[str, Any]]) -> list[str]:
-    """Model labels by mean accuracy, best first (the leaderboard's order)."""
-    means: dict[str, list[float]] = {}
-    for record in records:
-        means.setdefault(label_of(record), []).append(record["metrics"]["accuracy"])
-    return sorted(means, key=lambda label: -float(np.mean(means[label])))
+def report_colors(agg: Aggregates) -> dict[str, str]:
+    """One colour per model label over every dataset of the report."""
+    return model_colors(agg.runs["model"].unique().tolist())
 
 
-def write_figures(
-    records: Sequence[dict[str, Any]], results_dir: Path
-) -> dict[str, DatasetFigures]:
-    """Draw every figure for the ok records in ``records``; return them by dataset."""
-    import seaborn as sns
+@dataclass
+class DatasetView:
+    """Everything the figures of one dataset are drawn from, and nothing else.
 
-    folder = Path(results_dir) / FIGURES_DIR
-    written: set[Path] = set()
-    result: dict[str, DatasetFigures] = {}
-    ok = [r for r in records if r["status"] == "ok"]
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
-        for dataset in sorted({r["dataset"] for r in ok}):
-            runs = [r for r in ok if r["dataset"] == dataset]
-            result[dataset] = _dataset_figures(dataset, runs, folder, written)
-    if folder.is_dir():
-        for old in folder.glob("*.png"):
-            if old not in written:
-                old.unlink()
-    return result
-
-
-def _dataset_figures(
-    dataset: str, runs: list[dict[str, Any]], folder: Path, written: set[Path]
-) -> DatasetFigures:
-    order = model_order(runs)
-    palette = _palette(order)
-    figures = DatasetFigures()
-
-    def save(fig: Any, name: str, caption: str) -> Figure:
-        path = folder / f"{name}.png"
-        _save(fig, path)
-        written.add(path)
-        return Figure(caption, f"{FIGURES_DIR}/{path.name}")
-
-    figures.overview.append(
-        save(
-            accuracy_scatter(runs, "fit_seconds", order, palette, dataset),
-            f"{slug(dataset)}_accuracy_vs_training_time",
-            "Accuracy vs training time",
-        )
-    )
-    figures.overview.append(
-        save(
-            accuracy_scatter(runs, "inference_samples_per_s", order, palette, dataset),
-            f"{slug(dataset)}_accuracy_vs_inference_throughput",
-            "Accuracy vs inference throughput",
-        )
-    )
-    figures.overview.append(
-        save(
-            per_class_precision(runs, order, palette, dataset),
-            f"{slug(dataset)}_per_class_precision",
-            "Per-class precision",
-        )
-    )
-    for label in order:
-        model_runs = sorted((r for r in runs if label_of(r) == label), key=lambda r: r["seed"])
-        own = [
-            save(
-                confusion_heatmap(model_runs[0]),
-                f"{slug(dataset)}_{slug(label)}_confusion",
-                "confusion matrix",
-            )
-        ]
-        if any(len(r.get("history") or []) > 1 for r in model_runs):
-            own.append(
-                save(
-                    learning_curves(model_runs),
-                    f"{slug(dataset)}_{slug(label)}_learning_curves",
-                    "learning curves",
-                )
-            )
-        figures.per_model[label] = own
-    return figures
-
-
-def confusion_heatmap(record: dict[str, Any]) -> Any:
-    """Counts (left) and row-normalized shares (right) of one run's confusion matrix.
-
-    The right panel's colour scale stops at the largest off-diagonal share, so the errors are
-    visible next to a near-perfect diagonal; its numbers are percentages of the true class.
+    :meth:`fingerprint` hashes all of it, so a caller can keep the PNGs of a dataset whose
+    view did not change instead of drawing them again.
     """
-    import seaborn as sns
 
-    matrix = np.asarray(record["metrics"]["confusion_matrix"])
-    names = list(record["dataset_info"]["class_names"])
-    shares = 100 * matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    off_diagonal = shares[~np.eye(len(names), dtype=bool)]
-    size = max(5.0, 0.55 * len(names) + 1.5)
-    fig, (left, right) = _subplots(1, 2, figsize=(2 * size + 1.5, size))
-    annot_size = 8 if len(names) > 8 else 10
-    sns.heatmap(
-        matrix,
-        annot=True,
-        fmt="d",
-        cmap="Blues",
-        xticklabels=names,
-        yticklabels=names,
-        ax=left,
-        cbar=False,
-        annot_kws={"size": annot_size},
-    )
-    sns.heatmap(
-        shares,
-        annot=True,
-        fmt=".1f",
-        cmap="Reds",
-        vmin=0,
-        vmax=max(float(off_diagonal.max(initial=0)), 1e-9),
-        xticklabels=names,
-        yticklabels=names,
-        ax=right,
-        cbar_kws={"label": "% of the true class"},
-        annot_kws={"size": annot_size},
-    )
-    left.set_title("Counts")
-    right.set_title("Row-normalized (%); colour scale stops at the largest error")
-    for ax in (left, right):
-        ax.set_xlabel("Predicted class")
-        ax.set_ylabel("True class")
-        ax.tick_params(axis="y", rotation=0)
-    fig.suptitle(
-        f"{label_of(record)} on {record['dataset']}, seed {record['seed']} "
-        f"({int(matrix.sum()):,} test images, accuracy {100 * record['metrics']['accuracy']:.2f}%)"
-    )
-    return fig
+    dataset: str
+    title: str
+    class_names: list[str]
+    order: list[str]
+    colors: dict[str, str]
+    runs: pd.DataFrame
+    tested: pd.DataFrame
+    differences: pd.DataFrame
+    per_class: pd.DataFrame
+    confusion: dict[str, np.ndarray]
+    history: pd.DataFrame
+    reliability: dict[str, dict[str, list]]
+    corruptions: pd.DataFrame
+
+    def fingerprint(self, code_version: str = "") -> str:
+        """SHA-256 of the view's content (and of ``code_version``: the drawing code's)."""
+        digest = hashlib.sha256(code_version.encode())
+        scalars = [self.dataset, self.title, self.class_names, self.order, self.colors]
+        digest.update(json.dumps(scalars, sort_keys=True).encode())
+        for frame in (self.runs, self.tested, self.differences, self.per_class, self.history):
+            digest.update(frame.to_csv().encode())
+        digest.update(self.corruptions.to_csv().encode())
+        for label in sorted(self.confusion):
+            digest.update(label.encode() + np.asarray(self.confusion[label]).tobytes())
+        digest.update(json.dumps(self.reliability, sort_keys=True).encode())
+        return digest.hexdigest()
 
 
-def learning_curves(records: Sequence[dict[str, Any]]) -> Any:
-    """Loss and accuracy per epoch, training vs validation, one thin line per seed."""
-    import seaborn as sns
+VIEW_RUN_COLUMNS = ["model", "seed", "accuracy", "train_seconds", "inference_samples_per_s"]
 
-    rows = []
-    for record in records:
-        for entry in record.get("history") or []:
-            for split, prefix in (("train", ""), ("validation", "val_")):
-                for metric in ("loss", "accuracy"):
-                    value = entry.get(f"{prefix}{metric}")
-                    if value is not None:
-                        rows.append(
-                            {
-                                "epoch": entry["epoch"],
-                                "seed": record["seed"],
-                                "split": split,
-                                "metric": metric,
-                                "value": value,
-                            }
-                        )
-    frame = pd.DataFrame(rows)
-    fig, axes = _subplots(1, 2, figsize=(11, 4.2))
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        sns.lineplot(
-            data=frame[frame["metric"] == metric],
-            x="epoch",
-            y="value",
-            hue="split",
-            units="seed",
-            estimator=None,
-            marker="o",
-            alpha=0.8,
-            ax=ax,
+
+def dataset_views(agg: Aggregates) -> list[DatasetView]:
+    """One view per dataset of the report, in report order."""
+    colors = report_colors(agg)
+    views = []
+    for dataset, order in agg.order.items():
+        mine = agg.runs["dataset"] == dataset
+        tested = agg.pairwise[agg.pairwise["dataset"] == dataset]
+        views.append(
+            DatasetView(
+                dataset=dataset,
+                title=str(agg.datasets.at[dataset, "title"]),
+                class_names=list(agg.datasets.at[dataset, "class_names"]),
+                order=list(order),
+                colors={m: colors[m] for m in order},
+                runs=agg.runs.loc[mine, VIEW_RUN_COLUMNS].reset_index(drop=True),
+                tested=tested[["model_a", "model_b", "better"]].reset_index(drop=True),
+                differences=agg.differences[dataset],
+                per_class=_rows_of(agg.per_class, dataset),
+                confusion=agg.confusion.get(dataset, {}),
+                history=_rows_of(agg.history, dataset),
+                reliability=agg.reliability.get(dataset, {}),
+                corruptions=_rows_of(agg.corruptions, dataset),
+            )
         )
-        ax.set_ylabel(metric)
-        ax.set_xlabel("epoch")
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.legend(title=None)
-    first = records[0]
-    seeds = ", ".join(str(r["seed"]) for r in records)
-    fig.suptitle(
-        f"{label_of(first)} on {first['dataset']}: training vs validation "
-        f"(validation = test set), seeds {seeds}"
-    )
-    return fig
+    return views
 
+
+def _rows_of(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    return frame[frame["dataset"] == dataset].drop(columns="dataset").reset_index(drop=True)
+
+
+def draw_figures(agg: Aggregates) -> list[Drawn]:
+    """Every figure of the report, dataset by dataset in report order."""
+    return [drawn for view in dataset_views(agg) for drawn in draw_dataset(view)]
+
+
+def draw_dataset(view: DatasetView) -> list[Drawn]:
+    """The figures of one dataset (those its data allows)."""
+    with house_style():
+        return list(_draw(view))
+
+
+def _draw(view: DatasetView) -> Iterator[Drawn]:
+    name, title, order, colors = slug(view.dataset), view.title, view.order, view.colors
+
+    def drawn(suffix: str, caption: str, figure: Any) -> Drawn:
+        return Drawn(view.dataset, f"{name}_{suffix}", caption, figure)
+
+    for x, what in (
+        ("train_seconds", "training time"),
+        ("inference_samples_per_s", "inference throughput"),
+    ):
+        if view.runs[x].notna().any():
+            yield drawn(
+                f"accuracy_vs_{what.replace(' ', '_')}",
+                f"Accuracy vs {what}",
+                accuracy_scatter(view.runs, x, order, colors, title),
+            )
+    if len(order) > 1:
+        yield drawn(
+            "pairwise",
+            "Accuracy differences between every two models",
+            pairwise_matrix(view.differences, view.tested, title),
+        )
+    if len(view.per_class):
+        yield drawn("per_class_f1", "Per-class F1", per_class_heatmap(view.per_class, order, title))
+    if view.confusion:
+        yield drawn(
+            "confusion",
+            "Confusion matrices (row-normalized)",
+            confusion_grid(view.confusion, order, view.class_names, title),
+        )
+    history = view.history
+    curved = [m for m in order if history[history["model"] == m]["epoch"].nunique() > 1]
+    if curved:
+        yield drawn(
+            "learning_curves", "Learning curves", learning_curves(history, curved, colors, title)
+        )
+    if view.reliability:
+        yield drawn(
+            "reliability",
+            "Reliability diagram",
+            reliability(view.reliability, order, colors, title),
+        )
+    if len(view.corruptions):
+        yield drawn(
+            "corruption_heatmap",
+            "Accuracy under each corruption",
+            corruption_heatmap(view.corruptions, order, title),
+        )
+
+
+# --- accuracy against cost ------------------------------------------------------------------
 
 SCATTER_AXES = {
-    "fit_seconds": ("Training time (s, log scale)", "accuracy vs training time"),
-    "inference_samples_per_s": (
-        "Inference throughput (images/s, log scale)",
-        "accuracy vs inference throughput",
-    ),
+    "train_seconds": "Training time (s, training clock, log scale)",
+    "inference_samples_per_s": "Inference throughput (images/s, log scale)",
 }
 
 
 def accuracy_scatter(
-    records: Sequence[dict[str, Any]], x: str, order: list[str], palette: dict, dataset: str
+    runs: pd.DataFrame, x: str, order: Sequence[str], colors: Mapping[str, str], title: str
 ) -> Any:
-    """Test accuracy against a cost, per run (small dots) and per model (mean with 95% t CI)."""
-
-    frame = pd.DataFrame(
-        {
-            "model": label_of(r),
-            "accuracy": 100 * r["metrics"]["accuracy"],
-            "fit_seconds": r["timings"]["fit_seconds"],
-            "inference_samples_per_s": r["timings"]["inference"]["samples_per_s"],
-        }
-        for r in records
-    )
-    xlabel, what = SCATTER_AXES[x]
-    fig, ax = _subplots(figsize=(8.5, 5))
+    """Test accuracy against a cost, per run (small dots) and per model (mean, 95% t CI)."""
+    fig, ax = subplots(figsize=(8.5, 5))
     for label in order:
-        part = frame[frame["model"] == label]
-        color = palette[label]
-        ax.scatter(part[x], part["accuracy"], s=18, alpha=0.45, color=color)
-        x_ci, y_ci = t_interval(part[x].tolist()), t_interval(part["accuracy"].tolist())
+        part = runs[runs["model"] == label].dropna(subset=[x])
+        if part.empty:
+            continue
+        accuracy = 100 * part["accuracy"]
+        ax.scatter(part[x], accuracy, s=18, alpha=0.45, color=colors[label])
+        x_ci, y_ci = t_interval(part[x].tolist()), t_interval(accuracy.tolist())
         ax.errorbar(
             part[x].mean(),
-            part["accuracy"].mean(),
+            accuracy.mean(),
             xerr=None
             if x_ci is None
             else [[min(x_ci.half_width, 0.9 * x_ci.estimate)], [x_ci.half_width]],
@@ -270,99 +221,244 @@ def accuracy_scatter(
             fmt="o",
             markersize=8,
             capsize=3,
-            color=color,
+            color=colors[label],
             label=f"{label} ({len(part)} run{'s' if len(part) > 1 else ''})",
         )
-    _plain_log_axis(ax.xaxis)
-    ax.set_xlabel(xlabel)
+    plain_log_axis(ax.xaxis)
+    ax.set_xlabel(SCATTER_AXES[x])
     ax.set_ylabel("Test accuracy (%)")
-    ax.set_title(f"{dataset}: {what}\nbig dots: mean over seeds with 95% t CI; small: single runs")
+    what = "training time" if x == "train_seconds" else "inference throughput"
+    ax.set_title(
+        f"{title}: accuracy vs {what}\nbig dots: mean over seeds with 95% t CI; small: runs"
+    )
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
     return fig
 
 
-def per_class_precision(
-    records: Sequence[dict[str, Any]], order: list[str], palette: dict, dataset: str
-) -> Any:
-    """Grouped bars: test precision per class and model (mean over seeds, range as error bar)."""
+# --- pairwise matrix ------------------------------------------------------------------------
+
+
+def pairwise_matrix(differences: pd.DataFrame, tested: pd.DataFrame, title: str) -> Any:
+    """Row minus column mean accuracy (points) for every two models; tested pairs marked.
+
+    A cell of a pair the leaderboard tested carries ``*`` when the verdict was "better"
+    (Holm-adjusted, enough seeds) and ``·`` when it was tested without that verdict.
+    """
     import seaborn as sns
 
-    names = list(records[0]["dataset_info"]["class_names"])
-    frame = pd.DataFrame(
-        {"model": label_of(r), "class": name, "precision": value}
-        for r in records
-        for name, value in zip(names, r["metrics"]["per_class"]["precision"], strict=True)
+    labels = list(differences.index)
+    marks = np.full(differences.shape, "", dtype=object)
+    position = {label: i for i, label in enumerate(labels)}
+    for row in tested.itertuples():
+        i, j = position[row.model_a], position[row.model_b]
+        mark = "*" if row.better else "·"
+        marks[i, j] = marks[j, i] = mark
+    values = differences.to_numpy()
+    text = np.array(
+        [
+            ["" if i == j else f"{values[i, j]:+.2f}{marks[i, j]}" for j in range(len(labels))]
+            for i in range(len(labels))
+        ]
     )
-    width = max(8.0, 0.35 * len(names) * max(len(order), 2) + 2)
-    fig, ax = _subplots(figsize=(width, 4.8))
-    sns.barplot(
-        data=frame,
-        x="class",
-        y="precision",
-        hue="model",
-        hue_order=order,
-        order=names,
-        palette=palette,
-        errorbar=("pi", 100),
-        err_kws={"linewidth": 1},
-        capsize=0.1,
+    size = max(4.5, 0.85 * len(labels) + 2.5)
+    fig, ax = subplots(figsize=(size + 1.5, size))
+    limit = max(float(np.nanmax(np.abs(values))), 0.01)
+    sns.heatmap(
+        values,
+        annot=text,
+        fmt="",
+        cmap="RdBu",
+        vmin=-limit,
+        vmax=limit,
+        center=0,
+        xticklabels=labels,
+        yticklabels=labels,
         ax=ax,
+        cbar_kws={"label": "row − column, accuracy points"},
+        annot_kws={"size": 9 if len(labels) < 9 else 7},
+        mask=np.eye(len(labels), dtype=bool),
     )
-    means = frame.groupby(["model", "class"])["precision"].mean()
-    bottom = max(0.0, np.floor(20 * (means.min() - 0.02)) / 20)
-    ax.set_ylim(bottom, 1.0)
-    ax.set_xlabel("Class")
-    ax.set_ylabel(f"Test precision (axis starts at {bottom:.2f})")
-    ax.set_title(f"{dataset}: per-class precision, mean over seeds (bars: min to max)")
-    ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.grid(False)
+    ax.tick_params(axis="x", rotation=30)
+    ax.tick_params(axis="y", rotation=0)
+    ax.set_title(
+        f"{title}: mean test accuracy, row minus column (points)\n"
+        "* better (tested, Holm-adjusted); · tested, no verdict; blank: not tested",
+        fontsize="medium",
+    )
     return fig
 
 
-def _subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float]) -> Any:
-    """A figure with constrained layout and a margin, so no label touches the edge.
-
-    Figures are made without pyplot: no global state, no GUI backend, nothing to close; saving
-    to PNG renders through matplotlib's Agg canvas.
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
-
-    fig = Figure(figsize=figsize, layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.12))
-    return fig, fig.subplots(nrows, ncols)
+# --- per class and confusion ----------------------------------------------------------------
 
 
-def _plain_log_axis(axis: Any) -> None:
-    """Log scale with short plain tick labels (0.5, 2, 50k, 1M), never 2x10^0.
-
-    Ticks sit at 1, 2 and 5 times each power of ten when the axis spans less than three
-    decades, else at the powers of ten only, so labels never crowd each other.
-    """
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    axis.axes.set_xscale("log")
-    low, high = axis.axes.get_xlim()
-    subs = (1.0, 2.0, 5.0) if np.log10(high / low) < 3 else (1.0,)
-    axis.set_major_locator(LogLocator(base=10, subs=subs))
-    axis.set_major_formatter(FuncFormatter(lambda value, _: _short_number(value)))
-    axis.set_minor_formatter(NullFormatter())
-
-
-def _short_number(value: float) -> str:
-    """``0.05``, ``2``, ``500``, ``20k``, ``1M``."""
-    for size, suffix in ((1e6, "M"), (1e3, "k")):
-        if value >= size:
-            return f"{value / size:g}{suffix}"
-    return f"{value:g}"
-
-
-def _palette(order: list[str]) -> dict[str, Any]:
+def per_class_heatmap(per_class: pd.DataFrame, order: Sequence[str], title: str) -> Any:
+    """Models x classes: test F1 per class, mean over seeds."""
     import seaborn as sns
 
-    colors = sns.color_palette("tab10" if len(order) <= 10 else "husl", len(order))
-    return dict(zip(order, colors, strict=True))
+    table = per_class.pivot_table(index="model", columns="class_index", values="f1")
+    table = table.reindex([m for m in order if m in table.index])
+    names = per_class.drop_duplicates("class_index").set_index("class_index")["class_name"]
+    width = max(7.0, 0.75 * table.shape[1] + 3)
+    fig, ax = subplots(figsize=(width, max(2.5, 0.5 * len(table) + 1.8)))
+    sns.heatmap(
+        table.to_numpy(),
+        annot=True,
+        fmt=".3f",
+        cmap="viridis",
+        xticklabels=[names[c] for c in table.columns],
+        yticklabels=list(table.index),
+        ax=ax,
+        cbar_kws={"label": "F1"},
+        annot_kws={"size": 8},
+    )
+    ax.grid(False)
+    ax.tick_params(axis="x", rotation=30)
+    ax.tick_params(axis="y", rotation=0)
+    ax.set_xlabel("Class")
+    ax.set_ylabel("")
+    ax.set_title(f"{title}: per-class F1 on the test set, mean over seeds", fontsize="medium")
+    return fig
 
 
-def _save(fig: Any, path: Path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    atomic_write_bytes(path, buffer.getvalue())
+ANNOTATE_FROM_PERCENT = 0.5
+
+
+def confusion_grid(
+    matrices: Mapping[str, np.ndarray], order: Sequence[str], class_names: Sequence[str], title: str
+) -> Any:
+    """One panel per model: the confusion matrix summed over seeds, each row as % of its true
+    class; the colour scale stops at the largest off-diagonal share of all panels, so errors
+    stay visible beside a near-perfect diagonal. Cells below ``ANNOTATE_FROM_PERCENT`` carry
+    no number (their colour says "almost never")."""
+    labels = [m for m in order if m in matrices]
+    shares = {}
+    for label in labels:
+        matrix = np.asarray(matrices[label], dtype=np.float64)
+        shares[label] = 100 * matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    k = next(iter(shares.values())).shape[0]
+    names = list(class_names) if len(class_names) == k else [str(i) for i in range(k)]
+    off = ~np.eye(k, dtype=bool)
+    vmax = max(max(float(s[off].max(initial=0)) for s in shares.values()), 1e-9)
+    panel = max(4.2, 0.42 * k + 1.2)
+    fig, axes = grid(len(labels), columns=min(3, len(labels)), panel=(panel + 0.4, panel))
+    size = 6 if k > 8 else 8
+    for ax, label in zip(axes, labels, strict=True):
+        share = shares[label]
+        ax.imshow(share, cmap="Reds", vmin=0, vmax=vmax, aspect="equal")
+        for i, j in zip(*np.nonzero(share >= ANNOTATE_FROM_PERCENT), strict=True):
+            dark = min(share[i, j], vmax) > 0.6 * vmax
+            ax.text(
+                j,
+                i,
+                f"{share[i, j]:.1f}",
+                ha="center",
+                va="center",
+                fontsize=size,
+                color="white" if dark else "black",
+            )
+        ax.grid(False)
+        ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(k), names, fontsize=7)
+        n = int(np.asarray(matrices[label]).sum())
+        ax.set_title(f"{label} ({n:,} test answers)", fontsize="small")
+        ax.set_xlabel("Predicted")
+        ax.set_ylabel("True")
+    fig.suptitle(
+        f"{title}: confusion matrices, % of each true class, all seeds summed\n"
+        f"colour stops at the largest error ({vmax:.1f}%); no number below "
+        f"{ANNOTATE_FROM_PERCENT}%",
+        fontsize="medium",
+    )
+    return fig
+
+
+# --- learning curves, reliability, corruptions ----------------------------------------------
+
+
+def learning_curves(
+    history: pd.DataFrame, order: Sequence[str], colors: Mapping[str, str], title: str
+) -> Any:
+    """Validation accuracy and training loss per epoch: per model the mean over seeds (line)
+    and each seed (thin)."""
+    fig, axes = subplots(1, 2, figsize=(12, 4.4))
+    panels = (
+        (axes[0], "validation", "accuracy", "Validation accuracy"),
+        (axes[1], "train", "loss", "Training loss (log scale)"),
+    )
+    for ax, split, metric, ylabel in panels:
+        part = history[(history["split"] == split) & (history["metric"] == metric)]
+        for label in order:
+            mine = part[part["model"] == label]
+            if mine.empty:
+                continue
+            for _, seed_part in mine.groupby("seed"):
+                ax.plot(
+                    seed_part["epoch"], seed_part["value"], color=colors[label], lw=0.6, alpha=0.35
+                )
+            mean = mine.groupby("epoch")["value"].mean()
+            seeds = mine["seed"].nunique()
+            ax.plot(
+                mean.index,
+                mean.to_numpy(),
+                marker="o",
+                markersize=3,
+                color=colors[label],
+                label=f"{label} ({seeds} seed{'s' if seeds > 1 else ''})",
+            )
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(ylabel)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        if metric == "loss":
+            ax.set_yscale("log")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize="small")
+    fig.suptitle(f"{title}: learning curves (thick: mean over seeds; thin: each seed)")
+    return fig
+
+
+def reliability(
+    bins: Mapping[str, Mapping[str, list]],
+    order: Sequence[str],
+    colors: Mapping[str, str],
+    title: str,
+) -> Any:
+    """The reliability diagram of every model with calibration bins, seeds pooled."""
+    from bench.measure.calibration import ReliabilityBins
+    from bench.results.calibration_figures import reliability_diagram
+
+    curves = {m: ReliabilityBins.from_dict(dict(bins[m])) for m in order if m in bins}
+    return reliability_diagram(curves, title=f"{title} (test set, seeds pooled)", palette=colors)
+
+
+def corruption_heatmap(corruptions: pd.DataFrame, order: Sequence[str], title: str) -> Any:
+    """Models x corruptions: test accuracy (%) under each corruption, mean over seeds."""
+    import seaborn as sns
+
+    table = corruptions.pivot_table(index="model", columns="corruption", values="accuracy")
+    table = table.reindex([m for m in order if m in table.index])
+    table = table[table.mean().sort_values(ascending=False).index]
+    fig, ax = subplots(figsize=(max(7.0, 0.7 * table.shape[1] + 3), 0.5 * len(table) + 2.4))
+    sns.heatmap(
+        100 * table.to_numpy(),
+        annot=True,
+        fmt=".1f",
+        cmap="magma",
+        xticklabels=list(table.columns),
+        yticklabels=list(table.index),
+        ax=ax,
+        cbar_kws={"label": "accuracy (%)"},
+        annot_kws={"size": 8},
+    )
+    ax.grid(False)
+    ax.tick_params(axis="x", rotation=40)
+    ax.tick_params(axis="y", rotation=0)
+    ax.set_xlabel("Corruption (easiest first)")
+    ax.set_ylabel("")
+    ax.set_title(f"{title}: test accuracy under each corruption, mean over seeds")
+    return fig
+
+
+# The reliability diagram module was written against these names.
+_palette = model_colors
+_short_number = short_number
+_subplots = subplots

@@ -1,29 +1,39 @@
-"""Paired comparison of two models from their stored test-set predictions, seed by seed.
+"""Is model A more accurate than model B? Paired comparisons from stored test predictions.
 
-Two runs are paired when they share dataset and seed and were tested on the same labels in the
-same order (so the same images). For each pair of runs: both accuracies with Wilson intervals,
-McNemar's exact test and a paired bootstrap interval of the difference; over all common seeds:
-the bootstrap interval of the seed-averaged difference and the largest per-seed p-value.
-Reading the largest p-value means "different" has to hold on every seed (an intersection-union
-test, valid at the same level without a correction across seeds).
+Two models are compared on one dataset when their runs were tested on the same labels in the
+same order (so the same images). The test that decides is seed-level: a two-level bootstrap
+that resamples each model's seeds and then the test images, giving an interval of the
+accuracy difference and a p-value that count both sources of chance (which seed, which
+images). A "better" verdict needs the p-value below ``ALPHA`` after Holm's correction over
+every test on the page, and at least ``MIN_SEEDS`` seeds of each model (one run of
+a model that gives the same predictions for every seed). McNemar's exact test on each common
+seed is kept as detail: it says whether one run beat another on these images, not whether the
+model does.
+
+A leaderboard compares each model with the best one and with its neighbour in rank
+(:func:`ranked_pairs`), so the number of tests grows with the number of models, not its square.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from bench.errors import BenchError
+from bench.results.record import RunRecord
 from bench.results.stats import (
     ALPHA,
+    MIN_SEEDS,
+    DifferenceTest,
     Interval,
     contingency_table,
     format_p_value,
     mcnemar_exact_p,
     paired_bootstrap_difference,
+    seeds_needed,
+    two_level_bootstrap_difference,
     wilson_interval,
 )
 from bench.run.config import split_model_ref
@@ -31,12 +41,7 @@ from bench.run.spec import model_label
 
 
 class NotComparable(BenchError):
-    """Two models have no runs that can be paired (no common seed, or different test sets)."""
-
-
-def label_of(record: dict[str, Any]) -> str:
-    """``model`` or ``model:preset`` as tables show it."""
-    return model_label(record["model"], record["preset"])
+    """Two models have no runs that can be paired (no runs, or different test sets)."""
 
 
 def normalize_label(label: str) -> str:
@@ -46,7 +51,7 @@ def normalize_label(label: str) -> str:
 
 @dataclass(frozen=True)
 class SeedComparison:
-    """Two runs with the same seed on the same test images."""
+    """Two runs with the same seed on the same test images: McNemar and a paired bootstrap."""
 
     seed: int
     n_test: int
@@ -54,7 +59,7 @@ class SeedComparison:
     accuracy_b: Interval
     table: np.ndarray
     p_value: float
-    difference: Interval
+    difference: Interval | None
 
     @property
     def only_a(self) -> int:
@@ -69,220 +74,217 @@ class SeedComparison:
 
 @dataclass(frozen=True)
 class PairComparison:
-    """Everything ``bench compare`` prints and the pairwise table summarizes."""
+    """A seed-level comparison of two models on one dataset, with per-seed detail."""
 
     dataset: str
     label_a: str
     label_b: str
-    seeds: list[SeedComparison]
-    difference: Interval
+    n_test: int
+    seeds_a: list[int]
+    seeds_b: list[int]
+    deterministic_a: bool
+    deterministic_b: bool
+    test: DifferenceTest
+    per_seed: list[SeedComparison]
 
     @property
-    def max_p(self) -> float:
-        """The largest per-seed McNemar p-value."""
-        return max(s.p_value for s in self.seeds)
+    def difference(self) -> Interval:
+        """Accuracy A - B (a fraction) with its seed-level 95% interval."""
+        return self.test.interval
 
     @property
-    def min_p(self) -> float:
-        """The smallest per-seed McNemar p-value."""
-        return min(s.p_value for s in self.seeds)
+    def p_value(self) -> float:
+        """Two-sided p-value of the seed-level test (before any correction)."""
+        return self.test.p_value
 
-    @property
-    def direction(self) -> int:
-        """+1 if A beat B on every seed, -1 if B beat A on every seed, 0 otherwise."""
-        signs = {int(np.sign(s.difference.estimate)) for s in self.seeds}
-        return signs.pop() if len(signs) == 1 else 0
+    def seeds_missing(self, minimum: int = MIN_SEEDS) -> dict[str, int]:
+        """Per model label, how many more seeds a verdict needs (models with enough left out).
 
-    @property
-    def leader(self) -> str | None:
-        """The model ahead on average when the difference's interval excludes 0, else None."""
-        if self.difference.low > 0:
+        A model whose predictions do not depend on the seed needs one run only.
+        """
+        more_a, more_b = seeds_needed(
+            len(self.seeds_a),
+            len(self.seeds_b),
+            minimum,
+            deterministic_a=self.deterministic_a,
+            deterministic_b=self.deterministic_b,
+        )
+        return {label: n for label, n in ((self.label_a, more_a), (self.label_b, more_b)) if n}
+
+    def ahead(self) -> str | None:
+        """The label with the higher mean accuracy (None on an exact tie)."""
+        if self.difference.estimate > 0:
             return self.label_a
-        if self.difference.high < 0:
+        if self.difference.estimate < 0:
             return self.label_b
         return None
 
     def winner(self, p_value: float | None = None, alpha: float = ALPHA) -> str | None:
-        """The better model's label if ``p_value`` (default: :attr:`max_p`) is below ``alpha``
-        and it won on every seed; else None."""
-        p = self.max_p if p_value is None else p_value
-        if p >= alpha or self.direction == 0:
+        """The better model when ``p_value`` (default: the uncorrected one) is below ``alpha``,
+        the interval excludes 0 and both models have enough seeds; else None."""
+        p = self.p_value if p_value is None else p_value
+        excludes_zero = self.difference.low > 0 or self.difference.high < 0
+        if p >= alpha or not excludes_zero or self.seeds_missing():
             return None
-        return self.label_a if self.direction > 0 else self.label_b
+        return self.ahead()
 
 
-def runs_by_seed(records: Iterable[dict[str, Any]], label: str, dataset: str) -> dict[int, dict]:
-    """The ok records of ``label`` on ``dataset``, keyed by seed."""
-    wanted = normalize_label(label)
-    return {
-        r["seed"]: r
-        for r in records
-        if r["status"] == "ok" and r["dataset"] == dataset and label_of(r) == wanted
-    }
+def correctness(runs: Sequence[RunRecord]) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, right)``: the shared test labels and a ``(runs, images)`` boolean array.
+
+    Raises :class:`NotComparable` when the runs were tested on different labels.
+    """
+    labels = np.asarray(runs[0].test_labels)
+    rows = []
+    for run in runs:
+        if len(run.test_labels) != len(labels) or not np.array_equal(run.test_labels, labels):
+            raise NotComparable(
+                f"{run.label} seed {run.seed} on {run.dataset} was tested on other images "
+                f"({len(run.test_labels):,} labels vs {len(labels):,}, or another order); "
+                "rerun it with the same --limit-test"
+            )
+        rows.append(np.asarray(run.predictions) == labels)
+    return labels, np.stack(rows)
 
 
-def compare_runs(seed: int, record_a: dict[str, Any], record_b: dict[str, Any]) -> SeedComparison:
-    """Compare two ok records of the same seed; raise :class:`NotComparable` if their test
-    labels differ."""
-    labels = np.asarray(record_a["test_labels"])
-    if not np.array_equal(labels, np.asarray(record_b["test_labels"])):
-        raise NotComparable(
-            f"seed {seed}: {label_of(record_a)} and {label_of(record_b)} were tested on "
-            f"different test sets ({len(labels):,} vs {len(record_b['test_labels']):,} labels, "
-            "or a different order); rerun them with the same --limit-test"
-        )
-    pred_a = np.asarray(record_a["predictions"])
-    pred_b = np.asarray(record_b["predictions"])
-    table = contingency_table(labels, pred_a, pred_b)
+def compare_runs(a: RunRecord, b: RunRecord, bootstrap: bool = True) -> SeedComparison:
+    """McNemar's exact test and (unless ``bootstrap`` is False) a paired bootstrap interval of
+    the difference, for two ok runs of the same seed."""
+    labels, right = correctness([a, b])
+    table = contingency_table(labels, a.predictions, b.predictions)
     n = len(labels)
     return SeedComparison(
-        seed=seed,
+        seed=a.seed,
         n_test=n,
-        accuracy_a=wilson_interval(int(table[0].sum()), n),
-        accuracy_b=wilson_interval(int(table[:, 0].sum()), n),
+        accuracy_a=wilson_interval(int(right[0].sum()), n),
+        accuracy_b=wilson_interval(int(right[1].sum()), n),
         table=table,
         p_value=mcnemar_exact_p(table),
-        difference=paired_bootstrap_difference(pred_a == labels, pred_b == labels),
+        difference=paired_bootstrap_difference(right[0], right[1]) if bootstrap else None,
     )
 
 
-def compare_models(
-    records: Iterable[dict[str, Any]], label_a: str, label_b: str, dataset: str
-) -> PairComparison:
-    """Pair the ok runs of two models by seed and compare them; see the module docstring.
+def runs_of(records: Iterable[RunRecord], label: str, dataset: str) -> list[RunRecord]:
+    """The ok records of ``label`` on ``dataset``, by seed."""
+    wanted = normalize_label(label)
+    runs = [r for r in records if r.ok and r.dataset == dataset and r.label == wanted]
+    return sorted(runs, key=lambda r: r.seed)
 
-    Raises :class:`NotComparable` when either model has no ok run on ``dataset``, when they
-    share no seed, or when a shared seed's test sets differ.
+
+def compare_models(
+    records: Iterable[RunRecord],
+    label_a: str,
+    label_b: str,
+    dataset: str,
+    per_seed_bootstrap: bool = True,
+) -> PairComparison:
+    """Compare two models on ``dataset`` over all their ok runs; see the module docstring.
+
+    ``per_seed_bootstrap=False`` leaves out the per-seed bootstrap intervals (tables that show
+    only the per-seed McNemar test need not pay for them). Raises :class:`NotComparable` when
+    either model has no ok run there or their test sets differ.
     """
     records = list(records)
     label_a, label_b = normalize_label(label_a), normalize_label(label_b)
     if label_a == label_b:
         raise NotComparable(f"cannot compare {label_a} with itself; name two different models")
-    runs_a = runs_by_seed(records, label_a, dataset)
-    runs_b = runs_by_seed(records, label_b, dataset)
+    runs_a, runs_b = runs_of(records, label_a, dataset), runs_of(records, label_b, dataset)
     for label, runs in ((label_a, runs_a), (label_b, runs_b)):
         if not runs:
-            present = sorted(
-                {label_of(r) for r in records if r["dataset"] == dataset and r["status"] == "ok"}
-            )
+            present = sorted({r.label for r in records if r.ok and r.dataset == dataset})
             raise NotComparable(
                 f"no successful run of {label} on {dataset}; models with runs there: "
                 f"{', '.join(present) or 'none'}"
             )
-    common = sorted(set(runs_a) & set(runs_b))
-    if not common:
-        raise NotComparable(
-            f"{label_a} and {label_b} share no seed on {dataset} ({label_a}: seeds "
-            f"{_seeds(runs_a)}; {label_b}: seeds {_seeds(runs_b)}), so no paired test is "
-            "possible. Run both with the same seeds, e.g. 'python -m bench run --model "
-            f"{label_a},{label_b} --dataset {dataset} --repeats 3 --resume'"
-        )
-    seeds = [compare_runs(seed, runs_a[seed], runs_b[seed]) for seed in common]
-    labels = np.asarray(runs_a[common[0]]["test_labels"])
-    if any(not np.array_equal(runs_a[s]["test_labels"], labels) for s in common):
-        raise NotComparable(
-            f"{label_a}'s runs on {dataset} used different test sets across seeds; "
-            "rerun them with the same --limit-test"
-        )
-    right_a = np.stack([np.asarray(runs_a[s]["predictions"]) == labels for s in common])
-    right_b = np.stack([np.asarray(runs_b[s]["predictions"]) == labels for s in common])
+    _, right = correctness(runs_a + runs_b)
+    by_seed_b = {r.seed: r for r in runs_b}
+    per_seed = [
+        compare_runs(a, by_seed_b[a.seed], per_seed_bootstrap)
+        for a in runs_a
+        if a.seed in by_seed_b
+    ]
     return PairComparison(
         dataset=dataset,
         label_a=label_a,
         label_b=label_b,
-        seeds=seeds,
-        difference=paired_bootstrap_difference(right_a, right_b),
+        n_test=right.shape[1],
+        seeds_a=[r.seed for r in runs_a],
+        seeds_b=[r.seed for r in runs_b],
+        deterministic_a=_deterministic(runs_a),
+        deterministic_b=_deterministic(runs_b),
+        test=two_level_bootstrap_difference(right[: len(runs_a)], right[len(runs_a) :]),
+        per_seed=per_seed,
     )
 
 
-def verdict(pair: PairComparison, alpha: float = ALPHA) -> str:
-    """One plain-words sentence on which model is more accurate, and how sure that is."""
-    diff = pair.difference
-    k = len(pair.seeds)
-    size = (
-        f"accuracy {pair.label_a} - {pair.label_b} = {_points(diff.estimate)} points "
-        f"(95% CI {_points(diff.low)} to {_points(diff.high)})"
-    )
-    winner = pair.winner(alpha=alpha)
-    if winner is not None:
-        loser = pair.label_b if winner == pair.label_a else pair.label_a
-        on_seeds = "on the one seed" if k == 1 else f"on every one of the {k} seeds"
-        return (
-            f"{winner} is more accurate than {loser} on {pair.dataset}: {size}; the difference "
-            f"is significant {on_seeds} (McNemar exact p <= {_p(pair.max_p)})."
-        )
-    significant = sum(s.p_value < alpha for s in pair.seeds)
-    if significant and not pair.direction:
-        return (
-            f"No clear winner between {pair.label_a} and {pair.label_b} on {pair.dataset}: "
-            f"{size}; the better model changes with the seed."
-        )
-    p_range = _p(pair.max_p) if k == 1 else f"from {_p(pair.min_p)} to {_p(pair.max_p)}"
-    if significant:
-        text = (
-            f"No firm verdict between {pair.label_a} and {pair.label_b} on {pair.dataset}: "
-            f"significant on {significant} of {k} seeds only; {size}; McNemar exact p {p_range}."
-        )
-    else:
-        text = (
-            f"No significant difference between {pair.label_a} and {pair.label_b} on "
-            f"{pair.dataset}: {size}; McNemar exact p {'= ' if k == 1 else ''}{p_range}."
-        )
-    if pair.leader is None:
-        return text + " Treat them as tied."
-    return (
-        text + f" Averaged over the seeds {pair.leader} is ahead (the interval excludes 0), "
-        "but not on every seed: more seeds would tell whether it holds."
-    )
+def ranked_pairs(order: Sequence[str]) -> list[tuple[str, str, str]]:
+    """The tests a leaderboard runs, for labels ``order`` (best first): ``(a, b, why)``.
+
+    Every model ``b`` against the best (``why = "the best"``) and against the model ranked
+    just above it (``"the next above"``); the runner-up meets the best once
+    (``"the best (next above)"``).
+    """
+    pairs = []
+    for rank in range(1, len(order)):
+        model, above = order[rank], order[rank - 1]
+        if rank == 1:
+            pairs.append((above, model, "the best (next above)"))
+        else:
+            pairs.append((order[0], model, "the best"))
+            pairs.append((above, model, "the next above"))
+    return pairs
 
 
-def short_verdict(pair: PairComparison, p_value: float, alpha: float = ALPHA) -> str:
-    """The pairwise table's verdict for ``p_value`` (the pair's p after a correction)."""
-    winner = pair.winner(p_value=p_value, alpha=alpha)
+def verdict_words(pair: PairComparison, p_adjusted: float, alpha: float = ALPHA) -> str:
+    """The pairwise table's verdict for ``p_adjusted`` (the pair's p-value after Holm)."""
+    winner = pair.winner(p_value=p_adjusted, alpha=alpha)
     if winner is not None:
         return f"**{winner}** better"
-    if p_value < alpha:
-        return "mixed: the better model changes with the seed"
-    if pair.leader is not None:
-        return f"{pair.leader} ahead on average (CI excludes 0), not significant"
+    excludes_zero = pair.difference.low > 0 or pair.difference.high < 0
+    if p_adjusted < alpha and excludes_zero:
+        return f"{pair.ahead()} ahead; " + needs_more_seeds(pair)
     return "no significant difference"
 
 
-def _seeds(runs: dict[int, dict]) -> str:
-    return ", ".join(str(s) for s in sorted(runs))
+def needs_more_seeds(pair: PairComparison) -> str:
+    """``needs 2 more seeds of mlp and 1 more seed of logreg`` (empty when none are missing)."""
+    missing = pair.seeds_missing()
+    parts = [f"{n} more seed{'s' if n > 1 else ''} of {label}" for label, n in missing.items()]
+    return "needs " + " and ".join(parts) if parts else ""
+
+
+def verdict(pair: PairComparison, alpha: float = ALPHA) -> str:
+    """One plain-words sentence for a single comparison (``bench compare``), no correction."""
+    diff = pair.difference
+    size = (
+        f"accuracy {pair.label_a} - {pair.label_b} = {_points(diff.estimate)} points "
+        f"(95% CI {_points(diff.low)} to {_points(diff.high)}, "
+        f"{len(pair.seeds_a)} vs {len(pair.seeds_b)} seed(s))"
+    )
+    p = format_p_value(pair.p_value)
+    winner = pair.winner(alpha=alpha)
+    if winner is not None:
+        loser = pair.label_b if winner == pair.label_a else pair.label_a
+        return f"{winner} is more accurate than {loser} on {pair.dataset}: {size}; p = {p}."
+    excludes_zero = diff.low > 0 or diff.high < 0
+    if pair.p_value < alpha and excludes_zero:
+        return (
+            f"{pair.ahead()} is ahead on {pair.dataset}: {size}; p = {p}, but the verdict "
+            f"{needs_more_seeds(pair)} (at least {MIN_SEEDS} per model)."
+        )
+    return (
+        f"No significant difference between {pair.label_a} and {pair.label_b} on "
+        f"{pair.dataset}: {size}; p = {p}."
+    )
+
+
+def _deterministic(runs: Sequence[RunRecord]) -> bool:
+    """True when the model's predictions do not depend on the seed: its registration says so,
+    or several runs made exactly the same predictions."""
+    if runs and all(bool(r.model_info.get("deterministic")) for r in runs):
+        return True
+    return len(runs) > 1 and all(r.predictions == runs[0].predictions for r in runs[1:])
 
 
 def _points(fraction: float) -> str:
     return f"{100 * fraction:+.2f}"
-
-
-def _p(value: float) -> str:
-    return format_p_value(value)
-
-
-@dataclass(frozen=True)
-class PairwiseTable:
-    """Every comparable pair of models on one dataset, with Holm-adjusted p-values."""
-
-    pairs: list[PairComparison]
-    holm_p: list[float]
-    not_comparable: list[str]
-
-
-def compare_all(records: Iterable[dict[str, Any]], dataset: str, order: list[str]) -> PairwiseTable:
-    """Compare each pair of ``order`` (labels, best first) on ``dataset``; Holm over all pairs.
-
-    The family for the Holm correction is every pair in the table; each pair's p-value is its
-    largest per-seed McNemar p-value.
-    """
-    from bench.results.stats import holm_adjust
-
-    records = list(records)
-    pairs, skipped = [], []
-    for i, label_a in enumerate(order):
-        for label_b in order[i + 1 :]:
-            try:
-                pairs.append(compare_models(records, label_a, label_b, dataset))
-            except NotComparable as reason:
-                skipped.append(f"{label_a} vs {label_b}: {reason}")
-    return PairwiseTable(pairs, holm_adjust([p.max_p for p in pairs]), skipped)

@@ -1,0 +1,147 @@
+"""The house style of every figure: one colour per model, layout, log axes, PNG bytes.
+
+Figures are made without pyplot (no global state, no GUI backend, nothing to close); PNG
+bytes come from matplotlib's Agg canvas. A model keeps its colour on every dataset and in
+every figure of a report: :func:`model_colors` derives it from the model's label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+DPI = 110
+# tab10 without its grey (grey draws reference lines), then the paler tab20 halves
+STRONG = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#17becf",
+)
+LIGHT = (
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#dbdb8d",
+    "#9edae5",
+)
+PALETTE = STRONG + LIGHT
+
+
+def model_colors(labels: Iterable[str]) -> dict[str, str]:
+    """A colour per model label, the same on every dataset of a report.
+
+    Each label prefers the strong colour given by a hash of its name, so adding a model rarely
+    moves the others; a label whose colour is taken gets the next free strong one, then the
+    next free light one (labels are placed in sorted order, so the result does not depend on
+    the order they are passed in). Past ``len(PALETTE)`` models the colours come from an
+    evenly spaced HSV wheel.
+
+    Example
+    -------
+    >>> colors = model_colors(["mlp", "logreg"])
+    >>> colors["mlp"] == model_colors(["logreg", "mlp", "cnn_fast"])["mlp"]
+    True
+    """
+    unique = sorted(set(labels))
+    if len(unique) > len(PALETTE):
+        import matplotlib.colors as mcolors
+
+        hues = np.linspace(0, 1, len(unique), endpoint=False)
+        return {
+            label: mcolors.to_hex(mcolors.hsv_to_rgb((hue, 0.65, 0.85)))
+            for label, hue in zip(unique, hues, strict=True)
+        }
+    taken: dict[int, str] = {}
+    for label in unique:
+        slot = int(hashlib.sha256(label.encode()).hexdigest(), 16) % len(STRONG)
+        for _ in range(len(STRONG)):
+            if slot not in taken:
+                break
+            slot = (slot + 1) % len(STRONG)
+        else:
+            slot = len(STRONG) + min(set(range(len(LIGHT))) - {s - len(STRONG) for s in taken})
+        taken[slot] = label
+    return {label: PALETTE[slot] for slot, label in taken.items()}
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kw: Any) -> Any:
+    """A figure with constrained layout and a margin, so no label touches the edge."""
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    fig = Figure(figsize=figsize, layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.12))
+    return fig, fig.subplots(nrows, ncols, **kw)
+
+
+def grid(n: int, *, columns: int, panel: tuple[float, float]) -> tuple[Any, list[Any]]:
+    """A figure of ``n`` small panels in rows of ``columns``; unused panels are hidden."""
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    fig = Figure(
+        figsize=(panel[0] * columns, panel[1] * rows + 0.6),
+        layout=ConstrainedLayoutEngine(w_pad=0.08, h_pad=0.08),
+    )
+    axes = list(np.ravel(fig.subplots(rows, columns, squeeze=False)))
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def plain_log_axis(axis: Any) -> None:
+    """Log scale with short plain tick labels (0.5, 2, 50k, 1M), never 2x10^0.
+
+    Ticks sit at 1, 2 and 5 times each power of ten when the axis spans less than three
+    decades, else at the powers of ten only, so labels never crowd each other.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.axes.set_xscale("log")
+    low, high = axis.axes.get_xlim()
+    subs = (1.0, 2.0, 5.0) if np.log10(high / low) < 3 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: short_number(value)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def short_number(value: float) -> str:
+    """``0.05``, ``2``, ``500``, ``20k``, ``1M``."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def png_bytes(fig: Any) -> bytes:
+    """The figure rendered as PNG through the Agg canvas."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def house_style() -> Any:
+    """Context manager: seaborn's whitegrid style and notebook sizes for the figures drawn in it."""
+    import contextlib
+
+    import seaborn as sns
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(sns.axes_style("whitegrid"))
+    stack.enter_context(sns.plotting_context("notebook"))
+    return stack

@@ -1,0 +1,119 @@
+"""Write LEADERBOARD.md, RUNS.md and the figures: the one place of the report with files and a
+clock. What it writes is computed by :mod:`bench.results.aggregate`, rendered by
+:mod:`bench.results.markdown` and drawn by :mod:`bench.results.figures`.
+
+Drawing is most of a report's time, so the figures of a dataset are drawn again only when
+what they show changed: ``figures/manifest.json`` keeps, per dataset, the fingerprint of the
+data its figures were drawn from (and of the drawing code) and the files it wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+from bench.results.markdown import LEADERBOARD_FILE, RUNS_FILE
+
+STAMP_FORMAT = "%Y-%m-%d %H:%M UTC"
+MANIFEST_FILE = "manifest.json"
+
+
+def write_leaderboard(
+    results_dir: Path,
+    now: datetime | None = None,
+    robustness_baseline: str | None = None,
+    redraw: bool = False,
+) -> Path:
+    """Regenerate ``LEADERBOARD.md``, ``RUNS.md`` and ``figures/`` under ``results_dir``.
+
+    Reads every record once; ``now`` (default: the current UTC time) is the stamp printed at
+    the top. A dataset's figures are redrawn when their data or the drawing code changed, or
+    with ``redraw=True``. PNGs under ``figures/`` that the leaderboard does not link are
+    removed. Returns the leaderboard's path.
+    """
+    from bench.results.aggregate import aggregate
+    from bench.results.markdown import leaderboard_markdown, runs_markdown
+    from bench.results.stale import current_records
+
+    results_dir = Path(results_dir)
+    stamp = (now or datetime.now(timezone.utc)).strftime(STAMP_FORMAT)
+    record_set = current_records(results_dir)
+    agg = aggregate(record_set.current, robustness_baseline=robustness_baseline)
+    links = _write_figures(agg, results_dir, redraw)
+    path = results_dir / LEADERBOARD_FILE
+    atomic_write_text(
+        path,
+        leaderboard_markdown(agg, generated=stamp, figures=links, stale=record_set.stale),
+    )
+    atomic_write_text(
+        results_dir / RUNS_FILE, runs_markdown(agg, generated=stamp, stale=record_set.stale)
+    )
+    return path
+
+
+def _write_figures(agg: Any, results_dir: Path, redraw: bool) -> dict[str, list[tuple[str, str]]]:
+    """Draw (or keep) every dataset's figures; return their captions and paths by dataset."""
+    from bench.results.figure_style import png_bytes
+    from bench.results.figures import FIGURES_DIR, dataset_views, draw_dataset
+
+    folder = results_dir / FIGURES_DIR
+    old = {} if redraw else _read_manifest(folder / MANIFEST_FILE)
+    code = drawing_code_version()
+    manifest: dict[str, Any] = {}
+    links: dict[str, list[tuple[str, str]]] = {}
+    for view in dataset_views(agg):
+        key = view.fingerprint(code)
+        figures = _kept(old.get(view.dataset), key, results_dir)
+        if figures is None:
+            figures = []
+            for drawn in draw_dataset(view):
+                atomic_write_bytes(results_dir / drawn.path, png_bytes(drawn.figure))
+                figures.append((drawn.caption, drawn.path))
+        links[view.dataset] = figures
+        manifest[view.dataset] = {"key": key, "figures": [list(f) for f in figures]}
+    linked = {results_dir / p for figures in links.values() for _, p in figures}
+    if folder.is_dir():
+        for png in folder.glob("*.png"):
+            if png not in linked:
+                png.unlink()
+    if manifest or folder.is_dir():
+        atomic_write_json(folder / MANIFEST_FILE, manifest)
+    return links
+
+
+def drawing_code_version() -> str:
+    """SHA-256 of the modules that draw the figures and of matplotlib's version."""
+    from importlib.metadata import version
+
+    from bench.results import calibration_figures, figure_style, figures
+
+    digest = hashlib.sha256(version("matplotlib").encode())
+    for module in (figures, figure_style, calibration_figures):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _kept(entry: Any, key: str, results_dir: Path) -> list[tuple[str, str]] | None:
+    """The figures a manifest entry lists, if drawn from the same key and all still there."""
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        return None
+    try:
+        figures = [(str(caption), str(path)) for caption, path in entry["figures"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all((results_dir / path).is_file() for _, path in figures):
+        return None
+    return figures
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the last report, or nothing when it is absent or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
