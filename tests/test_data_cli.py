@@ -75,7 +75,7 @@ def test_fetch_failure_is_a_message_not_a_traceback(bench_home, capsys):
 
 def test_unknown_dataset(bench_home, capsys):
     assert main(["data", "info", "--dataset", "cifar"]) == 2
-    assert "unknown dataset 'cifar'; known datasets: mnist, fashion_mnist, digits" in (
+    assert "unknown dataset 'cifar'. Known: digits, fashion_mnist, mnist." in (
         capsys.readouterr().err
     )
 

@@ -100,8 +100,8 @@ def test_damaged_real_cache_is_refetched_from_the_mirror(mnist_mirror, bench_hom
 
 
 def test_registry_names_and_unknown_dataset():
-    assert dataset_names() == ["mnist", "fashion_mnist", "digits"]
-    with pytest.raises(BenchError, match="unknown dataset 'mnst'; known datasets: mnist, fashion_"):
+    assert dataset_names() == ["digits", "fashion_mnist", "mnist"]
+    with pytest.raises(BenchError, match="unknown dataset 'mnst'. Did you mean mnist"):
         load_dataset("mnst")
 
 

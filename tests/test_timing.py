@@ -41,29 +41,29 @@ def test_summarize_matches_numpy_on_many_values_and_rejects_empty() -> None:
         summarize([])
 
 
-def _history(accuracies: list[float | None]) -> list[dict]:
+def _checks(accuracies: list[float | None]) -> list[dict]:
     return [
-        {
-            "epoch": i + 1,
-            "val_accuracy": acc,
-            "elapsed_train_seconds": 2.0 * (i + 1),
-            "elapsed_seconds": 2.5 * (i + 1),
-        }
+        {"epoch_fraction": 0.5 * (i + 1), "val_accuracy": acc, "train_seconds": 2.0 * (i + 1)}
         for i, acc in enumerate(accuracies)
     ]
 
 
-def test_time_to_accuracy_takes_the_first_epoch_at_or_over_each_target() -> None:
-    history = _history([0.85, 0.93, 0.981, 0.975, 0.99])
-    assert time_to_accuracy(history) == {"0.90": 4.0, "0.95": 6.0, "0.98": 6.0, "0.99": 10.0}
-    wall = time_to_accuracy(history, clock="elapsed_seconds")
-    assert wall == {"0.90": 5.0, "0.95": 7.5, "0.98": 7.5, "0.99": 12.5}
+def test_time_to_accuracy_takes_the_first_check_at_or_over_each_target() -> None:
+    checks = _checks([0.85, 0.93, 0.981, 0.975, 0.99, 0.9925])
+    assert time_to_accuracy(checks, (0.90, 0.95, 0.98, 0.99, 0.992)) == {
+        "0.9": 4.0,
+        "0.95": 6.0,
+        "0.98": 6.0,
+        "0.99": 10.0,
+        "0.992": 12.0,
+    }
 
 
 def test_time_to_accuracy_leaves_out_targets_never_reached() -> None:
-    assert time_to_accuracy(_history([0.5, None, 0.96])) == {"0.90": 6.0, "0.95": 6.0}
-    assert time_to_accuracy(_history([0.5])) == {}
-    assert time_to_accuracy([]) == {}
+    targets = (0.90, 0.95)
+    assert time_to_accuracy(_checks([0.5, None, 0.96]), targets) == {"0.9": 6.0, "0.95": 6.0}
+    assert time_to_accuracy(_checks([0.5]), targets) == {}
+    assert time_to_accuracy([], targets) == {}
 
 
 def test_training_throughput_keeps_the_first_epoch_apart() -> None:
@@ -141,29 +141,38 @@ def test_a_real_run_records_honest_timings() -> None:
 
     (run,) = build_runs(["cnn_fast"], ["digits"], [0], ["epochs=3", "steps_per_execution=4"])
     record = execute_run(run, load_dataset("digits"))
-    assert record["status"] == "ok", record["error"]
-    history, timings = record["history"], record["timings"]
+    assert record.ok, record.error
+    history, timings = record.history, record.timings
     for entry in history:
         assert entry["val_seconds"] > 0
         assert entry["train_seconds"] + entry["val_seconds"] == pytest.approx(entry["seconds"])
     assert history[-1]["elapsed_train_seconds"] == pytest.approx(
-        sum(e["train_seconds"] for e in history)
+        sum(e["train_seconds"] for e in history), abs=1e-3
     )
     assert history[-1]["elapsed_seconds"] >= history[-1]["elapsed_train_seconds"]
+    clocks = timings["clocks"]
+    assert clocks["train_seconds"] + clocks["eval_seconds"] <= clocks["wall_seconds"]
+    assert sum(timings["phases"].values()) == pytest.approx(clocks["wall_seconds"], rel=0.01)
+    assert len(record.checks) >= len(history), "at least one validation check per epoch"
+    fractions = [check["epoch_fraction"] for check in record.checks]
+    assert fractions == sorted(fractions) and fractions[-1] == 3.0
+    for check in record.checks:
+        assert 0 < check["train_seconds"] <= clocks["train_seconds"] + 1e-9
     training = timings["training"]
     assert training["first_epoch_seconds"] == history[0]["train_seconds"]
     steady = sum(e["train_seconds"] for e in history[1:])
-    assert training["steady_samples_per_s"] == pytest.approx(record["n_train"] * 2 / steady)
+    assert training["steady_samples_per_s"] == pytest.approx(record.n_train * 2 / steady)
     assert 0 < training["first_step_seconds"] < training["first_epoch_seconds"]
     assert 0 <= history[0]["setup_seconds"] < training["first_step_seconds"]
     assert history[0]["first_step_samples"] == 4 * 128  # steps_per_execution x batch size
     assert training["warm_samples_per_s"] > training["samples_per_s"]
-    for target, seconds in timings["time_to_accuracy"].items():
-        assert timings["time_to_accuracy_wall"][target] >= seconds
-    peak = record["environment"]["matmul_peak"]
+    for seconds in timings["time_to_accuracy"].values():
+        assert seconds <= clocks["train_seconds"]
+    assert timings["load_probe"]["gflops"] > 0
+    peak = record.environment["matmul_peak"]
     assert peak["gflops"] > 1.0 and "matmul" in peak["method"]
     efficiency = timings["efficiency"]
     assert efficiency["peak_gflops"] == peak["gflops"]
-    expected = record["flops"]["training_per_sample"] * training["steady_samples_per_s"] / 1e9
+    expected = record.flops["training_per_sample"] * training["steady_samples_per_s"] / 1e9
     assert efficiency["train_gflops"] == pytest.approx(expected)
     assert 0 < efficiency["train_percent_of_peak"] < 100

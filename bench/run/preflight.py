@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.data import load_dataset
 from bench.errors import BenchError
-from bench.fsutil import remove_stale_temporaries
+from bench.fsutil import atomic_write_bytes, remove_stale_temporaries
 from bench.models.family import FAMILIES
 from bench.models.registry import get_model
 from bench.run.spec import RunSpec
@@ -28,7 +28,7 @@ def check_results_dir(results_dir: Path) -> str | None:
     try:
         runs.mkdir(parents=True, exist_ok=True)
         probe = runs / f".write-probe-{os.getpid()}"
-        probe.write_bytes(b"")
+        atomic_write_bytes(probe, b"")
         probe.unlink()
     except OSError as error:
         return (

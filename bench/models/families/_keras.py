@@ -103,6 +103,7 @@ class EpochRecorder(keras.callbacks.Callback):
         self._epoch = 0
         self._next_check = 0
         self._epoch_start = start
+        self._epoch_end = start
         self._epoch_check_seconds = 0.0
 
     def train_clock(self) -> float:
@@ -132,7 +133,8 @@ class EpochRecorder(keras.callbacks.Callback):
         self._epoch = epoch
         self._next_check = 0
         self._epoch_check_seconds = 0.0
-        self._epoch_start = self.start if epoch == 0 else time.perf_counter()
+        # Epochs tile the training clock: each starts where the last one ended.
+        self._epoch_start = self.start if epoch == 0 else self._epoch_end
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if self._first_step is None:  # batch is the last step index of this execution
@@ -150,6 +152,7 @@ class EpochRecorder(keras.callbacks.Callback):
         train_clock = self.train_clock()
         val_accuracy, val_loss = self._check(epoch + 1.0)
         now = time.perf_counter()
+        self._epoch_end = now
         seconds = now - self._epoch_start
         entry: dict[str, Any] = {
             "epoch": epoch + 1,
