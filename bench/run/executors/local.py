@@ -1,9 +1,7 @@
-"""Executors: take a list of :class:`RunSpec` and produce one written record per run.
+"""The in-process executor: runs one after another in this process.
 
-The in-process executor runs them one after another; :mod:`bench.run.executors.dask` sends the
-same runs to a Dask cluster, one task per run. Whatever the executor, this process
-alone writes ``results/``: each record is written atomically the moment its run finishes, so
-an interrupted sweep keeps every finished record.
+Whatever the executor, this process alone writes ``results/``: each record is written
+atomically the moment its run finishes, so an interrupted sweep keeps every finished record.
 """
 
 from __future__ import annotations
