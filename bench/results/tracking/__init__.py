@@ -77,7 +77,7 @@ def _load_trackers() -> None:
         importlib.import_module(f"{__name__}.{module.name}")
 
 
-TRACKERS: Registry[TrackerEntry] = Registry("tracker", hint="Use --track mlflow or tensorboard.")
+TRACKERS: Registry[TrackerEntry] = Registry("tracker")
 TRACKERS.add_loader(_load_trackers)
 
 
