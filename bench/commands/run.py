@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.errors import BenchError
 from bench.results.store import DEFAULT_RESULTS_DIR
 from bench.run.selection import QUICK_LIMIT_TRAIN
 
@@ -21,6 +20,11 @@ EPILOG = """examples:
   python -m bench run --all --repeats 3 --resume seeds 0,1,2; skip runs already done
   python -m bench run --all --robustness         also score the 15 MNIST-C corruptions
   python -m bench run --all --repeats 5 --executor dask --scheduler tcp://HOST:8786
+  python -m bench run --config sweep.toml --seed 3   a sweep file; flags win over it
+  python -m bench run --model mlp --track mlflow     also log each run to MLflow
+
+A sweep file (TOML; see README "Sweep files") names models, datasets, seeds, --set values and
+options; any flag given on the command line overrides the file's value.
 """
 
 
@@ -34,21 +38,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--all", action="store_true", help="run every registered model")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", default=None, help="run every model")
     which.add_argument(
         "--model",
         metavar="NAMES",
         help="comma-separated models, each NAME or NAME:PRESET; wildcards allowed ('mlp*')",
     )
     parser.add_argument(
-        "--dataset", default="mnist", help="comma-separated datasets (default: mnist)"
+        "--config",
+        metavar="FILE",
+        help="sweep file (TOML) naming models, datasets, seeds, --set values and options; "
+        "flags given here override it",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--dataset", help="comma-separated datasets (default: mnist)")
+    parser.add_argument("--seed", type=int, help="random seed (default: 0)")
     parser.add_argument(
         "--repeats",
         type=int,
-        default=1,
         metavar="K",
         help="run each model with K seeds: SEED, SEED+1, ..., SEED+K-1 (default: 1)",
     )
@@ -66,24 +73,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
+        default=None,
         help="smoke run: each model's 'quick' preset and the first "
         f"{QUICK_LIMIT_TRAIN:,} training images",
     )
     parser.add_argument(
         "--deterministic",
         action="store_true",
+        default=None,
         help="make TensorFlow ops deterministic (slower; recorded in each record)",
     )
     parser.add_argument(
         "--results-dir",
         type=Path,
-        default=DEFAULT_RESULTS_DIR,
         help=f"where records go (default: {DEFAULT_RESULTS_DIR})",
     )
     parser.add_argument("--data-dir", help="folder with the dataset's IDX files (raw or .gz)")
     parser.add_argument(
         "--robustness",
         action="store_true",
+        default=None,
         help="after training, score each model on corrupted copies of the test set (our "
         "MNIST-C corruptions; see docs/robustness.md)",
     )
@@ -94,11 +103,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(DIR/<corruption>/test_images.npy and test_labels.npy)",
     )
     parser.add_argument(
-        "--no-report", action="store_true", help="do not regenerate LEADERBOARD.md afterwards"
+        "--no-report",
+        action="store_true",
+        default=None,
+        help="do not regenerate LEADERBOARD.md afterwards",
     )
     parser.add_argument(
         "--resume",
         action="store_true",
+        default=None,
         help="skip runs that already have an ok record of the same config and schema; "
         "rerun failed or missing ones",
     )
@@ -113,74 +126,85 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="Dask scheduler to send runs to, e.g. tcp://HOST:8786 (implies --executor dask); "
         "without it, --executor dask starts a local cluster with one worker per core",
     )
+    parser.add_argument(
+        "--track",
+        action="append",
+        metavar="NAME",
+        help="also log each finished run to a tracker: 'mlflow' (pip install "
+        "'mnist-bench[mlflow]') or 'tensorboard'; repeatable or comma-separated",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="MLflow tracking server or store (default: $MLFLOW_TRACKING_URI, else "
+        "RESULTS/mlflow/mlflow.db)",
+    )
     parser.set_defaults(handler=handle_run)
 
 
 def handle_run(args: argparse.Namespace) -> int:
     """Check everything, execute the runs, write the leaderboard, say where everything went."""
     from bench.models.registry import list_models
+    from bench.results.tracking import open_trackers, tracker_names
     from bench.run.executors import EXECUTORS
     from bench.run.preflight import check_sweep
-    from bench.run.selection import build_runs, seed_list
+    from bench.run.selection import build_runs
+    from bench.run.sweep import resolve_sweep, save_sweep
 
-    datasets = split_names(args.dataset, "--dataset")
-    refs = list_models() if args.all else split_names(args.model, "--model")
-    executor = EXECUTORS.get(args.executor or ("dask" if args.scheduler else "local"))
+    sweep = resolve_sweep(args)
+    results_dir = sweep.results_dir
+    executor = EXECUTORS.get(sweep.executor or ("dask" if sweep.scheduler else "local"))
+    trackers = tracker_names(sweep.track)
     runs = build_runs(
-        refs,
-        datasets,
-        seed_list(args.seed, args.repeats),
-        args.overrides,
-        quick=args.quick,
-        limit_train=args.limit_train,
-        limit_test=args.limit_test,
-        deterministic=args.deterministic,
-        data_dir=args.data_dir,
-        robustness=args.robustness_from or ("ours" if args.robustness else None),
+        list_models() if sweep.models is None else sweep.models,
+        sweep.datasets,
+        sweep.seeds,
+        sweep.overrides,
+        quick=sweep.quick,
+        limit_train=sweep.limit_train,
+        limit_test=sweep.limit_test,
+        deterministic=sweep.deterministic,
+        data_dir=sweep.data_dir,
+        robustness=sweep.robustness,
     )
     check_sweep(
         runs,
-        args.results_dir,
-        scheduler=args.scheduler,
+        results_dir,
+        scheduler=sweep.scheduler,
         takes_scheduler=executor.takes_scheduler,
         say=say,
     )
-    say(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
-    skipped = 0
-    if args.resume:
-        from bench.run.resume import describe_plan, plan_resume
+    with open_trackers(trackers, results_dir, sweep.tracking_uri, say) as on_record:
+        say(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
+        say(f"sweep saved to {save_sweep(sweep, [run.run_id for run in runs], results_dir)}")
+        skipped = 0
+        if sweep.resume:
+            from bench.run.resume import describe_plan, plan_resume
 
-        plan = plan_resume(runs, args.results_dir)
-        say("\n".join(describe_plan(plan)))
-        runs, skipped = plan.todo, len(plan.done)
-
-    records = executor.run(runs, args.results_dir, say, scheduler=args.scheduler) if runs else []
+            plan = plan_resume(runs, results_dir)
+            say("\n".join(describe_plan(plan)))
+            runs, skipped = plan.todo, len(plan.done)
+        records = []
+        if runs:
+            records = executor.run(
+                runs, results_dir, say, scheduler=sweep.scheduler, on_record=on_record
+            )
     failed = [r for r in records if not r.ok]
-    runs_dir = args.results_dir / "runs"
+    runs_dir = results_dir / "runs"
     done = f" ({skipped} skipped: already done)" if skipped else ""
     say(f"\n{len(records) - len(failed)} ok, {len(failed)} failed{done}; records in {runs_dir}")
     for record in failed:
         say(f"  failed: {record.label} on {record.dataset}, seed {record.seed}: {record.error}")
-    if not args.no_report:
+    if sweep.report:
         from bench.results.leaderboard import write_leaderboard
 
-        say(f"leaderboard written to {write_leaderboard(args.results_dir)}")
+        say(f"leaderboard written to {write_leaderboard(results_dir)}")
     return 1 if failed else 0
 
 
 def say(line: str) -> None:
     """Print one progress line at once (progress must not wait in a buffer)."""
     print(line, flush=True)
-
-
-def split_names(text: str, option: str) -> list[str]:
-    """``"a, b"`` -> ``["a", "b"]``; an empty list is a usage error naming ``option``."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise BenchError(
-            f"{option} {text!r} names nothing; give one or more names, comma-separated"
-        )
-    return names
 
 
 def describe_runs(runs: list[RunSpec]) -> str:

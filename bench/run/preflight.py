@@ -17,7 +17,7 @@ from bench.errors import BenchError
 from bench.fsutil import atomic_write_bytes, remove_stale_temporaries
 from bench.models.family import FAMILIES
 from bench.models.registry import get_model
-from bench.run.spec import RunSpec
+from bench.run.spec import OUR_CORRUPTIONS, RunSpec
 
 SCHEDULER_ADDRESS = re.compile(r"^(?:[a-z]+://)?[^\s:/]+(?::\d{1,5})?$")
 
@@ -85,7 +85,9 @@ def _robustness_problems(runs: Sequence[RunSpec]) -> list[str]:
     from bench.data.mnist_c import mnist_c_names
 
     problems = []
-    for folder in dict.fromkeys(r.robustness for r in runs if r.robustness not in (None, "ours")):
+    for folder in dict.fromkeys(
+        r.robustness for r in runs if r.robustness not in (None, OUR_CORRUPTIONS)
+    ):
         try:
             if not mnist_c_names(folder):
                 problems.append(f"--robustness-from {folder}: no MNIST-C corruption folders there")

@@ -11,6 +11,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+OUR_CORRUPTIONS = "ours"
+"""``RunSpec.robustness`` for our MNIST-C corruptions (any other value is an MNIST-C folder)."""
+
 
 def model_label(model: str, preset: str) -> str:
     """How tables name a model: ``mlp`` for the default preset, else ``mlp:quick``."""

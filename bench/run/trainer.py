@@ -55,13 +55,12 @@ from bench.models.family import Adapter, FitResult, adapter_class
 from bench.models.registry import ModelSpec, get_model
 from bench.results.record import RunError, RunRecord
 from bench.run.fingerprint import code_info
-from bench.run.spec import RunSpec
+from bench.run.spec import OUR_CORRUPTIONS, RunSpec
 
 LATENCY_IMAGES = 500
 THROUGHPUT_REPEATS = 5
 CHECKS_PER_RUN = 10
 VALIDATE_ON_TEST = "test"
-OUR_CORRUPTIONS = "ours"
 CORRUPTION_SEED = 0
 
 

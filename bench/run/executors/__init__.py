@@ -1,9 +1,10 @@
 """Executors: take a list of run specs and write one record per run.
 
-An executor is a function ``execute(runs, results_dir, say, scheduler=None) -> [RunRecord]``
-registered with ``@register_executor("name", takes_scheduler=...)`` in a module of this
-package; modules here are imported when the registry is first read. Whatever the executor,
-this process alone writes the records, each as soon as its run finishes.
+An executor is a function ``execute(runs, results_dir, say, scheduler=None, on_record=None)
+-> [RunRecord]`` registered with ``@register_executor("name", takes_scheduler=...)`` in a module
+of this package; modules here are imported when the registry is first read. Whatever the
+executor, this process alone writes the records, each as soon as its run finishes, and then
+calls ``on_record(record, path)`` (the trackers of ``--track``) when one is given.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from bench.run.spec import RunSpec
 
 Progress = Callable[[str], None]
+RecordHook = Callable[["RunRecord", Path], None]
 
 
 class Executor(Protocol):
@@ -33,6 +35,7 @@ class Executor(Protocol):
         results_dir: Path,
         say: Progress = print,
         scheduler: str | None = None,
+        on_record: RecordHook | None = None,
     ) -> list[RunRecord]: ...
 
 

@@ -33,7 +33,7 @@ from bench.errors import BenchError
 from bench.measure.environment import usable_cores
 from bench.results.record import RunError, RunRecord
 from bench.results.store import write_record
-from bench.run.executors import Progress, register_executor
+from bench.run.executors import Progress, RecordHook, register_executor
 from bench.run.spec import RunSpec
 from bench.run.trainer import now_iso
 
@@ -280,9 +280,14 @@ def _record_of(future: Future, run: RunSpec) -> RunRecord:
 
 
 def run_on_client(
-    client: Client, runs: Sequence[RunSpec], results_dir: Path, say: Progress = print
+    client: Client,
+    runs: Sequence[RunSpec],
+    results_dir: Path,
+    say: Progress = print,
+    on_record: RecordHook | None = None,
 ) -> list[RunRecord]:
-    """Train ``runs`` on the cluster behind ``client``, writing each record as it arrives."""
+    """Train ``runs`` on the cluster behind ``client``, writing each record as it arrives
+    (then calling ``on_record(record, path)`` when given)."""
     from distributed import as_completed
 
     from bench.run.executors.local import summary_line
@@ -318,6 +323,8 @@ def run_on_client(
         worker = (record.executor or {}).get("worker") or "unknown worker"
         position = f"[{len(records)}/{len(runs)}]"
         say(f"{summary_line(position, run, record, time.perf_counter() - start, path)} on {worker}")
+        if on_record is not None:
+            on_record(record, path)
         if pending:
             capacity = max(1, training_slots(client))
             while pending and len(in_flight) < capacity:
@@ -331,6 +338,7 @@ def run_on_dask(
     results_dir: Path,
     say: Progress = print,
     scheduler: str | None = None,
+    on_record: RecordHook | None = None,
 ) -> list[RunRecord]:
     """Run ``runs`` on the cluster at ``scheduler``, or on a new local cluster when it is None."""
     if not runs:
@@ -339,4 +347,4 @@ def run_on_dask(
         say(f"starting a local Dask cluster: {usable_cores()} worker process(es), one run each")
     connect = remote_client(scheduler) if scheduler else local_client()
     with connect as client:
-        return run_on_client(client, runs, results_dir, say)
+        return run_on_client(client, runs, results_dir, say, on_record)

@@ -14,7 +14,7 @@ from typing import Any
 from bench.data import Dataset, load_dataset
 from bench.results.record import RunRecord
 from bench.results.store import write_record
-from bench.run.executors import Progress, register_executor
+from bench.run.executors import Progress, RecordHook, register_executor
 from bench.run.spec import RunSpec
 from bench.run.trainer import execute_run
 
@@ -80,9 +80,14 @@ def epoch_reporter(
 
 @register_executor("local")
 def run_in_process(
-    runs: Sequence[RunSpec], results_dir: Path, say: Progress = print, scheduler: str | None = None
+    runs: Sequence[RunSpec],
+    results_dir: Path,
+    say: Progress = print,
+    scheduler: str | None = None,
+    on_record: RecordHook | None = None,
 ) -> list[RunRecord]:
-    """Run each spec in this process, writing its record as soon as it finishes.
+    """Run each spec in this process, writing its record as soon as it finishes (then calling
+    ``on_record(record, path)`` when given).
 
     ``scheduler`` is not used (this executor takes none).
     """
@@ -105,6 +110,8 @@ def run_in_process(
         path = write_record(results_dir, record)
         say(summary_line(position, run, record, seconds, path))
         records.append(record)
+        if on_record is not None:
+            on_record(record, path)
     return records
 
 
