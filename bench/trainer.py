@@ -105,7 +105,9 @@ def _train_and_measure(
     seed_everything(run.seed, spec.family, run.deterministic)
     x_train_in = spec.preprocess(x_train)
     x_test_in = spec.preprocess(x_test)
-    adapter = make_adapter(spec, dict(run.config), tuple(x_train_in.shape[1:]), data.num_classes)
+    adapter = make_adapter(
+        spec, dict(run.config), tuple(x_train_in.shape[1:]), data.num_classes, seed=run.seed
+    )
     fit: FitResult = adapter.fit(x_train_in, y_train, x_test_in, y_test, on_epoch)
     record["history"] = fit.history
     record["parameters"] = adapter.parameter_count()

@@ -50,9 +50,17 @@ class Adapter(Protocol):
 
 
 def make_adapter(
-    spec: ModelSpec, config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int
+    spec: ModelSpec,
+    config: dict[str, Any],
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    seed: int | None = None,
 ) -> Adapter:
-    """Build ``spec``'s model and wrap it in the adapter of its family."""
+    """Build ``spec``'s model and wrap it in the adapter of its family.
+
+    ``seed`` reaches scikit-learn estimators as their ``random_state`` (Keras models are
+    seeded through the backend by the trainer).
+    """
     if spec.family == "keras":
         from bench.adapters.keras_adapter import KerasAdapter
 
@@ -60,7 +68,7 @@ def make_adapter(
     if spec.family == "sklearn":
         from bench.adapters.sklearn_adapter import SklearnAdapter
 
-        return SklearnAdapter(spec, config, input_shape, num_classes)
+        return SklearnAdapter(spec, config, input_shape, num_classes, seed=seed)
     raise ValueError(f"model {spec.name!r} has unknown family {spec.family!r}")
 
 

@@ -25,11 +25,14 @@ class SklearnAdapter:
         config: dict[str, Any],
         input_shape: tuple[int, ...],
         num_classes: int,
+        seed: int | None = None,
     ) -> None:
         self.spec = spec
         self.config = config
         self.num_classes = num_classes
         self.estimator = spec.build(config, input_shape, num_classes)
+        if seed is not None:
+            seed_estimator(self.estimator, seed)
         if not hasattr(self.estimator, "predict_proba"):
             raise TypeError(
                 f"model {spec.name!r}: {type(self.estimator).__name__} has no predict_proba; "
@@ -99,6 +102,23 @@ class SklearnAdapter:
     def flop_count(self) -> None:
         """Not counted: an estimator's solver work is not a multiple of a forward pass."""
         return None
+
+
+def seed_estimator(estimator: Any, seed: int) -> None:
+    """Set every ``random_state`` the builder left unset (nested ones too) to ``seed``.
+
+    A ``random_state`` the builder fixed is kept; objects without ``get_params`` are left
+    alone.
+    """
+    if not hasattr(estimator, "get_params"):
+        return
+    unset = {
+        key: seed
+        for key, value in estimator.get_params(deep=True).items()
+        if key.split("__")[-1] == "random_state" and value is None
+    }
+    if unset:
+        estimator.set_params(**unset)
 
 
 def _iterations(estimator: Any) -> int | None:
