@@ -30,6 +30,10 @@ BUILTIN_MODULES = (
     "architectures.cnn_fast",
     "architectures.mlp",
     "architectures.logreg",
+    "architectures.lecun1998",
+    "architectures.neighbors",
+    "architectures.svm",
+    "architectures.forest",
 )
 DEFAULT_PRESET = "default"
 
