@@ -242,3 +242,11 @@ def test_sklearn_history_scores_a_capped_share_of_the_training_set(digits, monke
     entry = adapter.fit(x, digits.y_train, x_test, digits.y_test).history[0]
     assert entry["train_scored"] == 100
     assert 0.95 <= entry["accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("name", ["knn", "svm_rbf_pca", "random_forest"])
+def test_models_without_coefficients_have_no_parameter_count(name):
+    from bench.adapters import count_parameters
+
+    spec = get_model(name)
+    assert count_parameters(spec, dict(spec.config), (28, 28), 10) is None

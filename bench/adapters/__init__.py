@@ -78,7 +78,9 @@ def count_parameters(
     """Parameter count of ``spec``'s model for images of ``image_shape``.
 
     Keras models are built and counted; a scikit-learn estimator only has parameters once
-    fitted, so it is fitted on one blank image per class (enough to fix its shapes).
+    fitted, so it is fitted on one blank image per class (enough to fix its shapes). None when
+    the estimator has no coefficients to count (k-NN, forests, kernel SVMs) or cannot be fitted
+    on so few images (a PCA to more components than images).
     """
     images = np.zeros((num_classes, *image_shape), dtype=np.uint8)
     images[np.arange(num_classes), 0, 0] = np.arange(num_classes) * 20
@@ -89,5 +91,8 @@ def count_parameters(
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            adapter.estimator.fit(inputs, np.arange(num_classes))
+            try:
+                adapter.estimator.fit(inputs, np.arange(num_classes))
+            except ValueError:
+                return None
     return adapter.parameter_count()

@@ -50,4 +50,5 @@ def handle_list(args: argparse.Namespace) -> int:
 def _parameter_count(spec) -> str:
     from bench.adapters import count_parameters
 
-    return f"{count_parameters(spec, dict(spec.config), (28, 28), 10):,}"
+    count = count_parameters(spec, dict(spec.config), (28, 28), 10)
+    return "-" if count is None else f"{count:,}"
