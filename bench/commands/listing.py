@@ -73,4 +73,5 @@ def recorded_parameters(results_dir: Path) -> dict[str, str]:
 def _parameter_count(spec) -> str:
     from bench.models.family import count_parameters
 
-    return f"{count_parameters(spec, dict(spec.config), (28, 28), 10):,}"
+    count = count_parameters(spec, dict(spec.config), (28, 28), 10)
+    return "-" if count is None else f"{count:,}"
