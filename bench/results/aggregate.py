@@ -69,8 +69,11 @@ class Aggregates:
 
 
 def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = None) -> Aggregates:
-    """Build every frame from ``records`` (ok and failed; stale ones already left out)."""
-    records = list(records)
+    """Build every frame from ``records`` (ok and failed; stale ones already left out).
+
+    The frames do not depend on the order of ``records``.
+    """
+    records = sorted(records, key=lambda r: (r.dataset, r.label, r.seed, r.finished_at))
     ok = [r for r in records if r.ok]
     runs = run_frame(ok)
     datasets = dataset_frame(ok)
@@ -478,9 +481,9 @@ def cross_dataset_frame(summary: pd.DataFrame) -> pd.DataFrame:
     accuracy = summary["accuracy"].unstack("dataset")[datasets]
     ranks = summary["rank"].unstack("dataset")[datasets]
     frame = pd.concat({"accuracy": accuracy, "rank": ranks}, axis=1)
-    frame["mean_rank"] = ranks.mean(axis=1)
-    frame["n_datasets"] = ranks.notna().sum(axis=1)
-    return frame.sort_values(["n_datasets", "mean_rank"], ascending=[False, True])
+    frame[("mean_rank", "")] = ranks.mean(axis=1)
+    frame[("n_datasets", "")] = ranks.notna().sum(axis=1)
+    return frame.sort_values([("n_datasets", ""), ("mean_rank", "")], ascending=[False, True])
 
 
 def verdict_frame(

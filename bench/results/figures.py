@@ -3,10 +3,10 @@
 Per dataset: accuracy against training time and against inference throughput, the matrix of
 accuracy differences between every two models, per-class F1, row-normalized confusion
 matrices of every model side by side, learning curves, the reliability diagram and, when
-the runs have them, accuracy under each corruption. Every model keeps one colour in all of
-them (:func:`bench.results.figure_style.model_colors`). Nothing here reads or writes files:
-:func:`draw_figures` returns matplotlib figures with their file names and captions, and the
-caller saves them.
+the runs have them, accuracy under each corruption and a grid of corrupted samples. Every
+model keeps one colour in all of them (:func:`bench.results.figure_style.model_colors`).
+Nothing here reads or writes files: :func:`draw_figures` returns matplotlib figures with
+their file names and captions, and the caller saves them.
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ class DatasetView:
     history: pd.DataFrame
     reliability: dict[str, dict[str, list]]
     corruptions: pd.DataFrame
+    samples: tuple[np.ndarray, np.ndarray] | None = None
+    """A few test images and their labels, for the grid of corrupted samples."""
 
     def fingerprint(self, code_version: str = "") -> str:
         """SHA-256 of the view's content (and of ``code_version``: the drawing code's)."""
@@ -93,14 +95,20 @@ class DatasetView:
         for label in sorted(self.confusion):
             digest.update(label.encode() + np.asarray(self.confusion[label]).tobytes())
         digest.update(json.dumps(self.reliability, sort_keys=True).encode())
+        if self.samples is not None:
+            digest.update(b"".join(np.ascontiguousarray(a).tobytes() for a in self.samples))
         return digest.hexdigest()
 
 
 VIEW_RUN_COLUMNS = ["model", "seed", "accuracy", "train_seconds", "inference_samples_per_s"]
 
 
-def dataset_views(agg: Aggregates) -> list[DatasetView]:
-    """One view per dataset of the report, in report order."""
+def dataset_views(
+    agg: Aggregates, samples: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None
+) -> list[DatasetView]:
+    """One view per dataset of the report, in report order; ``samples`` are a few test images
+    and labels per dataset for the grid of corrupted samples (drawn only with robustness
+    results)."""
     colors = report_colors(agg)
     views = []
     for dataset, order in agg.order.items():
@@ -121,6 +129,7 @@ def dataset_views(agg: Aggregates) -> list[DatasetView]:
                 history=_rows_of(agg.history, dataset),
                 reliability=agg.reliability.get(dataset, {}),
                 corruptions=_rows_of(agg.corruptions, dataset),
+                samples=(samples or {}).get(dataset),
             )
         )
     return views
@@ -184,11 +193,22 @@ def _draw(view: DatasetView) -> Iterator[Drawn]:
             reliability(view.reliability, order, colors, title),
         )
     if len(view.corruptions):
+        from bench.results.robustness_figures import corruption_grid, corruption_heatmap
+
         yield drawn(
             "corruption_heatmap",
             "Accuracy under each corruption",
-            corruption_heatmap(view.corruptions, order, title),
+            corruption_heatmap(
+                view.corruptions[["model", "corruption", "accuracy"]],
+                f"{title}: accuracy (%) under each corruption\n"
+                "mean over seeds; the mean column leaves out clean",
+            ),
         )
+        if view.samples is not None:
+            images, labels = view.samples
+            yield drawn(
+                "corruption_samples", "Corrupted samples", corruption_grid(images, 0, labels=labels)
+            )
 
 
 # --- accuracy against cost ------------------------------------------------------------------
@@ -428,34 +448,6 @@ def reliability(
 
     curves = {m: ReliabilityBins.from_dict(dict(bins[m])) for m in order if m in bins}
     return reliability_diagram(curves, title=f"{title} (test set, seeds pooled)", palette=colors)
-
-
-def corruption_heatmap(corruptions: pd.DataFrame, order: Sequence[str], title: str) -> Any:
-    """Models x corruptions: test accuracy (%) under each corruption, mean over seeds."""
-    import seaborn as sns
-
-    table = corruptions.pivot_table(index="model", columns="corruption", values="accuracy")
-    table = table.reindex([m for m in order if m in table.index])
-    table = table[table.mean().sort_values(ascending=False).index]
-    fig, ax = subplots(figsize=(max(7.0, 0.7 * table.shape[1] + 3), 0.5 * len(table) + 2.4))
-    sns.heatmap(
-        100 * table.to_numpy(),
-        annot=True,
-        fmt=".1f",
-        cmap="magma",
-        xticklabels=list(table.columns),
-        yticklabels=list(table.index),
-        ax=ax,
-        cbar_kws={"label": "accuracy (%)"},
-        annot_kws={"size": 8},
-    )
-    ax.grid(False)
-    ax.tick_params(axis="x", rotation=40)
-    ax.tick_params(axis="y", rotation=0)
-    ax.set_xlabel("Corruption (easiest first)")
-    ax.set_ylabel("")
-    ax.set_title(f"{title}: test accuracy under each corruption, mean over seeds")
-    return fig
 
 
 # The reliability diagram module was written against these names.

@@ -210,7 +210,7 @@ def main_table(agg: Aggregates, dataset: str) -> str:
             [
                 f"**{model}**" if s["rank"] == 1 else model,
                 _count(s["params"]),
-                _num(s["mflops"], "{:.2f}"),
+                _num(s["mflops"], "{:.3g}"),
                 s["n_seeds"],
                 f"{_pct(s['accuracy'])} [{_pct(s['acc_low'])}, {_pct(s['acc_high'])}]{mark}",
                 _mean_hw(s, "macro_f1", "{:.4f}"),
@@ -420,9 +420,16 @@ def robustness_lines(agg: Aggregates, dataset: str, figure: Mapping[str, str]) -
         *_wrap(
             f"Relative mCE: per corruption, the rise in error from clean to corrupted divided "
             f"by {baseline}'s rise, averaged over corruptions (below 1: degrades less than "
-            f"{baseline})."
+            f"{baseline}). Each model is a mean over its seeds with the t half-width; the "
+            "corruptions are described in docs/robustness.md."
         ),
         "",
+        *[
+            line
+            for r in part.itertuples()
+            if r.mce_note
+            for line in [*_wrap(f"No relative mCE for {r.model}: {r.mce_note}"), ""]
+        ],
         *_image(figure, "Accuracy under each corruption", title),
         *_image(figure, "Corrupted samples", title),
     ]
@@ -443,7 +450,7 @@ def cross_dataset_table(agg: Aggregates) -> str:
             else f"{_pct(row[('accuracy', d)])} (#{int(row[('rank', d)])})"
             for d in datasets
         ]
-        rows.append([model, *cells, f"{row['mean_rank'].iloc[0]:.1f}"])
+        rows.append([model, *cells, f"{row[('mean_rank', '')]:.1f}"])
     titles = [agg.datasets.at[d, "title"] for d in datasets]
     return _table(rows, ["Model", *(f"{t} acc % (rank)" for t in titles), "Mean rank"])
 
@@ -726,14 +733,22 @@ def _pct_hw(row: Any, name: str) -> str:
     value, hw = row[name], row[f"{name}_hw"]
     if pd.isna(value):
         return "-"
-    return f"{100 * value:.2f}" + ("" if pd.isna(hw) else f" ± {100 * hw:.2f}")
+    return f"{100 * value:.2f}" + _plus_minus(100 * hw, "{:.2f}")
 
 
 def _mean_hw(row: Any, name: str, fmt: str) -> str:
     value, hw = row[name], row.get(f"{name}_hw", np.nan)
     if value is None or pd.isna(value):
         return "-"
-    return fmt.format(value) + ("" if pd.isna(hw) else f" ± {fmt.format(hw)}")
+    return fmt.format(value) + _plus_minus(hw, fmt)
+
+
+def _plus_minus(half_width: float, fmt: str) -> str:
+    """`` ± hw``, or nothing when there is no spread to show: a ``± 0.00`` would claim a
+    precision that identical values do not have."""
+    if pd.isna(half_width) or half_width == 0:
+        return ""
+    return f" ± {fmt.format(half_width)}"
 
 
 def _mean_interval(mean: float, low: float, high: float, fmt: str) -> str:

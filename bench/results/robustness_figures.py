@@ -1,5 +1,6 @@
 """Figures for the corruption suite: example images under each corruption, and accuracy per
-model and corruption. Drawn without pyplot in the house style of ``bench.figures``."""
+model and corruption. Drawn without pyplot in the house style of
+``bench.results.figure_style``."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.figures import _subplots
 from bench.measure.corruptions import CORRUPTIONS, corrupt
+from bench.results.figures import _subplots
 
 CLEAN = "clean"
 

@@ -171,7 +171,7 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.benchmark(group="report", warmup=True, warmup_iterations=1)
 def test_report_generation(benchmark: Any, results_dir: Path) -> None:
     """``bench report``'s work: read every record, render and write LEADERBOARD.md."""
-    from bench.results.markdown import write_leaderboard
+    from bench.results.leaderboard import write_leaderboard
 
     path = benchmark(write_leaderboard, results_dir)
     text = path.read_text(encoding="utf-8")
