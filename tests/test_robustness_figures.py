@@ -12,8 +12,8 @@ from matplotlib import image as mpimg
 
 from bench.data.idx import parse_idx
 from bench.errors import BenchError
-from bench.results.figure_style import png_bytes
 from bench.measure.corruptions import CORRUPTIONS, corrupt
+from bench.results.figure_style import png_bytes
 from bench.results.robustness_figures import corruption_grid, corruption_heatmap
 
 MNIST_TEST_IMAGES = (
