@@ -30,7 +30,13 @@ from bench.results.frames_detail import (
 )
 from bench.results.frames_reference import published_frame, replication_frames
 from bench.results.frames_robustness import robustness_frames
-from bench.results.pairwise import NotComparable, compare_models, ranked_pairs, verdict_words
+from bench.results.pairwise import (
+    Answers,
+    NotComparable,
+    compare_models,
+    ranked_pairs,
+    verdict_words,
+)
 from bench.results.record import RunRecord
 from bench.results.stats import ALPHA, holm_adjust, t_interval, wilson_interval
 
@@ -406,10 +412,12 @@ def pairwise_frame(
     pairs that could not be compared, with the reason.
     """
     rows, skipped = [], []
+    answers = Answers()
     for dataset, labels in order.items():
+        mine = [r for r in records if r.dataset == dataset]
         for label_a, label_b, why in ranked_pairs(labels):
             try:
-                pair = compare_models(records, label_a, label_b, dataset, per_seed_bootstrap=False)
+                pair = compare_models(mine, label_a, label_b, dataset, False, answers)
             except NotComparable as reason:
                 skipped.append(f"{label_a} vs {label_b} on {dataset}: {reason}")
                 continue

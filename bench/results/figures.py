@@ -360,8 +360,14 @@ def confusion_grid(
     names = list(class_names) if len(class_names) == k else [str(i) for i in range(k)]
     off = ~np.eye(k, dtype=bool)
     vmax = max(max(float(s[off].max(initial=0)) for s in shares.values()), 1e-9)
-    panel = max(4.2, 0.42 * k + 1.2)
-    fig, axes = grid(len(labels), columns=min(3, len(labels)), panel=(panel + 0.4, panel))
+    panel = max(3.2, 0.34 * k)
+    label_room = 0.07 * max(len(name) for name in names) + 0.4  # rotated tick labels
+    fig, axes = grid(
+        len(labels),
+        columns=min(3, len(labels)),
+        panel=(panel, panel),
+        margins=(label_room + 0.2, 0.2, 0.45, label_room + 0.15),
+    )
     size = 6 if k > 8 else 8
     for ax, label in zip(axes, labels, strict=True):
         share = shares[label]
@@ -389,6 +395,8 @@ def confusion_grid(
         f"colour stops at the largest error ({vmax:.1f}%); no number below "
         f"{ANNOTATE_FROM_PERCENT}%",
         fontsize="medium",
+        y=0.995,
+        va="top",
     )
     return fig
 
