@@ -25,6 +25,7 @@ import bench.results as results_package
 from bench.measure.calibration import reliability_bins
 from bench.results.aggregate import BUSY_PEAK_SHORTFALL, aggregate
 from bench.results.article_log import ARTICLE_CONFUSION_DIAGONAL, ARTICLE_VAL_ACCURACY
+from bench.results.markdown import leaderboard_markdown
 from bench.results.pairwise import compare_models, ranked_pairs
 from bench.results.robustness import relative_mce
 
@@ -35,6 +36,11 @@ PURE_MODULES = [
     "frames_robustness.py",
     "pairwise.py",
     "markdown.py",
+    "markdown_closing.py",
+    "markdown_format.py",
+    "markdown_runs.py",
+    "figures.py",
+    "figure_style.py",
 ]
 
 
@@ -241,6 +247,19 @@ def test_replication_puts_the_article_beside_our_seeds():
     assert aggregate(holdout).replication_epochs.empty
 
 
+def test_replication_section_renders_the_article_and_ours():
+    runs = [tutorial_run(0, 0.01), tutorial_run(1, -0.004), tutorial_run(2, 0.003)]
+    text = leaderboard_markdown(aggregate(runs), generated="now")
+    section = text.split("## Replication of the Keras tutorial")[1].split("\n## ")[0]
+    first = next(line for line in section.splitlines() if line.startswith("| 1 "))
+    ours = np.mean([ARTICLE_VAL_ACCURACY[0] + s for s in (0.01, -0.004, 0.003)])
+    assert f"| {ARTICLE_VAL_ACCURACY[0]:.4f} " in first and f"{ours:.4f} [" in first
+    assert "+0.0030" in first
+    digit = next(line for line in section.splitlines() if line.startswith("| 0 "))
+    assert f"| {ARTICLE_CONFUSION_DIAGONAL[0]} " in digit
+    assert text.index("## Replication") < text.index("## How these numbers are made")
+
+
 def test_published_results_beside_ours():
     labels = np.arange(1000) % 10
     wrong = np.arange(1000) % 50 == 0  # 2% error
@@ -254,8 +273,12 @@ def test_published_results_beside_ours():
             model_info={"reference": reference, "deterministic": True},
         )
     ]
-    row = aggregate(runs).published.iloc[0]
+    agg = aggregate(runs)
+    row = agg.published.iloc[0]
     low, high = proportion_confint(980, 1000, method="wilson")
+    text = leaderboard_markdown(agg, generated="now")
+    line = next(x for x in text.splitlines() if x.startswith("| digits (8x8) | lenet"))
+    assert "| 2.50 " in line and "| 2.00 [" in line and "| paper " in line
     assert row["our_error"] == pytest.approx(2.0)
     assert (row["low"], row["high"]) == pytest.approx((100 * (1 - high), 100 * (1 - low)))
     assert row["inside"] == (100 * (1 - high) <= 2.5 <= 100 * (1 - low))
