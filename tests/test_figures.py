@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib import image as mpimg
+from scipy import stats as scipy_stats
 from statsmodels.stats.contingency_tables import mcnemar
 from synthetic_records import digits_records, simulated_records
 
@@ -116,6 +117,17 @@ def test_main_table_and_notes(results, records):
     for column in ("MFLOPs / image", "Test acc % [95% CI]", "Log-loss", "Brier", "ECE"):
         assert column in header
     assert "Train s, median [min–max]" in header and "Defaults chosen by" in header
+    mlp = [r for r in records if r.model == "mlp"]
+    f1 = [r.metrics["macro_f1"] for r in mlp]
+    half = scipy_stats.t.ppf(0.975, 2) * scipy_stats.sem(f1)
+    mlp_cells = [
+        c.strip()
+        for c in next(line for line in text.splitlines() if line.startswith("| mlp ")).split("|")
+    ]
+    assert mlp_cells[6] == f"{np.mean(f1):.4f} ± {half:.4f}"
+    assert mlp_cells[3] == f"{2 * mlp[0].parameters / 1e6:.3g}"
+    clocks = sorted(r.train_seconds for r in mlp)
+    assert mlp_cells[10] == f"{clocks[1]:.1f} [{clocks[0]:.1f}–{clocks[2]:.1f}]"
     logreg_row = next(line for line in text.splitlines() if line.startswith("| **logreg**"))
     assert "†" in logreg_row and "C from a 5-fold search" in logreg_row
     assert "± 0.00" not in text and "+/- 0.00" not in text

@@ -129,8 +129,9 @@ def plain_log_axis(axis: Any) -> None:
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    axis.axes.set_xscale("log")
-    low, high = axis.axes.get_xlim()
+    is_x = axis is axis.axes.xaxis
+    (axis.axes.set_xscale if is_x else axis.axes.set_yscale)("log")
+    low, high = axis.axes.get_xlim() if is_x else axis.axes.get_ylim()
     subs = (1.0, 2.0, 5.0) if np.log10(high / low) < 3 else (1.0,)
     axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda value, _: short_number(value)))

@@ -438,7 +438,7 @@ def learning_curves(
         ax.set_ylabel(ylabel)
         ax.xaxis.get_major_locator().set_params(integer=True)
         if metric == "loss":
-            ax.set_yscale("log")
+            plain_log_axis(ax.yaxis)
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize="small")
     fig.suptitle(f"{title}: learning curves (thick: mean over seeds; thin: each seed)")
     return fig

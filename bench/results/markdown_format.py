@@ -20,10 +20,12 @@ def given(value: Any) -> bool:
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> str:
+    """A GitHub markdown table; cells are shown as given (no number parsing)."""
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def wrap(text: str, prefix: str = "") -> list[str]:
+    """``text`` wrapped at :data:`WIDTH`; ``prefix`` starts the first line (say ``"- "``)."""
     indent = " " * len(prefix)
     return textwrap.wrap(
         text,
@@ -36,6 +38,7 @@ def wrap(text: str, prefix: str = "") -> list[str]:
 
 
 def image(figure: Mapping[str, str], caption: str, title: str) -> list[str]:
+    """The markdown lines of the figure with ``caption`` (none when it was not drawn)."""
     path = figure.get(caption)
     if path is None:
         return []
@@ -44,11 +47,13 @@ def image(figure: Mapping[str, str], caption: str, title: str) -> list[str]:
 
 
 def pct(fraction: float, digits: int = 2) -> str:
+    """A fraction as percent: ``0.99143`` -> ``99.14`` (one digit: ``0.99`` -> ``99``)."""
     text = f"{100 * fraction:.{digits}f}"
     return text.rstrip("0").rstrip(".") if digits == 1 else text
 
 
 def pct_hw(row: Any, name: str) -> str:
+    """``row[name]`` as percent with `` ± `` its half-width ``row[name + "_hw"]``."""
     value, hw = row[name], row[f"{name}_hw"]
     if pd.isna(value):
         return "-"
@@ -56,10 +61,11 @@ def pct_hw(row: Any, name: str) -> str:
 
 
 def mean_hw(row: Any, name: str, fmt: str) -> str:
+    """``row[name]`` in format ``fmt`` with `` ± `` its half-width, or ``-`` if missing."""
     value, hw = row[name], row.get(f"{name}_hw", np.nan)
     if value is None or pd.isna(value):
         return "-"
-    return format(value) + plus_minus(hw, fmt)
+    return fmt.format(value) + plus_minus(hw, fmt)
 
 
 def plus_minus(half_width: float, fmt: str) -> str:
@@ -67,18 +73,20 @@ def plus_minus(half_width: float, fmt: str) -> str:
     precision that identical values do not have."""
     if pd.isna(half_width) or half_width == 0:
         return ""
-    return f" ± {format(half_width)}"
+    return f" ± {fmt.format(half_width)}"
 
 
 def mean_interval(mean: float, low: float, high: float, fmt: str) -> str:
+    """``mean [low, high]`` in format ``fmt`` (the mean alone without an interval)."""
     if pd.isna(mean):
         return "-"
     if pd.isna(low):
-        return format(mean)
-    return f"{format(mean)} [{format(low)}, {format(high)}]"
+        return fmt.format(mean)
+    return f"{fmt.format(mean)} [{fmt.format(low)}, {fmt.format(high)}]"
 
 
 def median_range(median: float, low: float, high: float) -> str:
+    """Seconds as ``median [min–max]`` (the median alone when all are equal)."""
     if pd.isna(median):
         return "-"
     if low == high:
@@ -87,10 +95,12 @@ def median_range(median: float, low: float, high: float) -> str:
 
 
 def num(value: Any, fmt: str) -> str:
-    return "-" if value is None or pd.isna(value) else format(value)
+    """``value`` in format ``fmt``, or ``-`` when missing."""
+    return "-" if value is None or pd.isna(value) else fmt.format(value)
 
 
 def count(value: Any) -> str:
+    """A whole number with thousands separators, or ``-`` when missing."""
     if value is None or pd.isna(value):
         return "-"
     return f"{int(round(value)):,}"
