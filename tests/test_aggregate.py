@@ -25,8 +25,9 @@ import bench.results as results_package
 from bench.measure.calibration import reliability_bins
 from bench.results.aggregate import BUSY_PEAK_SHORTFALL, aggregate
 from bench.results.article_log import ARTICLE_CONFUSION_DIAGONAL, ARTICLE_VAL_ACCURACY
-from bench.results.markdown import leaderboard_markdown
+from bench.results.markdown import hosts_note, leaderboard_markdown, main_table
 from bench.results.pairwise import compare_models, ranked_pairs
+from bench.results.record import RunError, RunRecord
 from bench.results.robustness import relative_mce
 
 PURE_MODULES = [
@@ -195,6 +196,33 @@ def test_runs_on_a_busy_machine_are_flagged():
     median = np.median([300.0, 310.0, 290.0, 200.0])
     assert 200.0 < (1 - BUSY_PEAK_SHORTFALL) * median < 290.0
     assert runs["busy"].to_dict() == {0: False, 1: False, 2: False, 3: True}
+
+
+def test_timings_from_several_hosts_and_failed_runs_are_shown():
+    labels = np.arange(200) % 10
+    records = []
+    for seed, host in ((0, "a"), (1, "b")):
+        record = make_record("m", seed, labels, labels, timings=speed_timings(1.0, 9.0, 100.0))
+        record.environment = {**record.environment, "hostname": host}
+        records.append(record)
+    other = make_record("n", 0, labels, labels)
+    other.environment = {**other.environment, "hostname": "a"}
+    records.append(other)
+    broken = RunRecord.failed(
+        records[0].run,
+        RunError("ValueError", "this model is broken on purpose"),
+        started_at="",
+        finished_at="",
+    )
+    broken.run = dataclasses.replace(broken.run, model="broken")
+    agg = aggregate([*records, broken])
+    assert agg.summary.loc[("digits", "m"), "hosts"] == "a (Test CPU); b (Test CPU)"
+    table = main_table(agg, "digits")
+    assert "Timed on" in table.splitlines()[0]
+    assert "Timings from 2 different hosts" in hosts_note(agg, "digits")[0]
+    text = leaderboard_markdown(agg, generated="now")
+    assert "## Failed runs" in text
+    assert "- broken on digits, seed 0: ValueError: this model is broken on purpose" in text
 
 
 def test_identical_predictions_on_every_seed_count_as_deterministic():

@@ -22,7 +22,8 @@ distributed = pytest.importorskip(
 
 from bench.cli import main  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
-from bench.results.markdown import hosts_note, main_table, summary_frame  # noqa: E402
+from bench.results.aggregate import aggregate  # noqa: E402
+from bench.results.markdown import hosts_note, main_table  # noqa: E402
 from bench.results.record import load_records  # noqa: E402
 from bench.run.executors.dask import (  # noqa: E402
     _keep_dask_off_global_random,
@@ -90,10 +91,11 @@ def test_cluster_gives_the_in_process_records(client, tmp_path: Path) -> None:
     assert all(" ok, test accuracy " in line and " on tcp://" in line for line in progress)
 
     # Timings from one-thread cluster workers are not ranked silently beside in-process ones.
-    assert "Timed on" not in main_table(summary_frame(remote))
-    mixed = summary_frame([*local, *remote])
-    assert "Timed on" in main_table(mixed) and "1 thread(s) per run" in main_table(mixed)
-    assert "Timings from 2 different hosts" in hosts_note(mixed)[0]
+    assert "Timed on" not in main_table(aggregate(remote), "digits")
+    mixed = aggregate([*local, *remote])
+    assert "Timed on" in main_table(mixed, "digits")
+    assert "1 thread(s) per run" in main_table(mixed, "digits")
+    assert "Timings from 2 different hosts" in hosts_note(mixed, "digits")[0]
 
 
 def _worker_running(client, run: RunSpec, exclude: set[str]) -> str:

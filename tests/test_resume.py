@@ -127,9 +127,10 @@ def test_another_config_is_not_done_and_its_old_records_are_left_out(tmp_path, c
     assert [(r["seed"], r["config"]["C"]) for r in record_set.current] == [(0, 1.0)]
     assert sorted(s.seed for s in record_set.stale) == [0, 1]
     assert all("C 0.1 (newest: 1.0)" in s.reason for s in record_set.stale)
+    runs_md = (results / "RUNS.md").read_text()
+    assert "## Left out: stale records" in runs_md
+    assert "other config than the newest run: C 0.1 (newest: 1.0)" in runs_md
     leaderboard = (results / "LEADERBOARD.md").read_text()
-    assert "## Left out: stale records" in leaderboard
-    assert "other config than the newest run: C 0.1 (newest: 1.0)" in leaderboard
     main_row = next(line for line in leaderboard.splitlines() if line.startswith("| **logreg"))
     assert "| 1 " in main_row, "only the current-config run counts in the table"
 

@@ -197,7 +197,6 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
         metrics, timings = r.metrics, r.timings
         efficiency = timings.get("efficiency") or {}
         latency = timings.get("latency") or {}
-        env = r.environment or {}
         n_test = int(metrics.get("n_test") or len(r.test_labels))
         forward = (r.flops or {}).get("forward_per_sample")
         rows.append(
@@ -229,7 +228,7 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 "peak_gflops": (timings.get("load_probe") or timings.get("peak") or {}).get(
                     "gflops"
                 ),
-                "host": f"{env.get('hostname', '?')} ({env.get('cpu_model', '?')})",
+                "host": timing_host(r),
                 "deterministic": bool(r.model_info.get("deterministic"))
                 or (r.dataset, r.label) in same_every_seed,
                 "tuning": r.model_info.get("tuning") or "",
@@ -278,6 +277,15 @@ _RUN_COLUMNS = [
     "notes",
     *_FLOAT_COLUMNS,
 ]
+
+
+def timing_host(record: RunRecord) -> str:
+    """Where a run's timings were taken: host and CPU, plus a Dask worker's thread budget."""
+    env = record.environment or {}
+    where = f"{env.get('hostname', '?')} ({env.get('cpu_model', '?')})"
+    limits = (record.executor or {}).get("thread_limits") or {}
+    threads = limits.get("TF_NUM_INTRAOP_THREADS")
+    return f"{where}, {threads} thread(s) per run" if threads else where
 
 
 def _same_predictions_every_seed(records: Sequence[RunRecord]) -> set[tuple[str, str]]:
@@ -345,6 +353,7 @@ def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
             "train_gflops": part["train_gflops"].median(),
             "train_percent_of_peak": part["train_percent_of_peak"].median(),
             "busy_seeds": part.loc[part["busy"], "seed"].tolist(),
+            "hosts": "; ".join(sorted(set(part["host"]))),
         }
         for metric in ("macro_f1", "log_loss", "brier", "ece"):
             values = part[metric].dropna().tolist()
@@ -386,6 +395,7 @@ _SUMMARY_COLUMNS = [
     "train_gflops",
     "train_percent_of_peak",
     "busy_seeds",
+    "hosts",
     *(f"{m}{suffix}" for m in ("macro_f1", "log_loss", "brier", "ece") for suffix in ("", "_hw")),
 ]
 

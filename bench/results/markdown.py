@@ -59,7 +59,7 @@ def leaderboard_markdown(
         "",
     ]
     if not agg.order:
-        return "\n".join([*lines, "No successful runs yet.", ""])
+        return "\n".join([*lines, "No successful runs yet.", "", *failed_lines(agg)])
     lines += ["## Verdicts", ""]
     for dataset in agg.order:
         lines += verdict_lines(agg, dataset)
@@ -68,6 +68,7 @@ def leaderboard_markdown(
             f"Left out: {len(agg.failed)} failed run(s) and {len(stale)} stale record(s), "
             f"listed in [{RUNS_FILE}]({RUNS_FILE})."
         ) + [""]
+    lines += failed_lines(agg)
     for dataset in agg.order:
         lines += dataset_section(agg, dataset, figures.get(dataset, ()))
     if not agg.cross_dataset.empty:
@@ -78,6 +79,23 @@ def leaderboard_markdown(
         lines += published_section(agg)
     lines += method_section(agg)
     return "\n".join(lines)
+
+
+FAILED_SHOWN = 10
+"""Failed runs listed on the leaderboard itself (all of them are in RUNS.md)."""
+
+
+def failed_lines(agg: Aggregates) -> list[str]:
+    """A short list of failed runs with their reasons (nothing when none failed)."""
+    if agg.failed.empty:
+        return []
+    lines = ["## Failed runs", ""]
+    for row in agg.failed.head(FAILED_SHOWN).itertuples():
+        reason = row.reason if len(row.reason) <= 160 else row.reason[:157] + "..."
+        lines += fmt.wrap(f"{row.model} on {row.dataset}, seed {row.seed}: {reason}", "- ")
+    if len(agg.failed) > FAILED_SHOWN:
+        lines.append(f"- and {len(agg.failed) - FAILED_SHOWN} more in [{RUNS_FILE}]({RUNS_FILE})")
+    return [*lines, ""]
 
 
 # --- verdicts -------------------------------------------------------------------------------
@@ -229,13 +247,35 @@ def main_table(agg: Aggregates, dataset: str) -> str:
                 s["tuning"] or "-",
             ]
         )
-    return fmt.table(rows, MAIN_HEADERS)
+    headers = list(MAIN_HEADERS)
+    if len(timing_hosts(agg, dataset)) > 1:
+        headers.append("Timed on")
+        for row, model in zip(rows, agg.order[dataset], strict=True):
+            row.append(agg.summary.loc[(dataset, model), "hosts"])
+    return fmt.table(rows, headers)
+
+
+def timing_hosts(agg: Aggregates, dataset: str) -> list[str]:
+    """The distinct hosts (and thread budgets) the dataset's timings come from."""
+    return sorted(set(agg.runs.loc[agg.runs["dataset"] == dataset, "host"]))
+
+
+def hosts_note(agg: Aggregates, dataset: str) -> list[str]:
+    """A warning when a dataset's timings come from more than one host (else nothing)."""
+    hosts = len(timing_hosts(agg, dataset))
+    if hosts < 2:
+        return []
+    return [
+        f"**Timings from {hosts} different hosts** (column *Timed on*): compare train time, "
+        "images/s and latency only between rows timed on the same host. Accuracy and the "
+        "pairwise tests compare across hosts."
+    ]
 
 
 def main_table_notes(agg: Aggregates, dataset: str) -> list[str]:
     """Footnotes of the main table: interval marks, machine-busy runs, the runs' own notes."""
     summary = agg.summary.loc[dataset]
-    notes = []
+    notes = hosts_note(agg, dataset)
     if summary["deterministic"].any():
         notes.append(
             "† The same predictions for every seed: the interval is the Wilson interval over "
