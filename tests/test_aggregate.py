@@ -157,6 +157,19 @@ def test_pairwise_frame_runs_ranked_tests_with_holm_over_every_dataset():
     assert matrix.loc["big", "small"] == pytest.approx(-matrix.loc["small", "big"])
 
 
+def test_datasets_come_in_report_order():
+    records = simulated_records(
+        [("a", 0.99), ("b", 0.98)],
+        seeds=(0,),
+        datasets=("fashion_mnist", "digits", "mnist"),
+        n_test=200,
+    )
+    agg = aggregate(records)
+    assert list(agg.order) == ["mnist", "fashion_mnist", "digits"]
+    assert list(agg.datasets.index) == ["mnist", "fashion_mnist", "digits"]
+    assert agg.datasets.at["fashion_mnist", "title"] == "Fashion-MNIST"
+
+
 def test_time_to_accuracy_frame_takes_medians_of_the_recorded_clock(records, agg):
     mlp = [r for r in records if r.model == "mlp"]
     frame = agg.time_to_accuracy.set_index(["model", "target"])

@@ -120,12 +120,21 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
 # --- datasets and runs ----------------------------------------------------------------------
 
 
-def dataset_order(names: Iterable[str]) -> list[str]:
-    """Datasets in registry order (MNIST first), unknown names after them alphabetically."""
-    from bench.data import dataset_names
+LEADING_DATASETS = ("mnist", "fashion_mnist")
+"""The datasets the benchmark is about, in the order the report shows them; any other
+dataset follows them alphabetically (the dataset registry lists names alphabetically)."""
 
-    known = dataset_names()
-    return sorted(set(names), key=lambda n: (known.index(n) if n in known else len(known), n))
+
+def dataset_order(names: Iterable[str]) -> list[str]:
+    """Datasets in report order: :data:`LEADING_DATASETS` first, then the rest alphabetically.
+
+    Example
+    -------
+    >>> dataset_order(["digits", "fashion_mnist", "mnist"])
+    ['mnist', 'fashion_mnist', 'digits']
+    """
+    lead = {name: i for i, name in enumerate(LEADING_DATASETS)}
+    return sorted(set(names), key=lambda n: (lead.get(n, len(lead)), n))
 
 
 def dataset_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
