@@ -339,7 +339,9 @@ def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
             accuracy, low, high = float(part["accuracy"].mean()), ci.low, ci.high
         else:
             ci = t_interval(part["accuracy"].tolist())
-            accuracy, low, high, method = ci.estimate, ci.low, ci.high, "t over seeds"
+            # an accuracy lies in [0, 1]; a t-interval over two or three seeds can reach past it
+            low, high = max(ci.low, 0.0), min(ci.high, 1.0)
+            accuracy, method = ci.estimate, "t over seeds"
         row = {
             "dataset": dataset,
             "model": model,

@@ -455,7 +455,11 @@ def reliability(
     from bench.results.calibration_figures import reliability_diagram
 
     curves = {m: ReliabilityBins.from_dict(dict(bins[m])) for m in order if m in bins}
-    return reliability_diagram(curves, title=f"{title} (test set, seeds pooled)", palette=colors)
+    fig = reliability_diagram(curves, title=f"{title} (test set, seeds pooled)", palette=colors)
+    top = fig.axes[0]  # its two-line title is wider than the axes beside the legend
+    fig.suptitle(top.get_title(), fontsize="medium")
+    top.set_title("")
+    return fig
 
 
 # The reliability diagram module was written against these names.
