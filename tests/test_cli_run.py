@@ -89,7 +89,7 @@ def test_run_all_trains_every_model_and_writes_the_leaderboard(mnist_env, tmp_pa
     leaderboard = (results / "LEADERBOARD.md").read_text()
     for label in ("article_cnn:quick", "mlp:quick", "logreg:quick"):
         assert label in leaderboard
-    assert "Per-class precision" in leaderboard and "Confusion" in leaderboard
+    assert "### Per class" in leaderboard and "Confusion" in leaderboard
     assert f"leaderboard written to {results / 'LEADERBOARD.md'}" in out
 
 

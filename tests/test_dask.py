@@ -22,6 +22,8 @@ distributed = pytest.importorskip(
 
 from bench.cli import main  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
+from bench.results.aggregate import aggregate  # noqa: E402
+from bench.results.markdown import hosts_note, main_table  # noqa: E402
 from bench.results.record import RunRecord  # noqa: E402
 from bench.results.store import load_records  # noqa: E402
 from bench.run.executors.dask import (  # noqa: E402
@@ -91,6 +93,13 @@ def test_cluster_gives_the_in_process_records(client, tmp_path: Path) -> None:
     progress = [line for line in lines if line.startswith("[")]
     assert [line.split("]")[0] for line in progress] == ["[1/3", "[2/3", "[3/3"]
     assert all(" ok, test accuracy " in line and " on tcp://" in line for line in progress)
+
+    # Timings from one-thread cluster workers are not ranked silently beside in-process ones.
+    assert "Timed on" not in main_table(aggregate(remote), "digits")
+    mixed = aggregate([*local, *remote])
+    assert "Timed on" in main_table(mixed, "digits")
+    assert "1 thread(s) per run" in main_table(mixed, "digits")
+    assert "Timings from 2 different hosts" in hosts_note(mixed, "digits")[0]
 
 
 def _worker_running(client, run: RunSpec, exclude: set[str]) -> str:

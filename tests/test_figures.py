@@ -1,96 +1,188 @@
-"""Figures and the leaderboard layout, from real small runs (digits: an MLP and a linear model,
-two seeds each)."""
+"""The written report: LEADERBOARD.md reads top-down, RUNS.md holds the detail, every figure is
+a linked PNG, unchanged figures are kept, and ``bench report`` needs no TensorFlow. Records
+come from real small fits (scikit-learn on digits, three seeds) and simulated models."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
 
+import numpy as np
 import pytest
-from bench.executor import run_in_process
-from bench.figures import slug
-from bench.report import write_leaderboard
-from bench.selection import build_runs
-from bench.stats import contingency_table, format_p_value
 from matplotlib import image as mpimg
+from scipy import stats as scipy_stats
 from statsmodels.stats.contingency_tables import mcnemar
+from synthetic_records import digits_records, simulated_records
 
 from bench.cli import main
+from bench.results.aggregate import aggregate
+from bench.results.figures import dataset_views, slug
+from bench.results.leaderboard import MANIFEST_FILE, write_leaderboard
+from bench.results.pairwise import compare_models
+from bench.results.stats import contingency_table, format_p_value
+from bench.results.store import record_path, write_record
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def with_robustness(record, rng):
+    corruptions = {
+        name: {"accuracy": float(record.accuracy - drop - rng.uniform(0, 0.02)), "n": 500}
+        for name, drop in (("fog", 0.3), ("shot_noise", 0.05), ("rotate", 0.2))
+    }
+    robustness = {"corruptions": corruptions, "subset": None, "seconds": 1.0}
+    return dataclasses.replace(record, robustness=robustness)
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    """Two seeds of mlp:quick (2 epochs) and logreg:quick on digits, leaderboard written."""
+def records():
+    rng = np.random.default_rng(0)
+    return [with_robustness(r, rng) for r in digits_records()]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory, records):
     folder = tmp_path_factory.mktemp("results")
-    runs = build_runs(["mlp:quick", "logreg:quick"], ["digits"], [0, 1])
-    records = run_in_process(runs, folder, say=lambda line: None)
-    assert [r["status"] for r in records] == ["ok"] * 4
-    write_leaderboard(folder)
+    for record in records:
+        write_record(folder, record)
+    write_leaderboard(folder, now=NOW)
     return folder
 
 
 def test_every_figure_is_a_png_linked_from_the_leaderboard(results):
-    leaderboard = (results / "LEADERBOARD.md").read_text()
-    links = re.findall(r"\]\((figures/[^)]+\.png)\)", leaderboard)
-    expected = {
-        "figures/digits_accuracy_vs_training_time.png",
-        "figures/digits_accuracy_vs_inference_throughput.png",
-        "figures/digits_per_class_precision.png",
-        "figures/digits_mlp-quick_confusion.png",
-        "figures/digits_mlp-quick_learning_curves.png",
-        "figures/digits_logreg-quick_confusion.png",
-    }
-    assert set(links) == expected, "one fit of a linear model has no learning curve"
+    text = (results / "LEADERBOARD.md").read_text()
+    links = re.findall(r"\]\((figures/[^)]+\.png)\)", text)
+    names = [
+        "accuracy_vs_training_time",
+        "accuracy_vs_inference_throughput",
+        "pairwise",
+        "per_class_f1",
+        "confusion",
+        "learning_curves",
+        "reliability",
+        "corruption_heatmap",
+        "corruption_samples",
+    ]
+    assert sorted(links) == sorted(f"figures/digits_{name}.png" for name in names)
     for link in links:
         path = results / link
         assert path.read_bytes()[:8] == PNG_SIGNATURE
         height, width = mpimg.imread(path).shape[:2]
-        assert 300 < height < 1200 and 500 < width < 2000, f"{link}: {width}x{height}"
+        assert 300 < height < 2000 and 500 < width < 2000, f"{link}: {width}x{height}"
     assert sorted(p.name for p in (results / "figures").iterdir()) == sorted(
-        link.split("/")[1] for link in expected
+        [link.split("/")[1] for link in links] + [MANIFEST_FILE]
     ), "nothing else (no temporary files) in figures/"
 
 
-def test_leaderboard_shows_intervals_pairwise_tests_and_per_run_values(results):
+def test_leaderboard_reads_top_down(results):
     text = (results / "LEADERBOARD.md").read_text()
-    main_rows = [line for line in text.splitlines() if line.startswith("| **") or "| mlp" in line]
-    assert main_rows and all(" ± " in row for row in main_rows[:2])
-    assert "95% t-interval over seeds" in text
-    assert "### Pairwise comparisons" in text and "Holm-adjusted p" in text
-    pair_row = next(
-        line
-        for line in text.splitlines()
-        if line.startswith(("| mlp:quick vs", "| logreg:quick vs"))
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings == [
+        "# mnist-bench leaderboard",
+        "## Verdicts",
+        "### digits (8x8)",
+        "## digits (8x8)",
+        "### Pairwise tests",
+        "### Time to accuracy",
+        "### Per class",
+        "### Calibration",
+        "### Robustness",
+        "### Figures",
+        "## How these numbers are made",
+    ]
+    assert "on 2026-11-30 12:00 UTC" in text
+    verdict = " ".join(text.split("## Verdicts")[1].split("\n## digits")[0].split())
+    assert "**logreg** has the highest mean test accuracy" in verdict
+    assert "needs 2 more seeds of mlp" in verdict
+    assert "Best calibrated (lowest ECE): **mlp**" in verdict
+    prose = [
+        line for line in text.splitlines() if not line.startswith(("|", "![")) and "](" not in line
+    ]
+    assert max(len(line) for line in prose) <= 100, "prose is wrapped"
+
+
+def test_main_table_and_notes(results, records):
+    text = (results / "LEADERBOARD.md").read_text()
+    header = next(
+        line for line in text.splitlines() if line.startswith("| Model ") and "Params" in line
     )
-    assert "logreg:quick vs mlp:quick" in pair_row or "mlp:quick vs logreg:quick" in pair_row
-    assert "Wilson 95% (%)" in text
-    assert text.count("[record](runs/") == 4
+    for column in ("MFLOPs / image", "Test acc % [95% CI]", "Log-loss", "Brier", "ECE"):
+        assert column in header
+    assert "Train s, median [min–max]" in header and "Defaults chosen by" in header
+    mlp = [r for r in records if r.model == "mlp"]
+    f1 = [r.metrics["macro_f1"] for r in mlp]
+    half = scipy_stats.t.ppf(0.975, 2) * scipy_stats.sem(f1)
+    mlp_cells = [
+        c.strip()
+        for c in next(line for line in text.splitlines() if line.startswith("| mlp ")).split("|")
+    ]
+    assert mlp_cells[6] == f"{np.mean(f1):.4f} ± {half:.4f}"
+    assert mlp_cells[3] == f"{2 * mlp[0].parameters / 1e6:.3g}"
+    clocks = sorted(r.train_seconds for r in mlp)
+    assert mlp_cells[10] == f"{clocks[1]:.1f} [{clocks[0]:.1f}–{clocks[2]:.1f}]"
+    logreg_row = next(line for line in text.splitlines() if line.startswith("| **logreg**"))
+    assert "†" in logreg_row and "C from a 5-fold search" in logreg_row
+    assert "± 0.00" not in text and "+/- 0.00" not in text
+    flat = " ".join(text.split())
+    assert "Note, logreg (seeds 0, 1, 2): lbfgs stopped at max_iter=30" in flat
+    assert "Wilson interval over the test images of one run" in flat
+
+
+def test_pairwise_row_matches_the_seed_level_test(results, records):
+    text = (results / "LEADERBOARD.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| logreg vs mlp"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    pair = compare_models(records, "logreg", "mlp", "digits")
+    assert cells[2] == "3 / 3"
+    assert cells[3].startswith(f"{100 * pair.difference.estimate:+.2f} [")
+    assert cells[4] == format_p_value(pair.p_value)
+    assert cells[5] == format_p_value(pair.p_value), "one test on the page: Holm changes nothing"
+    assert cells[6] == "logreg ahead; needs 2 more seeds of mlp"
+
+
+def test_runs_file_has_every_run_and_mcnemar_per_seed(results, records):
+    text = (results / "RUNS.md").read_text()
+    assert text.count("[record](runs/") == len(records)
     for link in re.findall(r"\]\((runs/[^)]+)\)", text):
         assert (results / link).is_file()
+    rows = [line for line in text.splitlines() if line.startswith("| logreg vs mlp")]
+    assert len(rows) == 3
+    by_seed = {(r.model, r.seed): r for r in records}
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        a, b = by_seed[("logreg", int(cells[1]))], by_seed[("mlp", int(cells[1]))]
+        table = contingency_table(a.test_labels, a.predictions, b.predictions)
+        assert (int(cells[2]), int(cells[3])) == (table[0, 1], table[1, 0])
+        assert cells[4] == format_p_value(mcnemar(table, exact=True).pvalue)
+    assert "## Environment" in text
 
 
-def test_pairwise_row_matches_statsmodels_on_the_stored_predictions(results):
-    import json
-
-    records = {}
-    for path in results.glob("runs/*/record.json"):
-        record = json.loads(path.read_text())
-        records[(record["model"], record["seed"])] = record
-    worst = 0.0
-    for seed in (0, 1):
-        a, b = records[("mlp", seed)], records[("logreg", seed)]
-        table = contingency_table(a["test_labels"], a["predictions"], b["predictions"])
-        worst = max(worst, mcnemar(table, exact=True).pvalue)
-    text = (results / "LEADERBOARD.md").read_text()
-    row = next(
-        line
-        for line in text.splitlines()
-        if line.startswith(("| mlp:quick vs", "| logreg:quick vs"))
-    )
-    shown = row.split("|")[5].strip()
-    assert shown == format_p_value(worst)
+def test_unchanged_figures_are_kept_and_changed_ones_redrawn(results, records, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(results, copy)
+    figures = sorted((copy / "figures").glob("*.png"))
+    stamps = {p: p.stat().st_mtime_ns for p in figures}
+    for path in figures:
+        os.utime(path, ns=(1, 1))
+    write_leaderboard(copy, now=NOW)
+    assert all(p.stat().st_mtime_ns == 1 for p in figures), "nothing changed: nothing redrawn"
+    write_leaderboard(copy, now=NOW, redraw=True)
+    assert all(p.stat().st_mtime_ns > 1 for p in figures) and stamps
+    for path in figures:
+        os.utime(path, ns=(1, 1))
+    moved = dataclasses.replace(records[0], finished_at="2026-12-01T00:00:00+00:00")
+    moved.timings = {**moved.timings, "clocks": {"train_seconds": 99.0, "wall_seconds": 100.0}}
+    write_record(copy, moved)
+    write_leaderboard(copy, now=NOW)
+    assert (copy / "figures" / "digits_accuracy_vs_training_time.png").stat().st_mtime_ns > 1
 
 
 def test_figures_of_models_no_longer_present_are_removed(results, tmp_path):
@@ -98,34 +190,69 @@ def test_figures_of_models_no_longer_present_are_removed(results, tmp_path):
     shutil.copytree(results, copy)
     for path in copy.glob("runs/*mlp*"):
         shutil.rmtree(path)
-    write_leaderboard(copy)
+    write_leaderboard(copy, now=NOW)
     names = {p.name for p in (copy / "figures").iterdir()}
-    assert f"digits_{slug('mlp:quick')}_confusion.png" not in names
-    assert "digits_logreg-quick_confusion.png" in names
+    assert "digits_pairwise.png" not in names and "digits_learning_curves.png" not in names
+    assert "digits_confusion.png" in names
     assert "Only one model has runs here" in (copy / "LEADERBOARD.md").read_text()
 
 
-def test_compare_command_on_real_runs(results, capsys):
-    import json
+def test_records_of_another_config_are_listed_not_used(results, records, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(results, copy)
+    old = next(r for r in records if r.model == "mlp" and r.seed == 0)
+    changed = dataclasses.replace(
+        old,
+        run=dataclasses.replace(old.run, config={**old.config, "epochs": 2}),
+        finished_at="2026-12-01T00:00:00+00:00",
+    )
+    write_record(copy, changed)
+    write_leaderboard(copy, now=NOW)
+    runs_text = (copy / "RUNS.md").read_text()
+    assert "## Left out: stale records" in runs_text
+    assert "other config than the newest run: epochs 4 (newest: 2)" in runs_text
+    leaderboard = (copy / "LEADERBOARD.md").read_text()
+    mlp_row = next(line for line in leaderboard.splitlines() if line.startswith("| mlp "))
+    assert mlp_row.split("|")[4].strip() == "1", "only the newest config's run counts"
+    assert "0 failed run(s) and 3 stale record(s)" in " ".join(leaderboard.split())
 
-    assert main(["compare", "mlp:quick", "logreg:quick", "--results-dir", str(results)]) == 0
-    out = capsys.readouterr().out
-    assert "on digits: 450 test images, 2 common seed(s)" in out
-    assert "verdict: " in out
-    seed_rows = [re.split(r"\s{2,}", line) for line in out.splitlines() if line[:1].isdigit()]
-    assert [row[0] for row in seed_rows] == ["0", "1"]
-    for row in seed_rows:
-        a = json.loads(
-            next(results.glob(f"runs/*mlp.quick--seed{row[0]}*/record.json")).read_text()
-        )
-        b = json.loads(
-            next(results.glob(f"runs/*logreg.quick--seed{row[0]}*/record.json")).read_text()
-        )
-        table = contingency_table(a["test_labels"], a["predictions"], b["predictions"])
-        assert float(row[5]) == pytest.approx(mcnemar(table, exact=True).pvalue, rel=1e-3)
-        assert int(row[3]) == table[0, 1] and int(row[4]) == table[1, 0]
+
+def test_one_colour_per_model_on_every_dataset():
+    records = simulated_records(
+        [("a", 0.99), ("b", 0.98), ("c", 0.97)],
+        seeds=(0, 1),
+        datasets=("mnist", "fashion_mnist"),
+        n_test=500,
+    )
+    records = [r for r in records if not (r.model == "b" and r.dataset == "mnist")]
+    views = dataset_views(aggregate(records))
+    colors = [view.colors for view in views]
+    assert colors[0]["a"] == colors[1]["a"] and colors[0]["c"] == colors[1]["c"]
+    assert len(set(colors[1].values())) == 3
+
+
+def test_report_command_needs_no_tensorflow(results, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(results, copy)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bench", "report", "--results-dir", str(copy)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
+    )
+    assert "leaderboard written to" in done.stdout
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines()}
+    assert "tensorflow" not in imported and "keras" not in imported
+
+
+def test_report_command_without_records_names_the_fix(tmp_path, capsys):
+    assert main(["report", "--results-dir", str(tmp_path)]) == 2
+    assert "train something first" in capsys.readouterr().err
 
 
 def test_slug_makes_safe_file_names():
     assert slug("mlp:quick") == "mlp-quick"
     assert slug("a b/c") == "a-b-c"
+    assert record_path(Path("r"), "x") == Path("r/runs/x/record.json")

@@ -161,8 +161,9 @@ def test_another_config_is_not_done_and_its_old_records_are_left_out(tmp_path, c
     assert [(r.seed, r.config["alpha"]) for r in record_set.current] == [(0, 0.01)]
     assert sorted(s.seed for s in record_set.stale) == [0, 1]
     assert all("alpha 0.001 (newest: 0.01)" in s.reason for s in record_set.stale)
-    leaderboard = (results / "LEADERBOARD.md").read_text()
-    assert "other config than the newest run: alpha 0.001 (newest: 0.01)" in leaderboard
+    runs_md = (results / "RUNS.md").read_text()
+    assert "## Left out: stale records" in runs_md
+    assert "other config than the newest run: alpha 0.001 (newest: 0.01)" in runs_md
 
 
 def test_records_of_another_schema_and_broken_files_are_listed_not_used(tmp_path):

@@ -13,7 +13,7 @@ from matplotlib import image as mpimg
 from bench.data.idx import parse_idx
 from bench.errors import BenchError
 from bench.measure.corruptions import CORRUPTIONS, corrupt
-from bench.results.figures import _save
+from bench.results.figure_style import png_bytes
 from bench.results.robustness_figures import corruption_grid, corruption_heatmap
 
 MNIST_TEST_IMAGES = (
@@ -40,7 +40,7 @@ def test_grid_shows_clean_then_each_corruption_of_the_same_digits(five_digits, t
         axes[1 + CORRUPTIONS.index("fog"), 1].images[0].get_array(), fog[1]
     )
     path = tmp_path / "grid.png"
-    _save(fig, path)
+    path.write_bytes(png_bytes(fig))
     height, width = mpimg.imread(path).shape[:2]
     assert 1200 < height < 2200 and 450 < width < 1000
 

@@ -30,7 +30,13 @@ from bench.results.frames_detail import (
 )
 from bench.results.frames_reference import published_frame, replication_frames
 from bench.results.frames_robustness import robustness_frames
-from bench.results.pairwise import NotComparable, compare_models, ranked_pairs, verdict_words
+from bench.results.pairwise import (
+    Answers,
+    NotComparable,
+    compare_models,
+    ranked_pairs,
+    verdict_words,
+)
 from bench.results.record import RunRecord
 from bench.results.stats import ALPHA, holm_adjust, t_interval, wilson_interval
 
@@ -69,8 +75,11 @@ class Aggregates:
 
 
 def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = None) -> Aggregates:
-    """Build every frame from ``records`` (ok and failed; stale ones already left out)."""
-    records = list(records)
+    """Build every frame from ``records`` (ok and failed; stale ones already left out).
+
+    The frames do not depend on the order of ``records``.
+    """
+    records = sorted(records, key=lambda r: (r.dataset, r.label, r.seed, r.finished_at))
     ok = [r for r in records if r.ok]
     runs = run_frame(ok)
     datasets = dataset_frame(ok)
@@ -111,12 +120,21 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
 # --- datasets and runs ----------------------------------------------------------------------
 
 
-def dataset_order(names: Iterable[str]) -> list[str]:
-    """Datasets in registry order (MNIST first), unknown names after them alphabetically."""
-    from bench.data import dataset_names
+LEADING_DATASETS = ("mnist", "fashion_mnist")
+"""The datasets the benchmark is about, in the order the report shows them; any other
+dataset follows them alphabetically (the dataset registry lists names alphabetically)."""
 
-    known = dataset_names()
-    return sorted(set(names), key=lambda n: (known.index(n) if n in known else len(known), n))
+
+def dataset_order(names: Iterable[str]) -> list[str]:
+    """Datasets in report order: :data:`LEADING_DATASETS` first, then the rest alphabetically.
+
+    Example
+    -------
+    >>> dataset_order(["digits", "fashion_mnist", "mnist"])
+    ['mnist', 'fashion_mnist', 'digits']
+    """
+    lead = {name: i for i, name in enumerate(LEADING_DATASETS)}
+    return sorted(set(names), key=lambda n: (lead.get(n, len(lead)), n))
 
 
 def dataset_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
@@ -188,7 +206,6 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
         metrics, timings = r.metrics, r.timings
         efficiency = timings.get("efficiency") or {}
         latency = timings.get("latency") or {}
-        env = r.environment or {}
         n_test = int(metrics.get("n_test") or len(r.test_labels))
         forward = (r.flops or {}).get("forward_per_sample")
         rows.append(
@@ -220,7 +237,7 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 "peak_gflops": (timings.get("load_probe") or timings.get("peak") or {}).get(
                     "gflops"
                 ),
-                "host": f"{env.get('hostname', '?')} ({env.get('cpu_model', '?')})",
+                "host": timing_host(r),
                 "deterministic": bool(r.model_info.get("deterministic"))
                 or (r.dataset, r.label) in same_every_seed,
                 "tuning": r.model_info.get("tuning") or "",
@@ -271,6 +288,15 @@ _RUN_COLUMNS = [
 ]
 
 
+def timing_host(record: RunRecord) -> str:
+    """Where a run's timings were taken: host and CPU, plus a Dask worker's thread budget."""
+    env = record.environment or {}
+    where = f"{env.get('hostname', '?')} ({env.get('cpu_model', '?')})"
+    limits = (record.executor or {}).get("thread_limits") or {}
+    threads = limits.get("TF_NUM_INTRAOP_THREADS")
+    return f"{where}, {threads} thread(s) per run" if threads else where
+
+
 def _same_predictions_every_seed(records: Sequence[RunRecord]) -> set[tuple[str, str]]:
     """(dataset, label) pairs with several runs that all made exactly the same predictions."""
     seen: dict[tuple[str, str], set[int]] = {}
@@ -313,7 +339,9 @@ def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
             accuracy, low, high = float(part["accuracy"].mean()), ci.low, ci.high
         else:
             ci = t_interval(part["accuracy"].tolist())
-            accuracy, low, high, method = ci.estimate, ci.low, ci.high, "t over seeds"
+            # an accuracy lies in [0, 1]; a t-interval over two or three seeds can reach past it
+            low, high = max(ci.low, 0.0), min(ci.high, 1.0)
+            accuracy, method = ci.estimate, "t over seeds"
         row = {
             "dataset": dataset,
             "model": model,
@@ -336,6 +364,7 @@ def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
             "train_gflops": part["train_gflops"].median(),
             "train_percent_of_peak": part["train_percent_of_peak"].median(),
             "busy_seeds": part.loc[part["busy"], "seed"].tolist(),
+            "hosts": "; ".join(sorted(set(part["host"]))),
         }
         for metric in ("macro_f1", "log_loss", "brier", "ece"):
             values = part[metric].dropna().tolist()
@@ -377,6 +406,7 @@ _SUMMARY_COLUMNS = [
     "train_gflops",
     "train_percent_of_peak",
     "busy_seeds",
+    "hosts",
     *(f"{m}{suffix}" for m in ("macro_f1", "log_loss", "brier", "ece") for suffix in ("", "_hw")),
 ]
 
@@ -403,10 +433,12 @@ def pairwise_frame(
     pairs that could not be compared, with the reason.
     """
     rows, skipped = [], []
+    answers = Answers()
     for dataset, labels in order.items():
+        mine = [r for r in records if r.dataset == dataset]
         for label_a, label_b, why in ranked_pairs(labels):
             try:
-                pair = compare_models(records, label_a, label_b, dataset, per_seed_bootstrap=False)
+                pair = compare_models(mine, label_a, label_b, dataset, False, answers)
             except NotComparable as reason:
                 skipped.append(f"{label_a} vs {label_b} on {dataset}: {reason}")
                 continue
@@ -478,9 +510,9 @@ def cross_dataset_frame(summary: pd.DataFrame) -> pd.DataFrame:
     accuracy = summary["accuracy"].unstack("dataset")[datasets]
     ranks = summary["rank"].unstack("dataset")[datasets]
     frame = pd.concat({"accuracy": accuracy, "rank": ranks}, axis=1)
-    frame["mean_rank"] = ranks.mean(axis=1)
-    frame["n_datasets"] = ranks.notna().sum(axis=1)
-    return frame.sort_values(["n_datasets", "mean_rank"], ascending=[False, True])
+    frame[("mean_rank", "")] = ranks.mean(axis=1)
+    frame[("n_datasets", "")] = ranks.notna().sum(axis=1)
+    return frame.sort_values([("n_datasets", ""), ("mean_rank", "")], ascending=[False, True])
 
 
 def verdict_frame(

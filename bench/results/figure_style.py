@@ -87,20 +87,37 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **
     return fig, fig.subplots(nrows, ncols, **kw)
 
 
-def grid(n: int, *, columns: int, panel: tuple[float, float]) -> tuple[Any, list[Any]]:
-    """A figure of ``n`` small panels in rows of ``columns``; unused panels are hidden."""
+def grid(
+    n: int,
+    *,
+    columns: int,
+    panel: tuple[float, float],
+    margins: tuple[float, float, float, float] = (0.9, 0.3, 0.8, 0.9),
+) -> tuple[Any, list[Any]]:
+    """A figure of ``n`` panels in rows of ``columns``; unused panels are hidden.
+
+    ``panel`` is one panel's width and height in inches, and ``margins`` the room around
+    each panel for its labels (left, right, top, bottom, inches). The layout is fixed rather
+    than constrained: with many panels of tick labels, constrained layout costs more than
+    the drawing itself.
+    """
     from matplotlib.figure import Figure
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     columns = max(1, min(columns, n))
     rows = -(-n // columns)
-    fig = Figure(
-        figsize=(panel[0] * columns, panel[1] * rows + 0.6),
-        layout=ConstrainedLayoutEngine(w_pad=0.08, h_pad=0.08),
-    )
-    axes = list(np.ravel(fig.subplots(rows, columns, squeeze=False)))
-    for ax in axes[n:]:
-        ax.set_visible(False)
+    left, right, top, bottom = margins
+    cell_w, cell_h = panel[0] + left + right, panel[1] + top + bottom
+    title = 0.7  # the figure's two-line title
+    width, height = cell_w * columns, cell_h * rows + title
+    fig = Figure(figsize=(width, height))
+    axes = []
+    for k in range(rows * columns):
+        row, column = divmod(k, columns)
+        x0 = (column * cell_w + left) / width
+        y0 = (height - title - (row + 1) * cell_h + bottom) / height
+        ax = fig.add_axes((x0, y0, panel[0] / width, panel[1] / height))
+        ax.set_visible(k < n)
+        axes.append(ax)
     return fig, axes[:n]
 
 
@@ -112,8 +129,9 @@ def plain_log_axis(axis: Any) -> None:
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    axis.axes.set_xscale("log")
-    low, high = axis.axes.get_xlim()
+    is_x = axis is axis.axes.xaxis
+    (axis.axes.set_xscale if is_x else axis.axes.set_yscale)("log")
+    low, high = axis.axes.get_xlim() if is_x else axis.axes.get_ylim()
     subs = (1.0, 2.0, 5.0) if np.log10(high / low) < 3 else (1.0,)
     axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda value, _: short_number(value)))

@@ -3,10 +3,10 @@
 Per dataset: accuracy against training time and against inference throughput, the matrix of
 accuracy differences between every two models, per-class F1, row-normalized confusion
 matrices of every model side by side, learning curves, the reliability diagram and, when
-the runs have them, accuracy under each corruption. Every model keeps one colour in all of
-them (:func:`bench.results.figure_style.model_colors`). Nothing here reads or writes files:
-:func:`draw_figures` returns matplotlib figures with their file names and captions, and the
-caller saves them.
+the runs have them, accuracy under each corruption and a grid of corrupted samples. Every
+model keeps one colour in all of them (:func:`bench.results.figure_style.model_colors`).
+Nothing here reads or writes files: :func:`draw_figures` returns matplotlib figures with
+their file names and captions, and the caller saves them.
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ class DatasetView:
     history: pd.DataFrame
     reliability: dict[str, dict[str, list]]
     corruptions: pd.DataFrame
+    samples: tuple[np.ndarray, np.ndarray] | None = None
+    """A few test images and their labels, for the grid of corrupted samples."""
 
     def fingerprint(self, code_version: str = "") -> str:
         """SHA-256 of the view's content (and of ``code_version``: the drawing code's)."""
@@ -93,14 +95,20 @@ class DatasetView:
         for label in sorted(self.confusion):
             digest.update(label.encode() + np.asarray(self.confusion[label]).tobytes())
         digest.update(json.dumps(self.reliability, sort_keys=True).encode())
+        if self.samples is not None:
+            digest.update(b"".join(np.ascontiguousarray(a).tobytes() for a in self.samples))
         return digest.hexdigest()
 
 
 VIEW_RUN_COLUMNS = ["model", "seed", "accuracy", "train_seconds", "inference_samples_per_s"]
 
 
-def dataset_views(agg: Aggregates) -> list[DatasetView]:
-    """One view per dataset of the report, in report order."""
+def dataset_views(
+    agg: Aggregates, samples: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None
+) -> list[DatasetView]:
+    """One view per dataset of the report, in report order; ``samples`` are a few test images
+    and labels per dataset for the grid of corrupted samples (drawn only with robustness
+    results)."""
     colors = report_colors(agg)
     views = []
     for dataset, order in agg.order.items():
@@ -121,6 +129,7 @@ def dataset_views(agg: Aggregates) -> list[DatasetView]:
                 history=_rows_of(agg.history, dataset),
                 reliability=agg.reliability.get(dataset, {}),
                 corruptions=_rows_of(agg.corruptions, dataset),
+                samples=(samples or {}).get(dataset),
             )
         )
     return views
@@ -184,11 +193,22 @@ def _draw(view: DatasetView) -> Iterator[Drawn]:
             reliability(view.reliability, order, colors, title),
         )
     if len(view.corruptions):
+        from bench.results.robustness_figures import corruption_grid, corruption_heatmap
+
         yield drawn(
             "corruption_heatmap",
             "Accuracy under each corruption",
-            corruption_heatmap(view.corruptions, order, title),
+            corruption_heatmap(
+                view.corruptions[["model", "corruption", "accuracy"]],
+                f"{title}: accuracy (%) under each corruption\n"
+                "mean over seeds; the mean column leaves out clean",
+            ),
         )
+        if view.samples is not None:
+            images, labels = view.samples
+            yield drawn(
+                "corruption_samples", "Corrupted samples", corruption_grid(images, 0, labels=labels)
+            )
 
 
 # --- accuracy against cost ------------------------------------------------------------------
@@ -340,8 +360,14 @@ def confusion_grid(
     names = list(class_names) if len(class_names) == k else [str(i) for i in range(k)]
     off = ~np.eye(k, dtype=bool)
     vmax = max(max(float(s[off].max(initial=0)) for s in shares.values()), 1e-9)
-    panel = max(4.2, 0.42 * k + 1.2)
-    fig, axes = grid(len(labels), columns=min(3, len(labels)), panel=(panel + 0.4, panel))
+    panel = max(3.2, 0.34 * k)
+    label_room = 0.07 * max(len(name) for name in names) + 0.4  # rotated tick labels
+    fig, axes = grid(
+        len(labels),
+        columns=min(3, len(labels)),
+        panel=(panel, panel),
+        margins=(label_room + 0.2, 0.2, 0.45, label_room + 0.15),
+    )
     size = 6 if k > 8 else 8
     for ax, label in zip(axes, labels, strict=True):
         share = shares[label]
@@ -369,6 +395,8 @@ def confusion_grid(
         f"colour stops at the largest error ({vmax:.1f}%); no number below "
         f"{ANNOTATE_FROM_PERCENT}%",
         fontsize="medium",
+        y=0.995,
+        va="top",
     )
     return fig
 
@@ -410,7 +438,7 @@ def learning_curves(
         ax.set_ylabel(ylabel)
         ax.xaxis.get_major_locator().set_params(integer=True)
         if metric == "loss":
-            ax.set_yscale("log")
+            plain_log_axis(ax.yaxis)
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize="small")
     fig.suptitle(f"{title}: learning curves (thick: mean over seeds; thin: each seed)")
     return fig
@@ -427,34 +455,10 @@ def reliability(
     from bench.results.calibration_figures import reliability_diagram
 
     curves = {m: ReliabilityBins.from_dict(dict(bins[m])) for m in order if m in bins}
-    return reliability_diagram(curves, title=f"{title} (test set, seeds pooled)", palette=colors)
-
-
-def corruption_heatmap(corruptions: pd.DataFrame, order: Sequence[str], title: str) -> Any:
-    """Models x corruptions: test accuracy (%) under each corruption, mean over seeds."""
-    import seaborn as sns
-
-    table = corruptions.pivot_table(index="model", columns="corruption", values="accuracy")
-    table = table.reindex([m for m in order if m in table.index])
-    table = table[table.mean().sort_values(ascending=False).index]
-    fig, ax = subplots(figsize=(max(7.0, 0.7 * table.shape[1] + 3), 0.5 * len(table) + 2.4))
-    sns.heatmap(
-        100 * table.to_numpy(),
-        annot=True,
-        fmt=".1f",
-        cmap="magma",
-        xticklabels=list(table.columns),
-        yticklabels=list(table.index),
-        ax=ax,
-        cbar_kws={"label": "accuracy (%)"},
-        annot_kws={"size": 8},
-    )
-    ax.grid(False)
-    ax.tick_params(axis="x", rotation=40)
-    ax.tick_params(axis="y", rotation=0)
-    ax.set_xlabel("Corruption (easiest first)")
-    ax.set_ylabel("")
-    ax.set_title(f"{title}: test accuracy under each corruption, mean over seeds")
+    fig = reliability_diagram(curves, title=f"{title} (test set, seeds pooled)", palette=colors)
+    top = fig.axes[0]  # its two-line title is wider than the axes beside the legend
+    fig.suptitle(top.get_title(), fontsize="medium")
+    top.set_title("")
     return fig
 
 

@@ -92,7 +92,8 @@ def per_class_frame(records: Sequence[RunRecord], order: dict[str, list[str]]) -
 
 def calibration_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per (dataset, model) with calibration measured: log-loss, Brier, ECE over seeds
-    (mean and t half-width)."""
+    (mean and t half-width; no half-width for a model whose predictions do not depend on the
+    seed)."""
     rows = []
     for (dataset, model), part in runs.groupby(["dataset", "model"], sort=False):
         if part["ece"].isna().all() and part["log_loss"].isna().all():
@@ -100,7 +101,7 @@ def calibration_frame(runs: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = {"dataset": dataset, "model": model, "n_seeds": len(part)}
         for metric in ("log_loss", "brier", "ece"):
             values = part[metric].dropna().tolist()
-            interval = t_interval(values)
+            interval = None if part["deterministic"].all() else t_interval(values)
             row[metric] = float(np.mean(values)) if values else np.nan
             row[f"{metric}_hw"] = interval.half_width if interval else np.nan
         rows.append(row)

@@ -43,7 +43,7 @@ def write_leaderboard(
     stamp = (now or datetime.now(timezone.utc)).strftime(STAMP_FORMAT)
     record_set = current_records(results_dir)
     agg = aggregate(record_set.current, robustness_baseline=robustness_baseline)
-    links = _write_figures(agg, results_dir, redraw)
+    links = _write_figures(agg, results_dir, redraw, _corruption_samples(agg))
     path = results_dir / LEADERBOARD_FILE
     atomic_write_text(
         path,
@@ -55,7 +55,9 @@ def write_leaderboard(
     return path
 
 
-def _write_figures(agg: Any, results_dir: Path, redraw: bool) -> dict[str, list[tuple[str, str]]]:
+def _write_figures(
+    agg: Any, results_dir: Path, redraw: bool, samples: dict[str, Any]
+) -> dict[str, list[tuple[str, str]]]:
     """Draw (or keep) every dataset's figures; return their captions and paths by dataset."""
     from bench.results.figure_style import png_bytes
     from bench.results.figures import FIGURES_DIR, dataset_views, draw_dataset
@@ -65,7 +67,7 @@ def _write_figures(agg: Any, results_dir: Path, redraw: bool) -> dict[str, list[
     code = drawing_code_version()
     manifest: dict[str, Any] = {}
     links: dict[str, list[tuple[str, str]]] = {}
-    for view in dataset_views(agg):
+    for view in dataset_views(agg, samples):
         key = view.fingerprint(code)
         figures = _kept(old.get(view.dataset), key, results_dir)
         if figures is None:
@@ -85,15 +87,37 @@ def _write_figures(agg: Any, results_dir: Path, redraw: bool) -> dict[str, list[
     return links
 
 
+SAMPLE_IMAGES = 5
+
+
+def _corruption_samples(agg: Any) -> dict[str, Any]:
+    """The first test images and labels of each dataset with robustness results (for the grid
+    of corrupted samples); a dataset that cannot be loaded here gets no grid."""
+    from bench.data import load_dataset
+
+    samples = {}
+    for dataset in agg.corruptions["dataset"].unique():
+        try:
+            data = load_dataset(dataset)
+        except Exception:  # noqa: BLE001 - no data here: the report goes on without the grid
+            continue
+        samples[dataset] = (data.x_test[:SAMPLE_IMAGES], data.y_test[:SAMPLE_IMAGES])
+    return samples
+
+
 def drawing_code_version() -> str:
     """SHA-256 of the modules that draw the figures and of matplotlib's version."""
     from importlib.metadata import version
 
-    from bench.results import calibration_figures, figure_style, figures
+    from bench.results import figure_style, figures
 
     digest = hashlib.sha256(version("matplotlib").encode())
-    for module in (figures, figure_style, calibration_figures):
-        digest.update(Path(module.__file__).read_bytes())
+    names = ("calibration_figures.py", "robustness_figures.py")
+    sources = [Path(figures.__file__), Path(figure_style.__file__)]
+    sources += [Path(figures.__file__).with_name(name) for name in names]
+    sources.append(Path(figures.__file__).parents[1] / "measure" / "corruptions.py")
+    for source in sources:
+        digest.update(source.read_bytes())
     return digest.hexdigest()
 
 

@@ -129,29 +129,67 @@ class PairComparison:
         return self.ahead()
 
 
-def correctness(runs: Sequence[RunRecord]) -> tuple[np.ndarray, np.ndarray]:
+class Answers:
+    """Each record's test labels and predictions as NumPy arrays, converted once.
+
+    Records hold plain lists; a page of tests reads every run many times, so the arrays are
+    kept here (with the record, so its ``id`` stays valid) for as long as this object lives.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[int, tuple[RunRecord, np.ndarray, np.ndarray, int]] = {}
+
+    def _get(self, run: RunRecord) -> tuple[RunRecord, np.ndarray, np.ndarray, int]:
+        entry = self._arrays.get(id(run))
+        if entry is None:
+            labels = np.asarray(run.test_labels, dtype=np.int64)
+            predictions = np.asarray(run.predictions, dtype=np.int64)
+            entry = (run, labels, predictions, hash(labels.tobytes()))
+            self._arrays[id(run)] = entry
+        return entry
+
+    def labels(self, run: RunRecord) -> np.ndarray:
+        """The run's test labels."""
+        return self._get(run)[1]
+
+    def predictions(self, run: RunRecord) -> np.ndarray:
+        """The run's test predictions."""
+        return self._get(run)[2]
+
+    def same_images(self, run: RunRecord, other: RunRecord) -> bool:
+        """True when both runs were tested on the same labels in the same order."""
+        a, b = self._get(run), self._get(other)
+        return a[3] == b[3] and np.array_equal(a[1], b[1])
+
+
+def correctness(
+    runs: Sequence[RunRecord], answers: Answers | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, right)``: the shared test labels and a ``(runs, images)`` boolean array.
 
     Raises :class:`NotComparable` when the runs were tested on different labels.
     """
-    labels = np.asarray(runs[0].test_labels)
-    rows = []
-    for run in runs:
-        if len(run.test_labels) != len(labels) or not np.array_equal(run.test_labels, labels):
+    answers = answers or Answers()
+    first = runs[0]
+    labels = answers.labels(first)
+    for run in runs[1:]:
+        if not answers.same_images(first, run):
             raise NotComparable(
                 f"{run.label} seed {run.seed} on {run.dataset} was tested on other images "
                 f"({len(run.test_labels):,} labels vs {len(labels):,}, or another order); "
                 "rerun it with the same --limit-test"
             )
-        rows.append(np.asarray(run.predictions) == labels)
-    return labels, np.stack(rows)
+    return labels, np.stack([answers.predictions(run) == labels for run in runs])
 
 
-def compare_runs(a: RunRecord, b: RunRecord, bootstrap: bool = True) -> SeedComparison:
+def compare_runs(
+    a: RunRecord, b: RunRecord, bootstrap: bool = True, answers: Answers | None = None
+) -> SeedComparison:
     """McNemar's exact test and (unless ``bootstrap`` is False) a paired bootstrap interval of
     the difference, for two ok runs of the same seed."""
-    labels, right = correctness([a, b])
-    table = contingency_table(labels, a.predictions, b.predictions)
+    answers = answers or Answers()
+    labels, right = correctness([a, b], answers)
+    table = contingency_table(labels, answers.predictions(a), answers.predictions(b))
     n = len(labels)
     return SeedComparison(
         seed=a.seed,
@@ -177,12 +215,14 @@ def compare_models(
     label_b: str,
     dataset: str,
     per_seed_bootstrap: bool = True,
+    answers: Answers | None = None,
 ) -> PairComparison:
     """Compare two models on ``dataset`` over all their ok runs; see the module docstring.
 
     ``per_seed_bootstrap=False`` leaves out the per-seed bootstrap intervals (tables that show
-    only the per-seed McNemar test need not pay for them). Raises :class:`NotComparable` when
-    either model has no ok run there or their test sets differ.
+    only the per-seed McNemar test need not pay for them); ``answers`` shares converted
+    arrays between many comparisons. Raises :class:`NotComparable` when either model has no
+    ok run there or their test sets differ.
     """
     records = list(records)
     label_a, label_b = normalize_label(label_a), normalize_label(label_b)
@@ -196,10 +236,11 @@ def compare_models(
                 f"no successful run of {label} on {dataset}; models with runs there: "
                 f"{', '.join(present) or 'none'}"
             )
-    _, right = correctness(runs_a + runs_b)
+    answers = answers or Answers()
+    _, right = correctness(runs_a + runs_b, answers)
     by_seed_b = {r.seed: r for r in runs_b}
     per_seed = [
-        compare_runs(a, by_seed_b[a.seed], per_seed_bootstrap)
+        compare_runs(a, by_seed_b[a.seed], per_seed_bootstrap, answers)
         for a in runs_a
         if a.seed in by_seed_b
     ]

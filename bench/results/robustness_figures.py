@@ -1,5 +1,6 @@
 """Figures for the corruption suite: example images under each corruption, and accuracy per
-model and corruption. Drawn without pyplot in the house style of ``bench.results.figures``."""
+model and corruption. Drawn without pyplot in the house style of
+``bench.results.figure_style``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,374 @@
+"""The report's numbers: aggregate is pure, and its frames equal hand, SciPy and statsmodels
+computations on records of real small fits (scikit-learn on digits) and simulated models."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import dataclasses
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+from sklearn.datasets import load_digits
+from sklearn.naive_bayes import GaussianNB
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
+from synthetic_records import digits_records, make_record, simulated_records, speed_timings
+
+import bench.results as results_package
+from bench.measure.calibration import reliability_bins
+from bench.results.aggregate import BUSY_PEAK_SHORTFALL, aggregate
+from bench.results.article_log import ARTICLE_CONFUSION_DIAGONAL, ARTICLE_VAL_ACCURACY
+from bench.results.markdown import hosts_note, leaderboard_markdown, main_table
+from bench.results.pairwise import compare_models, ranked_pairs
+from bench.results.record import RunError, RunRecord
+from bench.results.robustness import relative_mce
+
+PURE_MODULES = [
+    "aggregate.py",
+    "frames_detail.py",
+    "frames_reference.py",
+    "frames_robustness.py",
+    "pairwise.py",
+    "markdown.py",
+    "markdown_closing.py",
+    "markdown_format.py",
+    "markdown_runs.py",
+    "figures.py",
+    "figure_style.py",
+]
+
+
+@pytest.fixture(scope="module")
+def records():
+    return digits_records()
+
+
+@pytest.fixture(scope="module")
+def agg(records):
+    return aggregate(records)
+
+
+def test_aggregate_is_pure(records, agg, monkeypatch):
+    before = [copy.deepcopy(r.to_dict()) for r in records]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"aggregate touched a file: {args[:1]}")
+
+    for target in (builtins, io):
+        monkeypatch.setattr(target, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse)
+    again = aggregate(list(reversed(records)))
+    monkeypatch.undo()
+    assert [r.to_dict() for r in records] == before, "records are not modified"
+    for name in ("summary", "pairwise", "time_to_accuracy", "per_class", "calibration"):
+        left, right = getattr(agg, name), getattr(again, name)
+        pd.testing.assert_frame_equal(
+            left.drop(columns=["pair"], errors="ignore"),
+            right.drop(columns=["pair"], errors="ignore"),
+        )
+    assert agg.order == again.order and agg.reliability == again.reliability
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_report_modules_import_no_clock_and_no_files(module):
+    tree = ast.parse((Path(results_package.__path__[0]) / module).read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in (
+            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
+        )
+    }
+    assert not imported & {"time", "datetime", "os", "pathlib", "shutil"}, imported
+    calls = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert "open" not in calls
+
+
+def test_summary_numbers_equal_scipy_and_statsmodels(records, agg):
+    mlp = sorted((r for r in records if r.model == "mlp"), key=lambda r: r.seed)
+    accuracies = [r.accuracy for r in mlp]
+    row = agg.summary.loc[("digits", "mlp")]
+    low, high = scipy_stats.t.interval(
+        0.95, df=2, loc=np.mean(accuracies), scale=scipy_stats.sem(accuracies)
+    )
+    assert row["accuracy"] == pytest.approx(np.mean(accuracies))
+    assert (row["acc_low"], row["acc_high"]) == pytest.approx((low, high))
+    assert row["acc_method"] == "t over seeds" and row["n_seeds"] == 3
+    f1 = [r.metrics["macro_f1"] for r in mlp]
+    assert row["macro_f1"] == pytest.approx(np.mean(f1))
+    assert row["macro_f1_hw"] == pytest.approx(scipy_stats.t.ppf(0.975, 2) * scipy_stats.sem(f1))
+    clocks = [r.train_seconds for r in mlp]
+    assert (row["train_s_median"], row["train_s_min"], row["train_s_max"]) == pytest.approx(
+        (np.median(clocks), min(clocks), max(clocks))
+    )
+    assert row["ece"] == pytest.approx(np.mean([r.metrics["ece"] for r in mlp]))
+    # logreg gives the same predictions for every seed: Wilson over one run's test images
+    logreg = next(r for r in records if r.model == "logreg")
+    fixed = agg.summary.loc[("digits", "logreg")]
+    correct = int(round(logreg.accuracy * len(logreg.test_labels)))
+    wilson = proportion_confint(correct, len(logreg.test_labels), method="wilson")
+    assert (fixed["acc_low"], fixed["acc_high"]) == pytest.approx(wilson)
+    assert fixed["deterministic"] and fixed["acc_method"].startswith("Wilson")
+    assert np.isnan(fixed["macro_f1_hw"]), "no seed spread shown for a deterministic model"
+
+
+def test_model_order_is_decided_here(agg):
+    means = agg.summary["accuracy"].loc["digits"]
+    assert agg.order["digits"] == list(means.sort_values(ascending=False).index)
+    assert agg.summary.loc[("digits", agg.order["digits"][0]), "rank"] == 1
+
+
+def test_pairwise_frame_runs_ranked_tests_with_holm_over_every_dataset():
+    models = [("big", 0.99), ("mid", 0.985), ("small", 0.97)]
+    records = simulated_records(
+        models, seeds=range(5), datasets=("mnist", "fashion_mnist"), n_test=3000
+    )
+    agg = aggregate(records)
+    frame = agg.pairwise
+    assert len(frame) == 2 * len(ranked_pairs(["big", "mid", "small"]))
+    expected = multipletests(frame["p"].tolist(), method="holm")[1]
+    assert frame["p_holm"].tolist() == pytest.approx(list(expected))
+    for row in frame.itertuples():
+        pair = compare_models(records, row.model_a, row.model_b, row.dataset, False)
+        assert row.p == pair.p_value
+        mean_a = np.mean(
+            [r.accuracy for r in records if (r.label, r.dataset) == (row.model_a, row.dataset)]
+        )
+        mean_b = np.mean(
+            [r.accuracy for r in records if (r.label, r.dataset) == (row.model_b, row.dataset)]
+        )
+        assert row.diff == pytest.approx(100 * (mean_a - mean_b))
+        assert [m[0] for m in row.mcnemar] == list(range(5))
+    big_small = frame[(frame["model_a"] == "big") & (frame["model_b"] == "small")]
+    assert (big_small["verdict"] == "**big** better").all()
+    matrix = agg.differences["mnist"]
+    assert matrix.loc["big", "small"] == pytest.approx(-matrix.loc["small", "big"])
+
+
+def test_datasets_come_in_report_order():
+    records = simulated_records(
+        [("a", 0.99), ("b", 0.98)],
+        seeds=(0,),
+        datasets=("fashion_mnist", "digits", "mnist"),
+        n_test=200,
+    )
+    agg = aggregate(records)
+    assert list(agg.order) == ["mnist", "fashion_mnist", "digits"]
+    assert list(agg.datasets.index) == ["mnist", "fashion_mnist", "digits"]
+    assert agg.datasets.at["fashion_mnist", "title"] == "Fashion-MNIST"
+
+
+def test_time_to_accuracy_frame_takes_medians_of_the_recorded_clock(records, agg):
+    mlp = [r for r in records if r.model == "mlp"]
+    frame = agg.time_to_accuracy.set_index(["model", "target"])
+    for target in (0.90, 0.95, 0.97):
+        times = [r.timings["time_to_accuracy"].get(f"{target:g}") for r in mlp]
+        reached = [t for t in times if t is not None]
+        row = frame.loc[("mlp", target)]
+        assert (row["reached"], row["n_seeds"]) == (len(reached), 3)
+        if reached:
+            assert row["median_s"] == pytest.approx(np.median(reached))
+    assert (frame.loc["logreg", "reached"] == 0).all()
+
+
+def test_reliability_bins_pool_seeds_like_one_stacked_set():
+    x, y = load_digits(return_X_y=True)
+    test = np.arange(1400, len(y))
+    probas, runs = [], []
+    for seed in (0, 1):
+        train = np.random.default_rng(seed).choice(1400, 700, replace=False)
+        proba = GaussianNB().fit(x[train], y[train]).predict_proba(x[test])
+        probas.append(proba)
+        runs.append(make_record("nb", seed, y[test], proba.argmax(axis=1), proba))
+    pooled = aggregate(runs).reliability["digits"]["nb"]
+    stacked = reliability_bins(np.vstack(probas), np.concatenate([y[test], y[test]])).to_dict()
+    assert pooled["counts"] == stacked["counts"]
+    for ours, theirs in zip(pooled["accuracy"], stacked["accuracy"], strict=True):
+        assert (ours is None and theirs is None) or ours == pytest.approx(theirs)
+
+
+def test_runs_on_a_busy_machine_are_flagged():
+    labels = np.arange(200) % 10
+    records = [
+        make_record("m", seed, labels, labels, timings=speed_timings(10.0, 100.0, peak))
+        for seed, peak in enumerate((300.0, 310.0, 290.0, 200.0))
+    ]
+    runs = aggregate(records).runs.set_index("seed")
+    median = np.median([300.0, 310.0, 290.0, 200.0])
+    assert 200.0 < (1 - BUSY_PEAK_SHORTFALL) * median < 290.0
+    assert runs["busy"].to_dict() == {0: False, 1: False, 2: False, 3: True}
+
+
+def test_timings_from_several_hosts_and_failed_runs_are_shown():
+    labels = np.arange(200) % 10
+    records = []
+    for seed, host in ((0, "a"), (1, "b")):
+        record = make_record("m", seed, labels, labels, timings=speed_timings(1.0, 9.0, 100.0))
+        record.environment = {**record.environment, "hostname": host}
+        records.append(record)
+    other = make_record("n", 0, labels, labels)
+    other.environment = {**other.environment, "hostname": "a"}
+    records.append(other)
+    broken = RunRecord.failed(
+        records[0].run,
+        RunError("ValueError", "this model is broken on purpose"),
+        started_at="",
+        finished_at="",
+    )
+    broken.run = dataclasses.replace(broken.run, model="broken")
+    agg = aggregate([*records, broken])
+    assert agg.summary.loc[("digits", "m"), "hosts"] == "a (Test CPU); b (Test CPU)"
+    table = main_table(agg, "digits")
+    assert "Timed on" in table.splitlines()[0]
+    assert "Timings from 2 different hosts" in hosts_note(agg, "digits")[0]
+    text = leaderboard_markdown(agg, generated="now")
+    assert "## Failed runs" in text
+    assert "- broken on digits, seed 0: ValueError: this model is broken on purpose" in text
+
+
+def test_identical_predictions_on_every_seed_count_as_deterministic():
+    labels = np.arange(300) % 10
+    predictions = np.where(np.arange(300) % 7 == 0, (labels + 1) % 10, labels)
+    records = [make_record("knn", seed, labels, predictions) for seed in (0, 1, 2)]
+    row = aggregate(records).summary.loc[("digits", "knn")]
+    assert row["deterministic"] and row["acc_low"] < row["accuracy"] < row["acc_high"]
+
+
+def tutorial_run(seed, shift):
+    """An article_cnn run under the tutorial's protocol, with made-up but plausible numbers."""
+    labels = np.repeat(np.arange(10), 20)
+    history = [
+        {"epoch": e, "loss": 1.0, "val_accuracy": a + shift}
+        for e, a in enumerate(ARTICLE_VAL_ACCURACY, start=1)
+    ]
+    predictions = np.where(np.arange(200) % (5 + seed) == 0, (labels + 1) % 10, labels)
+    return make_record(
+        "article_cnn",
+        seed,
+        labels,
+        predictions,
+        dataset="mnist",
+        preset="tutorial",
+        protocol="test-as-validation",
+        history=history,
+    )
+
+
+def test_replication_puts_the_article_beside_our_seeds():
+    runs = [tutorial_run(0, 0.01), tutorial_run(1, -0.004), tutorial_run(2, 0.003)]
+    agg = aggregate(runs)
+    epochs = agg.replication_epochs.set_index("epoch")
+    assert list(epochs.index) == list(range(1, 10))
+    ours = [ARTICLE_VAL_ACCURACY[0] + s for s in (0.01, -0.004, 0.003)]
+    low, high = scipy_stats.t.interval(0.95, 2, loc=np.mean(ours), scale=scipy_stats.sem(ours))
+    assert epochs.loc[1, "article"] == ARTICLE_VAL_ACCURACY[0]
+    assert epochs.loc[1, "ours"] == pytest.approx(np.mean(ours))
+    assert (epochs.loc[1, "low"], epochs.loc[1, "high"]) == pytest.approx((low, high))
+    assert epochs.loc[1, "difference"] == pytest.approx(0.003)
+    diagonal = agg.replication_diagonal.set_index("digit")
+    mine = [np.diag(np.asarray(r.metrics["confusion_matrix"])) for r in runs]
+    assert diagonal["article"].tolist() == list(ARTICLE_CONFUSION_DIAGONAL)
+    assert diagonal["ours"].tolist() == pytest.approx(np.mean(mine, axis=0).tolist())
+    # runs validated on a held-out split are not a replication of the article's protocol
+    holdout = [
+        dataclasses.replace(r, dataset_info={**r.dataset_info, "protocol": "holdout"}) for r in runs
+    ]
+    assert aggregate(holdout).replication_epochs.empty
+
+
+def test_replication_section_renders_the_article_and_ours():
+    runs = [tutorial_run(0, 0.01), tutorial_run(1, -0.004), tutorial_run(2, 0.003)]
+    text = leaderboard_markdown(aggregate(runs), generated="now")
+    section = text.split("## Replication of the Keras tutorial")[1].split("\n## ")[0]
+    first = next(line for line in section.splitlines() if line.startswith("| 1 "))
+    ours = np.mean([ARTICLE_VAL_ACCURACY[0] + s for s in (0.01, -0.004, 0.003)])
+    assert f"| {ARTICLE_VAL_ACCURACY[0]:.4f} " in first and f"{ours:.4f} [" in first
+    assert "+0.0030" in first
+    digit = next(line for line in section.splitlines() if line.startswith("| 0 "))
+    assert f"| {ARTICLE_CONFUSION_DIAGONAL[0]} " in digit
+    assert text.index("## Replication") < text.index("## How these numbers are made")
+
+
+def test_published_results_beside_ours():
+    labels = np.arange(1000) % 10
+    wrong = np.arange(1000) % 50 == 0  # 2% error
+    reference = {"source": "paper", "test_error_pct": 2.5, "conditions": "same"}
+    runs = [
+        make_record(
+            "lenet",
+            0,
+            labels,
+            np.where(wrong, (labels + 1) % 10, labels),
+            model_info={"reference": reference, "deterministic": True},
+        )
+    ]
+    agg = aggregate(runs)
+    row = agg.published.iloc[0]
+    low, high = proportion_confint(980, 1000, method="wilson")
+    text = leaderboard_markdown(agg, generated="now")
+    line = next(x for x in text.splitlines() if x.startswith("| digits (8x8) | lenet"))
+    assert "| 2.50 " in line and "| 2.00 [" in line and "| paper " in line
+    assert row["our_error"] == pytest.approx(2.0)
+    assert (row["low"], row["high"]) == pytest.approx((100 * (1 - high), 100 * (1 - low)))
+    assert row["inside"] == (100 * (1 - high) <= 2.5 <= 100 * (1 - low))
+
+
+def test_robustness_summary_uses_the_robustness_arithmetic():
+    labels = np.arange(500) % 10
+    accuracy = {"base": {"fog": 0.6, "rotate": 0.8}, "good": {"fog": 0.8, "rotate": 0.9}}
+    records = []
+    for model, clean in (("base", 0.95), ("good", 0.98)):
+        for seed, jitter in ((0, 0.0), (1, 0.01)):
+            wrong = np.arange(500) < int(round((1 - clean) * 500))
+            corruptions = {
+                name: {"accuracy": a - jitter, "n": 500} for name, a in accuracy[model].items()
+            }
+            records.append(
+                make_record(
+                    model,
+                    seed,
+                    labels,
+                    np.where(wrong, (labels + 1) % 10, labels),
+                    robustness={"corruptions": corruptions, "subset": None, "seconds": 1.0},
+                )
+            )
+    agg = aggregate(records, robustness_baseline="base")
+    good = agg.robustness.set_index("model").loc["good"]
+    base_errors = {"fog": 1 - (0.6 + 0.59) / 2, "rotate": 1 - (0.8 + 0.79) / 2}
+    per_seed = [
+        relative_mce(
+            {c: 1 - (a - j) for c, a in accuracy["good"].items()}, 0.02, base_errors, 0.05
+        )[1]
+        for j in (0.0, 0.01)
+    ]
+    assert good["baseline"] == "base"
+    assert good["relative_mce"] == pytest.approx(np.mean(per_seed))
+    assert good["mean_corrupted"] == pytest.approx(np.mean([0.85, 0.84]))
+    assert good["worst_corruption"] == "fog" and good["worst"] == pytest.approx(0.795)
+    grid = agg.corruptions.set_index(["model", "corruption"])
+    assert grid.loc[("good", "clean"), "accuracy"] == pytest.approx(0.98)
+
+
+def test_verdicts_name_best_fastest_and_best_calibrated(records, agg):
+    verdict = agg.verdicts.set_index("dataset").loc["digits"]
+    order = agg.order["digits"]
+    assert verdict["best"] == order[0] and verdict["runner_up"] == order[1]
+    test = agg.pairwise.iloc[0]
+    assert (
+        verdict["lead"] == pytest.approx(test["diff"])
+        and verdict["lead_verdict"] == test["verdict"]
+    )
+    ece = {m: np.mean([r.metrics["ece"] for r in records if r.model == m]) for m in order}
+    assert verdict["best_calibrated"] == min(ece, key=ece.get)
