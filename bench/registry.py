@@ -86,6 +86,11 @@ class Registry(Generic[T]):
         matches = [name for name in self._entries if fnmatch.fnmatch(name, pattern)]
         return sorted(matches, key=natural_key)
 
+    def in_registration_order(self) -> list[T]:
+        """Every entry, in the order it was registered (for tables with a natural order)."""
+        self._ensure_loaded()
+        return list(self._entries.values())
+
     def __contains__(self, name: object) -> bool:
         self._ensure_loaded()
         return name in self._entries

@@ -98,12 +98,14 @@ def test_a_registered_executor_runs_the_sweep(tmp_path, sgd_model, capsys):
     seen = []
 
     @register_executor("inline_test")
-    def inline(runs, results_dir, say=print, scheduler=None):
+    def inline(runs, results_dir, say=print, scheduler=None, on_record=None):
         records = []
         for run in runs:
             seen.append(run.run_id)
             record = execute_run(run)
-            write_record(results_dir, record)
+            path = write_record(results_dir, record)
+            if on_record is not None:
+                on_record(record, path)
             records.append(record)
         return records
 

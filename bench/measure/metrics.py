@@ -13,12 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-)
 
 from bench.measure import calibration
 from bench.registry import Registry
@@ -87,7 +81,7 @@ def register_metric(
 )
 def accuracy(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
     """Fraction of images classified right."""
-    return float(accuracy_score(labels, predictions))
+    return float(np.mean(np.asarray(labels) == np.asarray(predictions)))
 
 
 @register_metric(
@@ -99,6 +93,8 @@ def accuracy(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndar
 )
 def macro_f1(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
     """Unweighted mean of the per-class F1 scores (classes absent from the data count as 0)."""
+    from sklearn.metrics import f1_score
+
     classes = list(range(probabilities.shape[1]))
     return float(f1_score(labels, predictions, labels=classes, average="macro", zero_division=0))
 
@@ -156,6 +152,13 @@ def classification_metrics(
     >>> round(m["accuracy"], 3), m["confusion_matrix"]
     (0.667, [[1, 0], [1, 1]])
     """
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
+
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.shape != y_pred.shape:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.measure.metrics import METRICS, MetricSpec
 from bench.results.frames_detail import (
     calibration_frame,
     history_frame,
@@ -220,10 +221,7 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 "accuracy": r.accuracy,
                 "n_test": n_test,
                 "n_correct": int(round(r.accuracy * n_test)),
-                "macro_f1": metrics.get("macro_f1"),
-                "log_loss": metrics.get("log_loss"),
-                "brier": metrics.get("brier", metrics.get("brier_score")),
-                "ece": metrics.get("ece"),
+                **{name: metrics.get(name) for name in table_metric_names()},
                 "train_seconds": r.train_seconds,
                 "wall_seconds": r.wall_seconds,
                 "train_samples_per_s": r.train_samples_per_s,
@@ -245,18 +243,26 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 "notes": tuple(r.notes),
             }
         )
-    frame = pd.DataFrame(rows, columns=_RUN_COLUMNS)
-    frame = frame.astype({c: "float64" for c in _FLOAT_COLUMNS})
+    metric_columns = table_metric_names()
+    frame = pd.DataFrame(rows, columns=[*_RUN_COLUMNS, *metric_columns])
+    frame = frame.astype({c: "float64" for c in [*_FLOAT_COLUMNS, *metric_columns]})
     frame["busy"] = _busy(frame)
     return frame
 
 
+def table_metrics() -> list[MetricSpec]:
+    """The registered metrics the tables show beside accuracy (which has its own interval
+    column), in the order they were registered."""
+    return [spec for spec in METRICS.in_registration_order() if spec.name != "accuracy"]
+
+
+def table_metric_names() -> list[str]:
+    """Names of :func:`table_metrics`."""
+    return [spec.name for spec in table_metrics()]
+
+
 _FLOAT_COLUMNS = [
     "mflops",
-    "macro_f1",
-    "log_loss",
-    "brier",
-    "ece",
     "train_seconds",
     "wall_seconds",
     "train_samples_per_s",
@@ -366,15 +372,17 @@ def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
             "busy_seeds": part.loc[part["busy"], "seed"].tolist(),
             "hosts": "; ".join(sorted(set(part["host"]))),
         }
-        for metric in ("macro_f1", "log_loss", "brier", "ece"):
-            values = part[metric].dropna().tolist()
+        for spec in table_metrics():
+            values = part[spec.name].dropna().tolist()
             interval = t_interval(values)
-            row[metric] = float(np.mean(values)) if values else np.nan
+            middle = np.median if spec.aggregate == "median" else np.mean
+            row[spec.name] = float(middle(values)) if values else np.nan
             # one model, one answer whatever the seed: a spread of 0 would claim false precision
             has_spread = interval is not None and not deterministic
-            row[f"{metric}_hw"] = interval.half_width if has_spread else np.nan
+            row[f"{spec.name}_hw"] = interval.half_width if has_spread else np.nan
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
+    metric_columns = [f"{m}{suffix}" for m in table_metric_names() for suffix in ("", "_hw")]
+    frame = pd.DataFrame(rows, columns=[*_SUMMARY_COLUMNS, *metric_columns])
     if frame.empty:
         return frame.assign(rank=pd.Series(dtype=int)).set_index(["dataset", "model"])
     position = {name: i for i, name in enumerate(datasets)}
@@ -407,7 +415,6 @@ _SUMMARY_COLUMNS = [
     "train_percent_of_peak",
     "busy_seeds",
     "hosts",
-    *(f"{m}{suffix}" for m in ("macro_f1", "log_loss", "brier", "ece") for suffix in ("", "_hw")),
 ]
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from bench.measure.calibration import ECE_BINS
 from bench.results import markdown_format as fmt
-from bench.results.aggregate import BUSY_PEAK_SHORTFALL, Aggregates
+from bench.results.aggregate import BUSY_PEAK_SHORTFALL, Aggregates, table_metrics
 from bench.results.markdown_closing import (
     cross_dataset_table,
     method_section,
@@ -203,16 +203,8 @@ def dataset_section(
     return lines
 
 
-MAIN_HEADERS = [
-    "Model",
-    "Params",
-    "MFLOPs / image",
-    "Seeds",
-    "Test acc % [95% CI]",
-    "Macro F1",
-    "Log-loss",
-    "Brier",
-    "ECE",
+LEADING_HEADERS = ["Model", "Params", "MFLOPs / image", "Seeds", "Test acc % [95% CI]"]
+TRAILING_HEADERS = [
     "Train s, median [min–max]",
     "Train img/s",
     "Inference img/s",
@@ -221,8 +213,13 @@ MAIN_HEADERS = [
 ]
 
 
+def main_headers() -> list[str]:
+    """The main table's columns: accuracy, then every registered metric, then speed."""
+    return [*LEADING_HEADERS, *(spec.title for spec in table_metrics()), *TRAILING_HEADERS]
+
+
 def main_table(agg: Aggregates, dataset: str) -> str:
-    """One row per model, best mean accuracy first (see :data:`MAIN_HEADERS`)."""
+    """One row per model, best mean accuracy first (see :func:`main_headers`)."""
     rows = []
     for model in agg.order[dataset]:
         s = agg.summary.loc[(dataset, model)]
@@ -236,10 +233,7 @@ def main_table(agg: Aggregates, dataset: str) -> str:
                 fmt.pct(s["accuracy"])
                 + f" [{fmt.pct(s['acc_low'])}, {fmt.pct(s['acc_high'])}]"
                 + mark,
-                fmt.mean_hw(s, "macro_f1", "{:.4f}"),
-                fmt.mean_hw(s, "log_loss", "{:.4f}"),
-                fmt.mean_hw(s, "brier", "{:.4f}"),
-                fmt.mean_hw(s, "ece", "{:.4f}"),
+                *(fmt.mean_hw(s, spec.name, spec.fmt) for spec in table_metrics()),
                 fmt.median_range(s["train_s_median"], s["train_s_min"], s["train_s_max"]),
                 fmt.count(s["train_samples_per_s"]),
                 fmt.count(s["inference_samples_per_s"]),
@@ -247,7 +241,7 @@ def main_table(agg: Aggregates, dataset: str) -> str:
                 s["tuning"] or "-",
             ]
         )
-    headers = list(MAIN_HEADERS)
+    headers = main_headers()
     if len(timing_hosts(agg, dataset)) > 1:
         headers.append("Timed on")
         for row, model in zip(rows, agg.order[dataset], strict=True):
