@@ -116,6 +116,25 @@ def test_batch_throughput_is_warm_and_reports_median_and_spread(monkeypatch) -> 
     assert result["seconds_summary"]["iqr"] == pytest.approx(2.0)
 
 
+def test_slow_models_stop_timing_once_the_budget_is_spent(monkeypatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=clock.perf_counter))
+
+    def slow_pass(x: np.ndarray) -> None:
+        clock.now += 10.0  # a k-NN-like 10 s per pass over the test set
+
+    result = measure_batch_throughput(slow_pass, np.zeros((100, 2)), repeats=5, budget_seconds=15)
+    assert result["repeats"] == 2 and result["seconds"] == [10.0, 10.0]
+    one = measure_batch_throughput(slow_pass, np.zeros((100, 2)), repeats=5, budget_seconds=1)
+    assert one["repeats"] == 1, "at least one timed pass"
+
+    def slow_call(image: np.ndarray) -> None:
+        clock.now += 0.5
+
+    latency = measure_latency(slow_call, np.zeros((3, 2)), n=500, warmup=1, budget_seconds=10)
+    assert latency["n"] == timing.MIN_LATENCY_CALLS, "a floor of calls, then the budget stops it"
+
+
 def test_latency_percentiles_in_milliseconds(monkeypatch) -> None:
     clock = FakeClock()
     monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=clock.perf_counter))

@@ -29,25 +29,35 @@ def summarize(values: list[float]) -> dict[str, float]:
     }
 
 
-def measure_batch_throughput(
-    predict_all: Callable[[np.ndarray], Any], x: np.ndarray, repeats: int = 5, warmup: int = 1
-) -> dict[str, Any]:
-    """Time ``predict_all(x)`` over the whole array ``repeats`` times after ``warmup`` calls.
+TIME_BUDGET_SECONDS = 15.0
+"""A measurement stops repeating once its timed calls have taken this long (slow models such
+as k-NN would otherwise spend minutes on it); it always makes at least a few."""
 
-    Returns samples/s from the median pass (and from the fastest and slowest pass) plus the
-    raw pass times in seconds.
+
+def measure_batch_throughput(
+    predict_all: Callable[[np.ndarray], Any],
+    x: np.ndarray,
+    repeats: int = 5,
+    warmup: int = 1,
+    budget_seconds: float = TIME_BUDGET_SECONDS,
+) -> dict[str, Any]:
+    """Time ``predict_all(x)`` over the whole array up to ``repeats`` times after ``warmup``
+    calls, stopping early (after at least one timed pass) once ``budget_seconds`` are spent.
+
+    Returns samples/s from the median pass (and from the fastest and slowest pass), the raw
+    pass times in seconds, and ``repeats``: how many passes were timed.
     """
     for _ in range(warmup):
         predict_all(x)
-    seconds = []
-    for _ in range(repeats):
+    seconds: list[float] = []
+    while len(seconds) < repeats and (not seconds or sum(seconds) < budget_seconds):
         start = time.perf_counter()
         predict_all(x)
         seconds.append(time.perf_counter() - start)
     stats = summarize(seconds)
     return {
         "samples": int(len(x)),
-        "repeats": repeats,
+        "repeats": len(seconds),
         "warmup": warmup,
         "seconds": seconds,
         "samples_per_s": len(x) / stats["median"],
@@ -57,25 +67,40 @@ def measure_batch_throughput(
     }
 
 
-def measure_latency(
-    predict_one: Callable[[np.ndarray], Any], x: np.ndarray, n: int = 500, warmup: int = 20
-) -> dict[str, Any]:
-    """Time ``predict_one`` on ``n`` single images (batch of 1), one call each, after warm-up.
+MIN_LATENCY_CALLS = 50
 
-    Returns percentiles in milliseconds. Images are taken in order, cycling if ``x`` is short.
+
+def measure_latency(
+    predict_one: Callable[[np.ndarray], Any],
+    x: np.ndarray,
+    n: int = 500,
+    warmup: int = 20,
+    budget_seconds: float = TIME_BUDGET_SECONDS,
+) -> dict[str, Any]:
+    """Time ``predict_one`` on up to ``n`` single images (batch of 1), one call each, after
+    warm-up; stop early, after at least ``MIN_LATENCY_CALLS`` calls, once ``budget_seconds``
+    of timed calls are spent.
+
+    Returns percentiles in milliseconds and ``n``, the number of timed calls. Images are taken
+    in order, cycling if ``x`` is short.
     """
     if len(x) == 0:
         raise ValueError("latency needs at least one image")
     for i in range(warmup):
         predict_one(x[i % len(x)][np.newaxis])
-    millis = []
-    for i in range(n):
-        image = x[i % len(x)][np.newaxis]
+    millis: list[float] = []
+    budget_ms = budget_seconds * 1000.0
+    while len(millis) < n and (len(millis) < MIN_LATENCY_CALLS or sum(millis) < budget_ms):
+        image = x[len(millis) % len(x)][np.newaxis]
         start = time.perf_counter()
         predict_one(image)
         millis.append((time.perf_counter() - start) * 1000.0)
     stats = summarize(millis)
-    return {"n": n, "warmup": warmup, **{f"{key}_ms": value for key, value in stats.items()}}
+    return {
+        "n": len(millis),
+        "warmup": warmup,
+        **{f"{key}_ms": value for key, value in stats.items()},
+    }
 
 
 def time_to_accuracy(
