@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.commands.models_from import add_models_from_option
 from bench.errors import BenchError
 from bench.results.store import DEFAULT_RESULTS_DIR
 
@@ -19,6 +20,8 @@ EPILOG = """examples:
   python -m bench run --all --quick              smoke run: quick presets, 5,000 images
   python -m bench run --all --repeats 3 --resume seeds 0,1,2; skip runs already done
   python -m bench run --all --repeats 5 --executor dask --scheduler tcp://HOST:8786
+  python -m bench run --model cnn_fast --backend tensorflow,jax,torch --dataset digits
+  python -m bench run --models-from my_models.py --model my_cnn --set device=cuda
 """
 
 
@@ -41,6 +44,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--dataset", default="mnist", help="comma-separated datasets (default: mnist)"
+    )
+    parser.add_argument(
+        "--backend",
+        default="tensorflow",
+        metavar="NAMES",
+        help="comma-separated Keras backends to run each Keras model on: tensorflow, jax, "
+        "torch (default: tensorflow); each backend's runs train in a process of their own. "
+        "Models of other families (scikit-learn, PyTorch) run once and ignore it",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
@@ -69,7 +80,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--deterministic",
         action="store_true",
-        help="make TensorFlow ops deterministic (slower; recorded in each record)",
+        help="make the framework's kernels deterministic: TensorFlow op determinism, PyTorch "
+        "deterministic algorithms (slower; recorded in each record)",
     )
     parser.add_argument(
         "--results-dir",
@@ -98,17 +110,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="Dask scheduler to send runs to, e.g. tcp://HOST:8786 (implies --executor dask); "
         "without it, --executor dask starts a local cluster with one worker per core",
     )
+    add_models_from_option(parser)
     parser.set_defaults(handler=handle_run)
 
 
 def handle_run(args: argparse.Namespace) -> int:
     """Check everything, execute the runs, write the leaderboard, say where everything went."""
     from bench.models.registry import list_models
+    from bench.run.backends import parse_backends
     from bench.run.executors import EXECUTORS
     from bench.run.preflight import check_sweep
     from bench.run.selection import build_runs, seed_list
 
     datasets = split_names(args.dataset, "--dataset")
+    backends = parse_backends(args.backend)
     refs = list_models() if args.all else split_names(args.model, "--model")
     executor = EXECUTORS.get(args.executor or ("dask" if args.scheduler else "local"))
     runs = build_runs(
@@ -121,6 +136,7 @@ def handle_run(args: argparse.Namespace) -> int:
         limit_test=args.limit_test,
         deterministic=args.deterministic,
         data_dir=args.data_dir,
+        backends=backends,
     )
     check_sweep(
         runs,
@@ -130,6 +146,9 @@ def handle_run(args: argparse.Namespace) -> int:
         say=say,
     )
     say(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
+    ignoring = backend_not_applied(runs, backends)
+    if ignoring:
+        say(f"--backend applies to Keras models; {ignoring} run once, on their own framework")
     skipped = 0
     if args.resume:
         from bench.run.resume import describe_plan, plan_resume
@@ -165,6 +184,19 @@ def split_names(text: str, option: str) -> list[str]:
             f"{option} {text!r} names nothing; give one or more names, comma-separated"
         )
     return names
+
+
+def backend_not_applied(runs: list[RunSpec], backends: list[str]) -> str:
+    """The models of the sweep that ignore ``--backend`` (when it asks for more than the
+    default), comma-separated; empty when there are none or the default was asked for."""
+    from bench.models.registry import get_model
+    from bench.run.backends import uses_backends
+    from bench.run.spec import DEFAULT_BACKEND
+
+    if backends == [DEFAULT_BACKEND]:
+        return ""
+    names = {run.model for run in runs if not uses_backends(get_model(run.model).family)}
+    return ", ".join(sorted(names))
 
 
 def describe_runs(runs: list[RunSpec]) -> str:

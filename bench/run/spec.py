@@ -11,10 +11,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+DEFAULT_BACKEND = "tensorflow"
 
-def model_label(model: str, preset: str) -> str:
-    """How tables name a model: ``mlp`` for the default preset, else ``mlp:quick``."""
-    return model if preset == "default" else f"{model}:{preset}"
+
+def model_label(model: str, preset: str, backend: str = DEFAULT_BACKEND) -> str:
+    """How tables name a model: ``mlp`` for the default preset, else ``mlp:quick``; a Keras
+    model on another backend than the default gets it appended: ``cnn_fast@jax``."""
+    label = model if preset == "default" else f"{model}:{preset}"
+    return label if backend == DEFAULT_BACKEND else f"{label}@{backend}"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class RunSpec:
     deterministic: bool = False
     data_dir: str | None = None
     code_fingerprint: str = ""
+    backend: str = DEFAULT_BACKEND
+    models_from: str | None = None
 
     def identity(self) -> dict[str, Any]:
         """The four fields that name a run in tables and in ``--resume``."""
@@ -42,7 +48,10 @@ class RunSpec:
         }
 
     def config_hash(self) -> str:
-        """Short hash of what changes the result: config, model code, subsets, determinism."""
+        """Short hash of what changes the result: config, model code, subsets, determinism,
+        and the Keras backend when it is not the default (so older run ids stay as they were).
+        Where the model's file lies (``models_from``) is not hashed: its code is, through the
+        fingerprint."""
         payload: dict[str, Any] = {
             "config": self.config,
             "limit_train": self.limit_train,
@@ -51,18 +60,23 @@ class RunSpec:
         }
         if self.code_fingerprint:  # absent from runs made before fingerprints existed
             payload["code"] = self.code_fingerprint
+        if self.backend != DEFAULT_BACKEND:
+            payload["backend"] = self.backend
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
     @property
     def run_id(self) -> str:
         """Folder name of this run's record; equal specs give equal ids."""
-        return f"{self.dataset}--{self.model}.{self.preset}--seed{self.seed}--{self.config_hash()}"
+        backend = "" if self.backend == DEFAULT_BACKEND else f"@{self.backend}"
+        model = f"{self.model}.{self.preset}{backend}"
+        return f"{self.dataset}--{model}--seed{self.seed}--{self.config_hash()}"
 
     @property
     def label(self) -> str:
-        """Model name with its preset, as tables show it (``mlp`` or ``mlp:quick``)."""
-        return model_label(self.model, self.preset)
+        """Model name with its preset (and a non-default backend), as tables show it:
+        ``mlp``, ``mlp:quick``, ``cnn_fast@jax``."""
+        return model_label(self.model, self.preset, self.backend)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (for records and for sending to workers)."""
@@ -81,4 +95,6 @@ class RunSpec:
             raise ValueError(f"run field 'seed' must be an integer, got {spec.seed!r}")
         if not isinstance(spec.config, dict):
             raise ValueError("run field 'config' must be a mapping")
+        if not isinstance(spec.backend, str) or not spec.backend:
+            raise ValueError(f"run field 'backend' must be a non-empty string: {spec.backend!r}")
         return spec
