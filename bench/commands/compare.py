@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.commands.models_from import add_models_from_option
 from bench.errors import BenchError
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--results-dir", type=Path, default=Path("results"), help="default: results"
     )
+    add_models_from_option(parser)
     parser.set_defaults(handler=handle_compare)
 
 

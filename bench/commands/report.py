@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.commands.models_from import add_models_from_option
 from bench.errors import BenchError
 
 
@@ -21,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--results-dir", type=Path, default=Path("results"), help="default: results"
     )
+    add_models_from_option(parser)
     parser.set_defaults(handler=handle_report)
 
 
