@@ -55,14 +55,17 @@ class EpochRecorder(keras.callbacks.Callback):
     index of the last batch that call ran. Before a mid-epoch check the callback reads
     ``self.model``, which on JAX writes the trainer's current weights back into the model.
     A non-finite training loss stops training at the end of that epoch.
+
+    ``async_safe`` lets Keras run the batch hooks in a thread beside training, so they never
+    wait for the (lazy) logs; TensorFlow only. On JAX a hook that syncs the weights while the
+    trainer has moved on leaves the model holding donated (deleted) buffers, and on PyTorch a
+    check would read weights in the middle of an update: there the hooks run in line.
     """
 
-    # Batch hooks stay on Keras' asynchronous dispatch: they never read the (lazy) logs.
-    async_safe = True
-
-    def __init__(self, recorder: FitRecorder) -> None:
+    def __init__(self, recorder: FitRecorder, async_safe: bool = False) -> None:
         super().__init__()
         self.recorder = recorder
+        self.async_safe = async_safe
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.recorder.training_began()
@@ -184,7 +187,7 @@ class KerasAdapter:
         self.model.fit(
             **{"shuffle": False, **train},  # tf.data reshuffles itself every epoch
             epochs=epochs,
-            callbacks=[EpochRecorder(recorder)],
+            callbacks=[EpochRecorder(recorder, async_safe=self.backend.name == "tensorflow")],
             verbose=0,
         )
         fit_seconds = time.perf_counter() - start

@@ -76,6 +76,10 @@ class TorchAdapter:
                 f"got {type(model).__name__}"
             )
         self.model = model.to(self.device)
+        lazy = torch.nn.parameter.UninitializedParameter
+        if any(isinstance(p, lazy) for p in model.parameters()):
+            with torch.no_grad():  # lazy layers (nn.LazyLinear, ...) take their shapes here
+                self.model(torch.zeros((1, *self.input_shape), device=self.device))
         # Drawn from NumPy's global generator, which the trainer has seeded with the run's seed.
         self._shuffle_seed = int(np.random.randint(0, 2**31 - 1))
         self.inference_method = (

@@ -177,7 +177,7 @@ def local_client(
     """
     distributed = _import_distributed()
     import dask
-    from distributed.worker_memory import parse_memory_limit
+    from distributed.system import MEMORY_LIMIT
 
     plan = worker_backends(n_workers or usable_cores(), list(backends))
     workers = len(plan)
@@ -197,7 +197,7 @@ def local_client(
             processes=True,
             resources={TRAIN_RESOURCE: 1},
             env={name: threads for name in THREAD_VARIABLES},
-            memory_limit=parse_memory_limit("auto", 1, workers),  # a share each, as LocalCluster
+            memory_limit=MEMORY_LIMIT // workers,  # an equal share each, as LocalCluster gives
             dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster) as client,
