@@ -84,7 +84,7 @@ def test_cnn_fast_runs_on_every_installed_backend(bench_home, tmp_path, capsys):
     records = {(r.model, r.run.backend): r for r in load_records(results)}
     assert set(records) == {("cnn_fast", b) for b in INSTALLED} | {("logreg", "tensorflow")}
     if INSTALLED != ["tensorflow"]:
-        assert "--backend applies to Keras models; logreg run once" in out
+        assert "--backend applies to Keras models; logreg: one run per seed, as always" in out
     for backend in INSTALLED:
         record = records[("cnn_fast", backend)]
         assert record.ok, record.error
@@ -100,3 +100,72 @@ def test_cnn_fast_runs_on_every_installed_backend(bench_home, tmp_path, capsys):
             assert record.label == f"cnn_fast@{backend}"
         if backend == "torch":
             assert any("steps_per_execution=16 ran as 1" in note for note in record.notes)
+
+
+def test_all_leaves_out_models_whose_framework_is_missing(monkeypatch, capsys):
+    from bench.commands.run import all_installed_models
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    names = all_installed_models()
+    assert "torch_cnn" not in names and {"cnn_fast", "logreg"} <= set(names)
+    out = capsys.readouterr().out
+    assert (
+        "--all leaves out torch_cnn: torch is not installed (pip install 'mnist-bench[torch]')"
+        in out
+    )
+
+
+DYING_FILE = '''
+import os
+
+from bench.models.preprocess import flatten_and_scale
+from bench.models.registry import register_model
+
+
+def sgd(config, steps_per_epoch):
+    import keras
+
+    return keras.optimizers.SGD(0.1)
+
+
+@register_model(family="keras", preprocess=flatten_and_scale, config={"epochs": 1,
+                "batch_size": 32, "die": True}, optimizer=sgd)
+def dying_dense(config, input_shape, num_classes):
+    """Kills its process while building when config['die'] is set."""
+    import keras
+
+    if config["die"]:
+        os._exit(3)
+    dense = keras.layers.Dense(num_classes, activation="softmax")
+    return keras.Sequential([keras.Input(input_shape), dense])
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("jax" not in INSTALLED, reason="needs jax (pip install '.[jax]')")
+def test_a_worker_that_dies_fails_its_run_and_the_next_run_gets_a_fresh_one(tmp_path, bench_home):
+    from bench.models.user_files import load_model_file, unload_model_files
+    from bench.run.backend_worker import BackendWorkers
+
+    path = tmp_path / "dying.py"
+    path.write_text(DYING_FILE)
+    load_model_file(path)
+    try:
+        dies, lives = build_runs(
+            ["dying_dense"], ["digits"], [0, 1], ["dying_dense.die=true"], backends=["jax"]
+        )
+        lives = dataclasses.replace(lives, config={**lives.config, "die": False})
+        with BackendWorkers() as workers:
+            died = workers.run(dies)
+            first_pid = workers.workers["jax"].process.pid
+            record = workers.run(lives)
+            assert workers.workers["jax"].process.pid != first_pid, "a fresh worker"
+    finally:
+        unload_model_files()
+    assert died.status == "failed" and died.error.type == "WorkerDied"
+    assert "the jax worker process ended (exit code 3)" in died.error.message
+    assert record.ok, record.error
+    assert record.executor["process"] == "jax worker"

@@ -116,7 +116,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_run(args: argparse.Namespace) -> int:
     """Check everything, execute the runs, write the leaderboard, say where everything went."""
-    from bench.models.registry import list_models
     from bench.run.backends import parse_backends
     from bench.run.executors import EXECUTORS
     from bench.run.preflight import check_sweep
@@ -124,7 +123,7 @@ def handle_run(args: argparse.Namespace) -> int:
 
     datasets = split_names(args.dataset, "--dataset")
     backends = parse_backends(args.backend)
-    refs = list_models() if args.all else split_names(args.model, "--model")
+    refs = all_installed_models() if args.all else split_names(args.model, "--model")
     executor = EXECUTORS.get(args.executor or ("dask" if args.scheduler else "local"))
     runs = build_runs(
         refs,
@@ -148,7 +147,7 @@ def handle_run(args: argparse.Namespace) -> int:
     say(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
     ignoring = backend_not_applied(runs, backends)
     if ignoring:
-        say(f"--backend applies to Keras models; {ignoring} run once, on their own framework")
+        say(f"--backend applies to Keras models; {ignoring}: one run per seed, as always")
     skipped = 0
     if args.resume:
         from bench.run.resume import describe_plan, plan_resume
@@ -184,6 +183,21 @@ def split_names(text: str, option: str) -> list[str]:
             f"{option} {text!r} names nothing; give one or more names, comma-separated"
         )
     return names
+
+
+def all_installed_models() -> list[str]:
+    """Every registered model whose family's framework is installed (``--all``); the others
+    are named, with how to install them, and left out."""
+    from bench.models.family import FAMILIES
+    from bench.models.registry import get_model, list_models
+
+    names = list_models()
+    missing = [n for n in names if not FAMILIES.get(get_model(n).family).installed()]
+    for family in sorted({get_model(n).family for n in missing}):
+        models = ", ".join(n for n in missing if get_model(n).family == family)
+        hint = f"pip install 'mnist-bench[{family}]'"
+        say(f"--all leaves out {models}: {family} is not installed ({hint})")
+    return [n for n in names if n not in missing]
 
 
 def backend_not_applied(runs: list[RunSpec], backends: list[str]) -> str:

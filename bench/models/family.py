@@ -9,6 +9,7 @@ every model through the :class:`Adapter` interface and never asks which family i
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -91,7 +92,8 @@ class FamilyEntry:
 
     ``backends`` are the Keras backends its models can run on (``--backend``; empty for a
     family that is not Keras). ``defaults`` are config keys every model of the family has
-    unless it declares them itself (such as ``device``). ``preflight(spec, run)`` returns the
+    unless it declares them itself (such as ``device``). ``framework`` is the module the family
+    needs (``"torch"``). ``preflight(spec, run)`` returns the
     problems that would make a run fail, checked before any training (cheaply: it must not
     import the framework unless the run needs something only the framework can tell).
     """
@@ -104,6 +106,12 @@ class FamilyEntry:
     backends: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
     preflight: Preflight | None = None
+    framework: str | None = None
+
+    def installed(self) -> bool:
+        """True when the family's framework (an importable module) is installed here; nothing
+        is imported."""
+        return self.framework is None or importlib.util.find_spec(self.framework) is not None
 
     def check_spec(self, spec: ModelSpec) -> list[str]:
         """Problems with ``spec`` for this family (missing required declarations)."""
@@ -134,11 +142,13 @@ def register_family(
     backends: tuple[str, ...] = (),
     defaults: Mapping[str, Any] | None = None,
     preflight: Preflight | None = None,
+    framework: str | None = None,
 ) -> Callable[[Callable[[], AdapterClass]], Callable[[], AdapterClass]]:
     """Decorator for a family's loader: ``@register_family("keras", requires=("optimizer",))``.
 
     ``config_rules`` are the ranges of the config keys the family's adapter reads; see
-    :class:`FamilyEntry` for ``backends``, ``defaults`` and ``preflight``.
+    :class:`FamilyEntry` for ``backends``, ``defaults`` and ``preflight``; ``framework`` is the
+    module the family needs (``"torch"``), for ``--all`` to leave out what is not installed.
     """
 
     def decorator(load: Callable[[], AdapterClass]) -> Callable[[], AdapterClass]:
@@ -151,6 +161,7 @@ def register_family(
             tuple(backends),
             dict(defaults or {}),
             preflight,
+            framework,
         )
         FAMILIES.add(name, entry)
         return load

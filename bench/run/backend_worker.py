@@ -6,7 +6,8 @@ not survive ``fork``), with ``KERAS_BACKEND`` set before anything imports Keras.
 receives a run's :meth:`RunSpec.to_dict`, trains it with the same :func:`execute_run`, sends
 each epoch's progress line back as it happens, and returns the :class:`RunRecord`; this
 process alone writes records. A worker serves its backend's runs one at a time, until the
-sweep ends. Ctrl-C stops the sweep in this process, which then ends its workers.
+sweep ends. Ctrl-C stops the sweep in this process, which then ends its workers; a worker
+whose parent process was killed exits by itself (after the run it is training, if any).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from bench.data import Dataset
 
 POLL_SECONDS = 1.0
+PARENT_CHECK_SECONDS = 5.0
 STOP_SECONDS = 30.0
 EpochCallback = Callable[[dict[str, Any]], None]
 
@@ -50,7 +52,16 @@ def serve(backend: str, requests: Any, replies: Any) -> None:
     from bench.models.user_files import load_model_file
     from bench.run.trainer import execute_run, now_iso
 
-    while (message := requests.get()) is not None:
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            message = requests.get(timeout=PARENT_CHECK_SECONDS)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return  # the sweep's process is gone (killed): nobody will read our records
+            continue
+        if message is None:
+            return
         run = RunSpec.from_dict(message)
         try:
             if run.models_from:

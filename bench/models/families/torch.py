@@ -49,6 +49,7 @@ def torch_preflight(spec: ModelSpec, run: RunSpec) -> list[str]:
     },
     defaults={"device": "cpu"},
     preflight=torch_preflight,
+    framework="torch",
 )
 def torch_family() -> AdapterClass:
     """PyTorch modules, trained by the harness's loop."""
