@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.commands.models_from import add_models_from_option
 from bench.errors import BenchError
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object instead of the tables"
     )
+    add_models_from_option(parser)
     parser.set_defaults(handler=handle_compare)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.commands.models_from import add_models_from_option
 from bench.errors import BenchError
 
 
@@ -33,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="draw every figure again (default: only those whose data or drawing code changed)",
     )
+    add_models_from_option(parser)
     parser.set_defaults(handler=handle_report)
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.commands.models_from import add_models_from_option
 from bench.results.store import DEFAULT_RESULTS_DIR
 from bench.run.selection import QUICK_LIMIT_TRAIN
 
@@ -25,6 +26,8 @@ EPILOG = """examples:
 
 A sweep file (TOML; see README "Sweep files") names models, datasets, seeds, --set values and
 options; any flag given on the command line overrides the file's value.
+  python -m bench run --model cnn_fast --backend tensorflow,jax,torch --dataset digits
+  python -m bench run --models-from my_models.py --model my_cnn --set device=cuda
 """
 
 
@@ -54,6 +57,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", help="comma-separated datasets (default: mnist)")
     parser.add_argument("--seed", type=int, help="random seed (default: 0)")
     parser.add_argument(
+        "--backend",
+        metavar="NAMES",
+        help="comma-separated Keras backends to run each Keras model on: tensorflow, jax, "
+        "torch (default: tensorflow); each backend's runs train in a process of their own. "
+        "Models of other families (scikit-learn, PyTorch) run once and ignore it",
+    )
+    parser.add_argument(
         "--repeats",
         type=int,
         metavar="K",
@@ -81,7 +91,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--deterministic",
         action="store_true",
         default=None,
-        help="make TensorFlow ops deterministic (slower; recorded in each record)",
+        help="make the framework's kernels deterministic: TensorFlow op determinism, PyTorch "
+        "deterministic algorithms (slower; recorded in each record)",
     )
     parser.add_argument(
         "--results-dir",
@@ -139,12 +150,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="MLflow tracking server or store (default: $MLFLOW_TRACKING_URI, else "
         "RESULTS/mlflow/mlflow.db)",
     )
+    add_models_from_option(parser)
     parser.set_defaults(handler=handle_run)
 
 
 def handle_run(args: argparse.Namespace) -> int:
     """Check everything, execute the runs, write the leaderboard, say where everything went."""
-    from bench.models.registry import list_models
     from bench.results.tracking import open_trackers, tracker_names
     from bench.run.executors import EXECUTORS
     from bench.run.preflight import check_sweep
@@ -156,7 +167,7 @@ def handle_run(args: argparse.Namespace) -> int:
     executor = EXECUTORS.get(sweep.executor or ("dask" if sweep.scheduler else "local"))
     trackers = tracker_names(sweep.track)
     runs = build_runs(
-        list_models() if sweep.models is None else sweep.models,
+        all_installed_models() if sweep.models is None else sweep.models,
         sweep.datasets,
         sweep.seeds,
         sweep.overrides,
@@ -166,6 +177,7 @@ def handle_run(args: argparse.Namespace) -> int:
         deterministic=sweep.deterministic,
         data_dir=sweep.data_dir,
         robustness=sweep.robustness,
+        backends=sweep.backends,
     )
     check_sweep(
         runs,
@@ -177,6 +189,9 @@ def handle_run(args: argparse.Namespace) -> int:
     with open_trackers(trackers, results_dir, sweep.tracking_uri, say) as on_record:
         say(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
         say(f"sweep saved to {save_sweep(sweep, [run.run_id for run in runs], results_dir)}")
+        ignoring = backend_not_applied(runs, sweep.backends)
+        if ignoring:
+            say(f"--backend applies to Keras models; {ignoring}: one run per seed, as always")
         skipped = 0
         if sweep.resume:
             from bench.run.resume import describe_plan, plan_resume
@@ -205,6 +220,34 @@ def handle_run(args: argparse.Namespace) -> int:
 def say(line: str) -> None:
     """Print one progress line at once (progress must not wait in a buffer)."""
     print(line, flush=True)
+
+
+def all_installed_models() -> list[str]:
+    """Every registered model whose family's framework is installed (``--all``); the others
+    are named, with how to install them, and left out."""
+    from bench.models.family import FAMILIES
+    from bench.models.registry import get_model, list_models
+
+    names = list_models()
+    missing = [n for n in names if not FAMILIES.get(get_model(n).family).installed()]
+    for family in sorted({get_model(n).family for n in missing}):
+        models = ", ".join(n for n in missing if get_model(n).family == family)
+        hint = f"pip install 'mnist-bench[{family}]'"
+        say(f"--all leaves out {models}: {family} is not installed ({hint})")
+    return [n for n in names if n not in missing]
+
+
+def backend_not_applied(runs: list[RunSpec], backends: list[str]) -> str:
+    """The models of the sweep that ignore ``--backend`` (when it asks for more than the
+    default), comma-separated; empty when there are none or the default was asked for."""
+    from bench.models.registry import get_model
+    from bench.run.backends import uses_backends
+    from bench.run.spec import DEFAULT_BACKEND
+
+    if backends == [DEFAULT_BACKEND]:
+        return ""
+    names = {run.model for run in runs if not uses_backends(get_model(run.model).family)}
+    return ", ".join(sorted(names))
 
 
 def describe_runs(runs: list[RunSpec]) -> str:

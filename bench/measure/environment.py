@@ -9,7 +9,17 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-LIBRARIES = ("tensorflow", "keras", "scikit-learn", "numpy", "pandas", "mnist-bench")
+LIBRARIES = (
+    "tensorflow",
+    "keras",
+    "torch",
+    "jax",
+    "jaxlib",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "mnist-bench",
+)
 
 
 def cpu_model() -> str:

@@ -9,6 +9,7 @@ every model through the :class:`Adapter` interface and never asks which family i
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,8 +23,10 @@ from bench.registry import Registry
 
 if TYPE_CHECKING:
     from bench.models.registry import ModelSpec
+    from bench.run.spec import RunSpec
 
 EpochCallback = Callable[[dict[str, Any]], None]
+Preflight = Callable[["ModelSpec", "RunSpec"], list[str]]
 FAMILIES_PACKAGE = "bench.models.families"
 
 
@@ -85,13 +88,30 @@ class AdapterClass(Protocol):
 
 @dataclass(frozen=True)
 class FamilyEntry:
-    """One registered family: its loader and the ModelSpec fields its models must declare."""
+    """One registered family: its loader and the ModelSpec fields its models must declare.
+
+    ``backends`` are the Keras backends its models can run on (``--backend``; empty for a
+    family that is not Keras). ``defaults`` are config keys every model of the family has
+    unless it declares them itself (such as ``device``). ``framework`` is the module the family
+    needs (``"torch"``). ``preflight(spec, run)`` returns the
+    problems that would make a run fail, checked before any training (cheaply: it must not
+    import the framework unless the run needs something only the framework can tell).
+    """
 
     name: str
     load: Callable[[], AdapterClass]
     requires: tuple[str, ...] = ()
     description: str = ""
     config_rules: Mapping[str, Param] = field(default_factory=dict)
+    backends: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    preflight: Preflight | None = None
+    framework: str | None = None
+
+    def installed(self) -> bool:
+        """True when the family's framework (an importable module) is installed here; nothing
+        is imported."""
+        return self.framework is None or importlib.util.find_spec(self.framework) is not None
 
     def missing(self, declared: Mapping[str, Any]) -> list[str]:
         """What a registration with ``declared`` keyword arguments lacks for this family."""
@@ -119,15 +139,29 @@ def register_family(
     requires: tuple[str, ...] = (),
     config_rules: Mapping[str, Param] | None = None,
     description: str = "",
+    backends: tuple[str, ...] = (),
+    defaults: Mapping[str, Any] | None = None,
+    preflight: Preflight | None = None,
+    framework: str | None = None,
 ) -> Callable[[Callable[[], AdapterClass]], Callable[[], AdapterClass]]:
     """Decorator for a family's loader: ``@register_family("keras", requires=("optimizer",))``.
 
-    ``config_rules`` are the ranges of the config keys the family's adapter reads.
+    ``config_rules`` are the ranges of the config keys the family's adapter reads; see
+    :class:`FamilyEntry` for ``backends``, ``defaults`` and ``preflight``; ``framework`` is the
+    module the family needs (``"torch"``), for ``--all`` to leave out what is not installed.
     """
 
     def decorator(load: Callable[[], AdapterClass]) -> Callable[[], AdapterClass]:
         entry = FamilyEntry(
-            name, load, requires, description or load.__doc__ or "", dict(config_rules or {})
+            name,
+            load,
+            requires,
+            description or load.__doc__ or "",
+            dict(config_rules or {}),
+            tuple(backends),
+            dict(defaults or {}),
+            preflight,
+            framework,
         )
         FAMILIES.add(name, entry)
         return load

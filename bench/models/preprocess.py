@@ -15,6 +15,11 @@ def images_with_channel(images: np.ndarray) -> np.ndarray:
     return scale_to_unit(images)[..., np.newaxis]
 
 
+def images_channel_first(images: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] and add a channel axis in PyTorch's layout: (N, H, W) -> (N, 1, H, W)."""
+    return scale_to_unit(images)[:, np.newaxis]
+
+
 def flatten_and_scale(images: np.ndarray) -> np.ndarray:
     """Scale to [0, 1] and flatten each image: (N, H, W) -> (N, H * W)."""
     scaled = scale_to_unit(images)

@@ -47,8 +47,9 @@ class ModelSpec:
     name:
         Registry name (the builder's function name).
     family:
-        ``"keras"`` (builder returns an uncompiled ``keras.Model``) or ``"sklearn"`` (builder
-        returns an unfitted estimator).
+        ``"keras"`` (builder returns an uncompiled ``keras.Model``), ``"torch"`` (builder
+        returns a ``torch.nn.Module`` that outputs logits) or ``"sklearn"`` (builder returns an
+        unfitted estimator).
     build:
         ``build(config, input_shape, num_classes)`` -> model. ``input_shape`` is the shape
         of one preprocessed sample.
@@ -61,9 +62,13 @@ class ModelSpec:
     presets:
         Named partial configs, e.g. ``{"quick": {"epochs": 1}}``.
     optimizer:
-        Keras only: ``optimizer(config, steps_per_epoch)`` -> a Keras optimizer.
+        Keras: ``optimizer(config, steps_per_epoch)`` -> a Keras optimizer. PyTorch:
+        ``optimizer(config, parameters, steps_per_epoch)`` -> a ``torch.optim.Optimizer``, or
+        ``(optimizer, scheduler)`` with a scheduler stepped after every batch.
     loss:
-        Keras only: ``loss(config)`` -> a Keras loss; labels are one-hot encoded for it.
+        Keras: ``loss(config)`` -> a Keras loss; labels are one-hot encoded for it. PyTorch:
+        ``loss(config)`` -> ``loss_fn(logits, labels)`` with integer labels (default
+        ``torch.nn.CrossEntropyLoss()``).
     description:
         One line for ``bench list`` (the builder docstring's first line).
     reference:
@@ -148,7 +153,7 @@ def register_model(
     if problems:
         raise BenchError("; ".join(problems))
     presets = dict(presets or {})
-    defaults, rules = split_params(config)
+    defaults, rules = split_params({**FAMILIES.get(family).defaults, **config})
     config = defaults
     for preset_name, overrides in presets.items():
         unknown = sorted(set(overrides) - set(config))

@@ -1,8 +1,13 @@
 """Everything that can be checked before any training, checked at once.
 
 A sweep that would fail halfway (an unwritable results folder, a dataset that cannot load, a
-model whose layers do not fit the images, an unreachable scheduler address) is refused before
-the first run starts, with every reason in one message and nothing trained.
+model whose layers do not fit the images, an unreachable scheduler address, a Keras backend
+or PyTorch that is not installed, a GPU asked for where there is none) is refused before the
+first run starts, with every reason in one message and nothing trained.
+
+What a run needs of the machine it trains on (a backend installed, a GPU) is each family's
+``preflight`` hook; it is checked only when the runs train on this machine (not with
+``--scheduler``, whose workers may differ).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from bench.errors import BenchError
 from bench.fsutil import atomic_write_bytes, remove_stale_temporaries
 from bench.models.family import FAMILIES
 from bench.models.registry import get_model
-from bench.run.spec import OUR_CORRUPTIONS, RunSpec
+from bench.run.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS, RunSpec
 
 SCHEDULER_ADDRESS = re.compile(r"^(?:[a-z]+://)?[^\s:/]+(?::\d{1,5})?$")
 
@@ -71,7 +76,7 @@ def check_sweep(
         shapes[key] = dataset.image_shape
         say(f"data: {dataset.name} from {dataset.source}, SHA-256 verified")
     problems += _robustness_problems(runs)
-    for label, dataset, problem in _model_problems(runs, shapes):
+    for label, dataset, problem in _model_problems(runs, shapes, on_this_machine=not scheduler):
         problems.append(f"{label} on {dataset}: {problem}")
     if problems:
         raise BenchError(
@@ -103,14 +108,28 @@ def _robustness_problems(runs: Sequence[RunSpec]) -> list[str]:
 
 
 def _model_problems(
-    runs: Sequence[RunSpec], shapes: dict[tuple[str, str | None], tuple[int, int]]
+    runs: Sequence[RunSpec],
+    shapes: dict[tuple[str, str | None], tuple[int, int]],
+    on_this_machine: bool = True,
 ) -> list[tuple[str, str, str]]:
     found = []
+    machine_checked: dict[tuple[str, str, str], list[str]] = {}
     for run in runs:
         spec = get_model(run.model)
         shape = shapes.get((run.dataset, run.data_dir))
         if spec.family not in FAMILIES:
             found.append((run.label, run.dataset, f"unknown model family {spec.family!r}"))
+            continue
+        family = FAMILIES.get(spec.family)
+        if not family.backends and run.backend != DEFAULT_BACKEND:
+            found.append(
+                (run.label, run.dataset, f"--backend applies to Keras models, not {family.name}")
+            )
+        if on_this_machine and family.preflight is not None:
+            key = (run.model, run.backend, str(run.config.get("device", "")))
+            if key not in machine_checked:
+                machine_checked[key] = family.preflight(spec, run)
+            found.extend((run.label, run.dataset, p) for p in machine_checked[key])
         if shape and spec.min_image_size and min(shape) < spec.min_image_size:
             found.append(
                 (

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 from bench.errors import BenchError
 from bench.models.registry import DEFAULT_PRESET, get_model, list_models
+from bench.models.user_files import model_file
+from bench.run.backends import uses_backends
 from bench.run.config import parse_overrides, resolve_config, split_model_ref
 from bench.run.fingerprint import model_fingerprint
-from bench.run.spec import RunSpec
+from bench.run.spec import DEFAULT_BACKEND, RunSpec
 
 QUICK_PRESET = "quick"
 QUICK_LIMIT_TRAIN = 5000
@@ -78,12 +80,16 @@ def build_runs(
     deterministic: bool = False,
     data_dir: str | None = None,
     robustness: str | None = None,
+    backends: Sequence[str] = (DEFAULT_BACKEND,),
 ) -> list[RunSpec]:
-    """Return one RunSpec per (model, preset, dataset, seed), configs resolved and validated.
+    """Return one RunSpec per (model, preset, dataset, seed, backend), configs resolved and
+    validated.
 
     ``quick`` selects each model's ``quick`` preset where it has one (unless a preset was named)
     and trains on the first 5,000 images unless ``limit_train`` says otherwise. Runs come
     interleaved by seed; a model declared deterministic runs with the first seed only.
+    ``backends`` are Keras backends: a Keras model runs once on each, a model of another
+    family once (with the default backend, which it ignores).
     """
     for name, value in (("--limit-train", limit_train), ("--limit-test", limit_test)):
         if value is not None and value < 1:
@@ -101,6 +107,10 @@ def build_runs(
         for name, preset in pairs
     }
     fingerprints = {name: model_fingerprint(get_model(name)) for name in {n for n, _ in pairs}}
+    backends_of = {
+        name: list(backends) if uses_backends(get_model(name).family) else [DEFAULT_BACKEND]
+        for name in {n for n, _ in pairs}
+    }
     runs = []
     # Interleaved: seed 0 of every model on every dataset, then seed 1, ..., so slow drift of
     # the machine's speed spreads over all models instead of landing on one.
@@ -109,7 +119,7 @@ def build_runs(
             for name, preset in pairs:
                 if seed != seeds[0] and get_model(name).deterministic:
                     continue  # the same predictions for every seed: one run says it all
-                runs.append(
+                runs.extend(
                     RunSpec(
                         model=name,
                         preset=preset,
@@ -122,6 +132,9 @@ def build_runs(
                         data_dir=data_dir,
                         code_fingerprint=fingerprints[name],
                         robustness=robustness,
+                        backend=backend,
+                        models_from=model_file(name),
                     )
+                    for backend in backends_of[name]
                 )
     return runs

@@ -14,10 +14,14 @@ from typing import Any
 OUR_CORRUPTIONS = "ours"
 """``RunSpec.robustness`` for our MNIST-C corruptions (any other value is an MNIST-C folder)."""
 
+DEFAULT_BACKEND = "tensorflow"
 
-def model_label(model: str, preset: str) -> str:
-    """How tables name a model: ``mlp`` for the default preset, else ``mlp:quick``."""
-    return model if preset == "default" else f"{model}:{preset}"
+
+def model_label(model: str, preset: str, backend: str = DEFAULT_BACKEND) -> str:
+    """How tables name a model: ``mlp`` for the default preset, else ``mlp:quick``; a Keras
+    model on another backend than the default gets it appended: ``cnn_fast@jax``."""
+    label = model if preset == "default" else f"{model}:{preset}"
+    return label if backend == DEFAULT_BACKEND else f"{label}@{backend}"
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class RunSpec:
     data_dir: str | None = None
     code_fingerprint: str = ""
     robustness: str | None = None
+    backend: str = DEFAULT_BACKEND
+    models_from: str | None = None
 
     def identity(self) -> dict[str, Any]:
         """The four fields that name a run in tables and in ``--resume``."""
@@ -46,7 +52,10 @@ class RunSpec:
         }
 
     def config_hash(self) -> str:
-        """Short hash of what changes the result: config, model code, subsets, determinism."""
+        """Short hash of what changes the result: config, model code, subsets, determinism,
+        and the Keras backend when it is not the default (so older run ids stay as they were).
+        Where the model's file lies (``models_from``) is not hashed: its code is, through the
+        fingerprint."""
         payload: dict[str, Any] = {
             "config": self.config,
             "limit_train": self.limit_train,
@@ -57,18 +66,23 @@ class RunSpec:
             payload["code"] = self.code_fingerprint
         if self.robustness:  # evaluation on corrupted test sets adds to the record
             payload["robustness"] = self.robustness
+        if self.backend != DEFAULT_BACKEND:
+            payload["backend"] = self.backend
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
     @property
     def run_id(self) -> str:
         """Folder name of this run's record; equal specs give equal ids."""
-        return f"{self.dataset}--{self.model}.{self.preset}--seed{self.seed}--{self.config_hash()}"
+        backend = "" if self.backend == DEFAULT_BACKEND else f"@{self.backend}"
+        model = f"{self.model}.{self.preset}{backend}"
+        return f"{self.dataset}--{model}--seed{self.seed}--{self.config_hash()}"
 
     @property
     def label(self) -> str:
-        """Model name with its preset, as tables show it (``mlp`` or ``mlp:quick``)."""
-        return model_label(self.model, self.preset)
+        """Model name with its preset (and a non-default backend), as tables show it:
+        ``mlp``, ``mlp:quick``, ``cnn_fast@jax``."""
+        return model_label(self.model, self.preset, self.backend)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (for records and for sending to workers)."""
@@ -87,4 +101,6 @@ class RunSpec:
             raise ValueError(f"run field 'seed' must be an integer, got {spec.seed!r}")
         if not isinstance(spec.config, dict):
             raise ValueError("run field 'config' must be a mapping")
+        if not isinstance(spec.backend, str) or not spec.backend:
+            raise ValueError(f"run field 'backend' must be a non-empty string: {spec.backend!r}")
         return spec

@@ -45,7 +45,8 @@ from typing import Any
 from bench.errors import BenchError
 from bench.fsutil import atomic_write_json
 from bench.results.store import DEFAULT_RESULTS_DIR
-from bench.run.spec import OUR_CORRUPTIONS
+from bench.run.backends import parse_backends
+from bench.run.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,6 +60,7 @@ DEFAULT_DATASET = "mnist"
 KEYS: dict[str, str] = {
     "models": 'a list of NAME or NAME:PRESET (wildcards allowed), or "all"',
     "datasets": "a list of dataset names (or one name)",
+    "backends": 'a list of Keras backends ("tensorflow", "jax", "torch") or one name',
     "seeds": "a list of seeds, e.g. [0, 1, 2]",
     "seed": "the first seed (an integer, 0 or more)",
     "repeats": "how many seeds from 'seed' on (an integer, 1 or more)",
@@ -87,6 +89,7 @@ class Sweep:
     models: list[str] | None  # None: every registered model
     datasets: list[str]
     seeds: list[int]
+    backends: list[str] = field(default_factory=lambda: [DEFAULT_BACKEND])
     overrides: list[str] = field(default_factory=list)
     quick: bool = False
     limit_train: int | None = None
@@ -151,7 +154,7 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         if value == "all":
             return None
         return _names(value, wrong)
-    if key in ("datasets", "track"):
+    if key in ("datasets", "track", "backends"):
         return _names([value] if isinstance(value, str) else value, wrong)
     if key == "seeds":
         if not isinstance(value, list) or not value or not all(_is_int(s) for s in value):
@@ -252,6 +255,11 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
         models=models,
         datasets=datasets or file.get("datasets") or [DEFAULT_DATASET],
         seeds=_seeds(args, file),
+        backends=parse_backends(
+            args.backend
+            if getattr(args, "backend", None) is not None
+            else ",".join(file.get("backends", [DEFAULT_BACKEND]))
+        ),
         overrides=[*file.get("set", []), *(args.overrides or [])],
         quick=bool(pick(args.quick, "quick", False)),
         limit_train=pick(args.limit_train, "limit_train", None),
@@ -307,6 +315,8 @@ def command_line(sweep: Sweep) -> str:
     parts = ["python", "-m", "bench", "run"]
     parts += ["--all"] if sweep.models is None else ["--model", ",".join(sweep.models)]
     parts += ["--dataset", ",".join(sweep.datasets)]
+    if sweep.backends != [DEFAULT_BACKEND]:
+        parts += ["--backend", ",".join(sweep.backends)]
     seeds = sweep.seeds
     consecutive = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
     if consecutive:

@@ -37,6 +37,7 @@ from bench.data import Dataset, get_entry, load_dataset
 from bench.data.corrupted import load_corrupted_suite
 from bench.data.mnist_c import load_mnist_c_folder
 from bench.data.split import validation_split
+from bench.errors import BenchError
 from bench.measure import calibration
 from bench.measure.calibration import reliability_bins
 from bench.measure.corruptions import VERSION as CORRUPTIONS_VERSION
@@ -54,6 +55,7 @@ from bench.measure.timing import (
 from bench.models.family import Adapter, FitResult, adapter_class
 from bench.models.registry import ModelSpec, get_model
 from bench.results.record import RunError, RunRecord
+from bench.run.backends import backend_problem
 from bench.run.fingerprint import code_info
 from bench.run.spec import OUR_CORRUPTIONS, RunSpec
 
@@ -108,12 +110,15 @@ def execute_run(
     try:
         return _train_and_measure(run, dataset, on_epoch, started_at, partial)
     except Exception as error:  # one failing model must not stop the others
+        environment = collect_environment()
+        if "framework" in partial:
+            environment["framework"] = partial.pop("framework")
         return RunRecord.failed(
             run,
             RunError(type(error).__name__, str(error), traceback.format_exc()),
             started_at=started_at,
             finished_at=now_iso(),
-            environment=collect_environment(),
+            environment=environment,
             **partial,
         )
 
@@ -157,10 +162,14 @@ def _train_and_measure(
     x_test_in = spec.preprocess(x_test)
     phases.end("data")
 
+    wrong_backend = backend_problem(spec.family, run.backend)
+    if wrong_backend:
+        raise BenchError(wrong_backend)
     adapter_type = adapter_class(spec)
     seed_everything(run.seed)
     adapter_type.seed_framework(run.seed, run.deterministic)
     adapter = adapter_type(spec, dict(run.config), tuple(x_train_in.shape[1:]), data.num_classes)
+    partial["framework"] = framework_info(adapter_type, adapter)
     partial["parameters"] = adapter.parameter_count()
     phases.end("build")
 
@@ -200,12 +209,13 @@ def _train_and_measure(
     timings["phases"] = phases.seconds
     timings["time_to_accuracy"] = time_to_accuracy(fit.checks, entry.accuracy_targets)
     timings["peak_rss_mb"] = peak_rss_mb()
+    framework = partial.pop("framework")
     return RunRecord(
         run=run,
         status="ok",
         started_at=started_at,
         finished_at=now_iso(),
-        environment=collect_environment(peaks),
+        environment={**collect_environment(peaks), "framework": framework},
         flops=flops,
         metrics=metrics,
         predictions=predictions.astype(int).tolist(),
@@ -240,9 +250,11 @@ def _speed(
     if flops is None:
         return timings, None, None
     probe_start = time.perf_counter()
-    peaks = {"float32": matmul_peak("float32")}
+    # The peak of the library and device the model ran on, where the adapter measures it.
+    probe = getattr(adapter, "matmul_peak", matmul_peak)
+    peaks = {"float32": probe("float32")}
     if str(spec.config.get("precision", "")).endswith("bfloat16"):
-        peaks["bfloat16"] = matmul_peak("bfloat16")
+        peaks["bfloat16"] = probe("bfloat16")
     timings["peak_probe_seconds"] = time.perf_counter() - probe_start
     training = timings["training"]
     samples_per_s = (
@@ -292,6 +304,13 @@ def evaluate_robustness(
         "source": source,
         "seconds": time.perf_counter() - start,
     }
+
+
+def framework_info(adapter_type: Any, adapter: Adapter) -> dict[str, Any]:
+    """The framework the run trained with: versions (and Keras backend), plus what the adapter
+    says about its runtime (device, threads, input pipeline), for the record's environment."""
+    runtime = getattr(adapter, "runtime_info", None)
+    return {**adapter_type.framework_versions(), **(runtime() if runtime else {})}
 
 
 def checks_per_epoch(config: dict[str, Any]) -> int:

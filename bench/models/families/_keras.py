@@ -1,47 +1,39 @@
-"""The Keras adapter: compile with the spec's optimizer and loss, fit with an epoch recorder."""
+"""The Keras adapter: compile with the spec's optimizer and loss, fit with an epoch recorder.
+
+The same adapter serves every Keras 3 backend this process's Keras runs on (fixed at its first
+import); what differs per backend lives in :mod:`._keras_backends`.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
 from typing import Any
 
 import numpy as np
 
+from bench.models.families._keras_backends import (
+    KerasBackend,
+    current_backend,
+    in_memory_batches,
+)
+from bench.run.backends import process_backend
 from bench.tfquiet import import_tensorflow
 
-tf = import_tensorflow()
+if process_backend() == "tensorflow":  # quiet TensorFlow's start-up lines before Keras loads it
+    import_tensorflow()
 import keras  # noqa: E402  (after the quiet TensorFlow import above)
 
 from bench.measure.flops import FlopCount, count_flops  # noqa: E402
+from bench.models.families._recorder import FitRecorder  # noqa: E402
 from bench.models.family import EpochCallback, FitResult  # noqa: E402
-from bench.models.preprocess import one_hot  # noqa: E402
 from bench.models.registry import ModelSpec  # noqa: E402
+
+__all__ = ["EpochRecorder", "KerasAdapter", "in_memory_batches", "validation_scores"]
 
 INFERENCE_BATCH = 256
 VALIDATION_BATCH = 1024
-
-
-def in_memory_batches(
-    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool
-) -> tf.data.Dataset:
-    """The arrays as in-memory tensors, served in batches of rows gathered by a shuffled index.
-
-    Only the index is shuffled (reshuffled every epoch); each batch is one ``tf.gather`` from
-    the ready tensors, prepared ahead by tf.data. Measured here on MNIST: 1.5x faster training
-    epochs for a small CNN than handing ``fit`` the NumPy arrays, 1.7x faster than shuffling a
-    ``from_tensor_slices`` dataset; the batches are drawn the same way (a fresh permutation
-    each epoch).
-    """
-    images, labels = tf.constant(x), tf.constant(y)
-    order = tf.data.Dataset.range(len(x))
-    if shuffle:
-        order = order.shuffle(len(x), reshuffle_each_iteration=True)
-    batches = order.batch(batch_size).map(
-        lambda index: (tf.gather(images, index), tf.gather(labels, index)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def validation_scores(
@@ -57,126 +49,43 @@ def validation_scores(
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Records per-epoch metrics and checks the validation split several times per epoch.
+    """Keras callback that reports ``fit``'s progress to a :class:`FitRecorder`.
 
-    Checks (every ``1/checks_per_epoch`` of an epoch and at each epoch's end) run the compiled
-    forward pass on the validation images; their time is kept off the training clock. The
-    training clock starts at ``start`` (when the adapter began preparing the input), so the
-    first epoch includes input setup and graph building; the first epoch's entry also says
-    when the first call of the compiled train step returned (``first_step_seconds``) and on
-    how many images, so throughput can be measured without graph building. A non-finite
-    training loss stops training at the end of that epoch and is the run's failure.
+    Keras calls ``on_train_batch_end`` once per call of the compiled train step, with the
+    index of the last batch that call ran. Before a mid-epoch check the callback reads
+    ``self.model``, which on JAX writes the trainer's current weights back into the model.
+    A non-finite training loss stops training at the end of that epoch.
+
+    ``async_safe`` lets Keras run the batch hooks in a thread beside training, so they never
+    wait for the (lazy) logs; TensorFlow only. On JAX a hook that syncs the weights while the
+    trainer has moved on leaves the model holding donated (deleted) buffers, and on PyTorch a
+    check would read weights in the middle of an update: there the hooks run in line.
     """
 
-    # Batch hooks stay on Keras' asynchronous dispatch: they never read the (lazy) logs.
-    async_safe = True
-
-    def __init__(
-        self,
-        epochs: int,
-        steps_per_epoch: int,
-        validate: Any,
-        on_epoch: EpochCallback | None,
-        batch_size: int,
-        start: float,
-        checks_per_epoch: int,
-    ) -> None:
+    def __init__(self, recorder: FitRecorder, async_safe: bool = False) -> None:
         super().__init__()
-        self.epochs = epochs
-        self.steps_per_epoch = steps_per_epoch
-        self.validate = validate
-        self.on_epoch = on_epoch
-        self.batch_size = batch_size
-        self.start = start
-        self.check_steps = sorted(
-            {
-                max(1, round(steps_per_epoch * k / checks_per_epoch))
-                for k in range(1, checks_per_epoch)
-            }
-        )
-        self.history: list[dict[str, Any]] = []
-        self.checks: list[dict[str, Any]] = []
-        self.failure: str | None = None
-        self.check_seconds = 0.0
-        self._setup_seconds = 0.0
-        self._first_step: tuple[float, int] | None = None
-        self._epoch = 0
-        self._next_check = 0
-        self._epoch_start = start
-        self._epoch_end = start
-        self._epoch_check_seconds = 0.0
-
-    def train_clock(self) -> float:
-        """Seconds of training so far: wall time since ``start`` minus validation checks."""
-        return time.perf_counter() - self.start - self.check_seconds
-
-    def _check(self, fraction: float) -> tuple[float, float]:
-        began = time.perf_counter()
-        accuracy, loss = self.validate()
-        spent = time.perf_counter() - began
-        self.check_seconds += spent
-        self._epoch_check_seconds += spent
-        self.checks.append(
-            {
-                "epoch_fraction": round(fraction, 4),
-                "train_seconds": began - self.start - (self.check_seconds - spent),
-                "val_accuracy": accuracy,
-                "val_loss": loss,
-            }
-        )
-        return accuracy, loss
+        self.recorder = recorder
+        self.async_safe = async_safe
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self._setup_seconds = time.perf_counter() - self.start
+        self.recorder.training_began()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._epoch = epoch
-        self._next_check = 0
-        self._epoch_check_seconds = 0.0
-        # Epochs tile the training clock: each starts where the last one ended.
-        self._epoch_start = self.start if epoch == 0 else self._epoch_end
+        self.recorder.epoch_began(epoch)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self._first_step is None:  # batch is the last step index of this execution
-            self._first_step = (time.perf_counter() - self.start, batch + 1)
-        steps_done = batch + 1
-        while self._next_check < len(self.check_steps) and (
-            steps_done >= self.check_steps[self._next_check]
-        ):
-            self._next_check += 1
-            if steps_done < self.steps_per_epoch:
-                self._check(self._epoch + steps_done / self.steps_per_epoch)
+        self.recorder.steps_finished(batch + 1, before_check=self._sync_weights)
+
+    def _sync_weights(self) -> None:
+        _ = self.model  # the property syncs JAX's training state into the model's variables
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        train_clock = self.train_clock()
-        val_accuracy, val_loss = self._check(epoch + 1.0)
-        now = time.perf_counter()
-        self._epoch_end = now
-        seconds = now - self._epoch_start
-        entry: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "loss": _as_float(logs.get("loss")),
-            "accuracy": _as_float(logs.get("accuracy")),
-            "val_loss": val_loss,
-            "val_accuracy": val_accuracy,
-            "seconds": seconds,
-            "train_seconds": seconds - self._epoch_check_seconds,
-            "val_seconds": self._epoch_check_seconds,
-            "elapsed_train_seconds": train_clock,
-            "elapsed_seconds": now - self.start,
-        }
-        if epoch == 0:
-            entry["setup_seconds"] = self._setup_seconds
-            if self._first_step is not None:
-                entry["first_step_seconds"] = self._first_step[0]
-                entry["first_step_samples"] = self._first_step[1] * self.batch_size
-        self.history.append(entry)
-        if entry["loss"] is None or not math.isfinite(entry["loss"]):
-            self.failure = f"training loss became {entry['loss']} in epoch {epoch + 1}"
+        self._sync_weights()
+        loss, accuracy = _as_float(logs.get("loss")), _as_float(logs.get("accuracy"))
+        self.recorder.epoch_ended(epoch, loss, accuracy)
+        if self.recorder.failure:
             self.model.stop_training = True
-        if self.on_epoch is not None:
-            self.on_epoch({**entry, "epochs": self.epochs})
 
 
 def _as_float(value: Any) -> float | None:
@@ -184,12 +93,8 @@ def _as_float(value: Any) -> float | None:
 
 
 class KerasAdapter:
-    """Adapter for a builder that returns an uncompiled ``keras.Model``."""
-
-    inference_method = (
-        f"tf.function(model(x, training=False)) in batches of {INFERENCE_BATCH}; "
-        "latency: the same compiled call on one image"
-    )
+    """Adapter for a builder that returns an uncompiled ``keras.Model``, on this process's
+    Keras backend."""
 
     def __init__(
         self,
@@ -201,23 +106,42 @@ class KerasAdapter:
         self.spec = spec
         self.config = config
         self.num_classes = num_classes
+        self.backend: KerasBackend = current_backend()
         self.model = spec.build(config, input_shape, num_classes)
-        self._forward = tf.function(self._call, reduce_retracing=True)
-
-    def _call(self, x: Any) -> Any:
-        return self.model(x, training=False)
+        self._forward = self.backend.forward(self.model)
+        self.inference_method = (
+            f"{self.backend.inference_method} in batches of {INFERENCE_BATCH}; "
+            "latency: the same call on one image"
+        )
 
     @staticmethod
     def seed_framework(seed: int, deterministic: bool) -> None:
-        """Seed Python, NumPy and TensorFlow; optionally make TensorFlow's kernels deterministic."""
+        """Seed Python, NumPy and the backend; optionally make the backend's kernels
+        deterministic (TensorFlow op determinism; PyTorch deterministic algorithms; nothing
+        to switch on JAX's CPU kernels).
+
+        Keras seeds TensorFlow's generator too, on every backend (``tf.data`` pipelines may
+        shuffle), importing TensorFlow where it is installed: it is imported here first,
+        with its start-up lines silenced."""
+        if importlib.util.find_spec("tensorflow") is not None:
+            import_tensorflow()
         keras.utils.set_random_seed(seed)
         if deterministic:
-            tf.config.experimental.enable_op_determinism()
+            current_backend().make_deterministic()
 
     @staticmethod
     def framework_versions() -> dict[str, str]:
-        """The framework versions this adapter trains with."""
-        return {"keras": keras.__version__, "tensorflow": tf.__version__, "backend": "tensorflow"}
+        """Keras's version, the backend it runs on, and the backend library's versions."""
+        backend = current_backend()
+        return {"keras": keras.__version__, "backend": backend.name, **backend.versions()}
+
+    def runtime_info(self) -> dict[str, Any]:
+        """How this adapter feeds and calls the model on its backend (for the record)."""
+        return {"input_pipeline": self.backend.input_method}
+
+    def matmul_peak(self, dtype: str) -> dict[str, Any]:
+        """The machine's matmul peak, measured with the backend's own library."""
+        return self.backend.matmul_peak(dtype)
 
     def fit(
         self,
@@ -231,21 +155,26 @@ class KerasAdapter:
         """Compile and train for ``config['epochs']`` epochs, checking ``(x_val, y_val)``.
 
         A model may set ``steps_per_execution`` in its config (default 1): that many batches
-        run per call of the compiled train function. Validation is not handed to ``fit``:
-        the recorder checks it through the compiled forward pass, off the training clock.
+        run per call of the compiled train function (where the backend allows; see
+        :mod:`._keras_backends`). Validation is not handed to ``fit``: the recorder checks it
+        through the compiled forward pass, off the training clock.
         """
         batch_size = int(self.config["batch_size"])
         epochs = int(self.config["epochs"])
         steps_per_epoch = math.ceil(len(x) / batch_size)
         loss = self.spec.loss(self.config) if self.spec.loss else "categorical_crossentropy"
+        steps, note = self.backend.steps_per_execution(
+            int(self.config.get("steps_per_execution", 1))
+        )
+        notes = [note] if note else []
         self.model.compile(
             optimizer=self.spec.optimizer(self.config, steps_per_epoch),
             loss=loss,
             metrics=["accuracy"],
-            steps_per_execution=int(self.config.get("steps_per_execution", 1)),
+            steps_per_execution=steps,
         )
         start = time.perf_counter()
-        recorder = EpochRecorder(
+        recorder = FitRecorder(
             epochs,
             steps_per_epoch,
             lambda: validation_scores(self._forward, x_val, y_val),
@@ -254,12 +183,11 @@ class KerasAdapter:
             start,
             checks_per_epoch,
         )
-        train = in_memory_batches(x, one_hot(y, self.num_classes), batch_size, shuffle=True)
+        train = self.backend.fit_input(x, y, self.num_classes, batch_size)
         self.model.fit(
-            train,
+            **{"shuffle": False, **train},  # tf.data reshuffles itself every epoch
             epochs=epochs,
-            callbacks=[recorder],
-            shuffle=False,  # the dataset reshuffles itself every epoch
+            callbacks=[EpochRecorder(recorder, async_safe=self.backend.name == "tensorflow")],
             verbose=0,
         )
         fit_seconds = time.perf_counter() - start
@@ -269,6 +197,7 @@ class KerasAdapter:
             train_seconds=fit_seconds - recorder.check_seconds,
             check_seconds=recorder.check_seconds,
             fit_seconds=fit_seconds,
+            notes=notes,
             failure=recorder.failure,
         )
 

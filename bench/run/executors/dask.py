@@ -7,7 +7,11 @@ workers need no shared filesystem and ``--resume`` works as it does for a local 
 
 One training per worker at a time: every task asks for one unit of the worker resource
 ``train`` (start workers with ``--resources train=1``), and no more tasks are in flight than the
-cluster has ``train`` units, so runs do not queue up on busy workers. A task whose worker dies is
+cluster has ``train`` units, so runs do not queue up on busy workers. A worker process serves
+one Keras backend (Keras fixes it at first import): workers started with
+``KERAS_BACKEND=jax`` offer the resource ``backend-jax``, and every Keras run asks for the
+resource of its backend (``backend-tensorflow`` by default), so it trains only on a worker of
+that backend; scikit-learn and PyTorch runs ask only for ``train``. A task whose worker dies is
 rescheduled by the Dask scheduler, which counts the death against every task it had handed to
 that worker; once a task's count exceeds the scheduler's ``allowed-failures`` (1 on the embedded
 cluster, so one retry) the run is recorded as failed with Dask's ``KilledWorker`` reason. A task
@@ -34,7 +38,7 @@ from bench.measure.environment import usable_cores
 from bench.results.record import RunError, RunRecord
 from bench.results.store import write_record
 from bench.run.executors import Progress, RecordHook, register_executor
-from bench.run.spec import RunSpec
+from bench.run.spec import DEFAULT_BACKEND, RunSpec
 from bench.run.trainer import now_iso
 
 if TYPE_CHECKING:
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
     from bench.data import Dataset
 
 TRAIN_RESOURCE = "train"
+BACKEND_RESOURCE = "backend-{backend}"
 LOCAL_ALLOWED_FAILURES = 1
 WORKER_WAIT_SECONDS = 120
 CONNECT_TIMEOUT_SECONDS = 20
@@ -55,7 +60,11 @@ THREAD_VARIABLES = (
     "OPENBLAS_NUM_THREADS",
 )
 INSTALL_HINT = "--executor dask needs Dask distributed: pip install 'mnist-bench[dask]'"
-WORKER_HINT = "dask worker {address} --nworkers 1 --nthreads 1 --resources {resource}=1"
+BACKEND_WORKER_HINT = (
+    "KERAS_BACKEND={backend} dask worker {address} --nworkers 1 --nthreads 1 "
+    "--resources train=1,backend-{backend}=1"
+)
+WORKER_HINT = BACKEND_WORKER_HINT.replace("{backend}", DEFAULT_BACKEND)
 
 
 # --- on the worker --------------------------------------------------------------------------
@@ -95,6 +104,10 @@ def run_task(spec: dict[str, Any]) -> RunRecord:
 
     _keep_dask_off_global_random()
     run = RunSpec.from_dict(spec)
+    if run.models_from:  # a model from the user's file: the same path must exist here
+        from bench.models.user_files import load_model_file
+
+        load_model_file(run.models_from)
     record = execute_run(run, _worker_dataset(run.dataset, run.data_dir))
     worker = get_worker()
     record.executor = {
@@ -117,18 +130,53 @@ def _import_distributed() -> Any:
     return distributed
 
 
+def backend_resource(backend: str) -> str:
+    """The worker resource that marks a worker process serving Keras ``backend``."""
+    return BACKEND_RESOURCE.format(backend=backend)
+
+
+def run_resources(run: RunSpec) -> dict[str, int]:
+    """What a run's task asks of a worker: one ``train`` unit, and for a Keras run, a worker
+    of its backend."""
+    from bench.models.registry import get_model
+    from bench.run.backends import uses_backends
+
+    resources = {TRAIN_RESOURCE: 1}
+    if uses_backends(get_model(run.model).family):
+        resources[backend_resource(run.backend)] = 1
+    return resources
+
+
+def keras_backends(runs: Sequence[RunSpec]) -> list[str]:
+    """The Keras backends the Keras runs of ``runs`` train on, sorted."""
+    return sorted({run.backend for run in runs if len(run_resources(run)) > 1})
+
+
+def worker_backends(n_workers: int, backends: Sequence[str]) -> list[str]:
+    """The backend of each of ``n_workers`` local workers: every backend at least once, the
+    rest shared round-robin (so ``len(backends)`` workers at least)."""
+    count = max(n_workers, len(backends))
+    return [backends[i % len(backends)] for i in range(count)]
+
+
 @contextmanager
-def local_client(n_workers: int | None = None) -> Iterator[Client]:
+def local_client(
+    n_workers: int | None = None, backends: Sequence[str] = (DEFAULT_BACKEND,)
+) -> Iterator[Client]:
     """Start a ``LocalCluster`` of spawned worker processes and yield a client connected to it.
 
-    One worker per core by default, one thread each, one ``train`` unit each; TensorFlow and the
-    BLAS libraries in each worker get an equal share of the cores. Workers are spawned, never
-    forked (TensorFlow does not survive ``fork``), and a run is retried once if its worker dies.
+    One worker per core by default (at least one per Keras backend in ``backends``), one thread
+    each, one ``train`` unit each and the resource of the Keras backend it serves
+    (``KERAS_BACKEND`` set in its environment); TensorFlow and the BLAS libraries in each
+    worker get an equal share of the cores. Workers are spawned, never forked (TensorFlow does
+    not survive ``fork``), and a run is retried once if its worker dies.
     """
     distributed = _import_distributed()
     import dask
+    from distributed.system import MEMORY_LIMIT
 
-    workers = n_workers or usable_cores()
+    plan = worker_backends(n_workers or usable_cores(), list(backends))
+    workers = len(plan)
     threads = str(max(1, usable_cores() // workers))
     settings = {
         "distributed.worker.multiprocessing-method": "spawn",
@@ -140,15 +188,18 @@ def local_client(n_workers: int | None = None) -> Iterator[Client]:
         _nanny_log_level_restored() as nanny_log,
         dask.config.set(settings),
         distributed.LocalCluster(
-            n_workers=workers,
+            n_workers=0,
             threads_per_worker=1,
             processes=True,
             resources={TRAIN_RESOURCE: 1},
             env={name: threads for name in THREAD_VARIABLES},
+            memory_limit=MEMORY_LIMIT // workers,  # an equal share each, as LocalCluster gives
             dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
+        _add_backend_workers(cluster, plan)
+        client.wait_for_workers(workers, timeout=WORKER_WAIT_SECONDS)
         try:
             yield client
         except KeyboardInterrupt:
@@ -159,6 +210,19 @@ def local_client(n_workers: int | None = None) -> Iterator[Client]:
         # A worker that has loaded TensorFlow takes seconds to exit, so closing the cluster
         # after a finished sweep would warn that it killed them: not news worth printing.
         nanny_log.setLevel(logging.ERROR)
+
+
+def _add_backend_workers(cluster: Any, plan: list[str]) -> None:
+    """Start one worker per entry of ``plan`` on ``cluster``, each serving that Keras backend:
+    the cluster's own worker spec, with the backend's resource and ``KERAS_BACKEND`` added."""
+    base = cluster.new_spec
+    for backend in dict.fromkeys(plan):
+        options = dict(base["options"])
+        options["resources"] = {**options.get("resources", {}), backend_resource(backend): 1}
+        options["env"] = {**options.get("env", {}), "KERAS_BACKEND": backend}
+        cluster.new_spec = {**base, "options": options}  # a new dict: earlier specs keep theirs
+        cluster.scale(len(cluster.worker_spec) + plan.count(backend))
+    cluster.new_spec = base
 
 
 @contextmanager
@@ -223,8 +287,22 @@ def training_slots(client: Client) -> int:
     return int(sum(w.get("resources", {}).get(TRAIN_RESOURCE, 0) for w in workers))
 
 
-def wait_for_training_slots(client: Client, say: Progress, timeout: float) -> int:
-    """Wait for a worker to join, then return the training slots; a clear error if none."""
+def served_backends(client: Client) -> set[str]:
+    """The Keras backends some worker of the cluster offers the resource of."""
+    prefix = backend_resource("")
+    return {
+        name[len(prefix) :]
+        for worker in _workers(client).values()
+        for name, amount in worker.get("resources", {}).items()
+        if name.startswith(prefix) and amount > 0
+    }
+
+
+def wait_for_training_slots(
+    client: Client, say: Progress, timeout: float, needed_backends: Sequence[str] = ()
+) -> int:
+    """Wait for a worker to join, then return the training slots; a clear error if none, or
+    if no worker serves one of the Keras backends ``needed_backends``."""
     address = client.scheduler.address
     if not _workers(client):
         say(f"waiting up to {timeout:.0f}s for a worker to join {address}...")
@@ -233,16 +311,24 @@ def wait_for_training_slots(client: Client, say: Progress, timeout: float) -> in
         except TimeoutError as error:
             raise BenchError(
                 f"no worker joined the Dask scheduler at {address} within {timeout:.0f}s; "
-                "start one with '"
-                + WORKER_HINT.format(address=address, resource=TRAIN_RESOURCE)
-                + "'"
+                "start one with '" + WORKER_HINT.format(address=address) + "'"
             ) from error
     slots = training_slots(client)
+    missing = [b for b in needed_backends if b not in served_backends(client)]
+    if missing:
+        raise BenchError(
+            f"no worker of the Dask cluster at {address} serves the Keras backend "
+            + " or ".join(repr(b) for b in missing)
+            + ", so those runs could never start. A worker process serves one backend: start "
+            + "; ".join(
+                "'" + BACKEND_WORKER_HINT.format(address=address, backend=b) + "'" for b in missing
+            )
+        )
     if slots < 1:
         raise BenchError(
             f"no worker of the Dask cluster at {address} offers the '{TRAIN_RESOURCE}' resource, "
             "so no run could start. Restart the workers as '"
-            + WORKER_HINT.format(address=address, resource=TRAIN_RESOURCE)
+            + WORKER_HINT.format(address=address)
             + "' (one training per worker keeps the timings honest)"
         )
     return slots
@@ -292,7 +378,7 @@ def run_on_client(
 
     from bench.run.executors.local import summary_line
 
-    slots = wait_for_training_slots(client, say, WORKER_WAIT_SECONDS)
+    slots = wait_for_training_slots(client, say, WORKER_WAIT_SECONDS, keras_backends(runs))
     say(f"Dask cluster at {client.scheduler.address}: {slots} training slot(s)")
     pending = list(reversed(runs))
     in_flight: dict[str, tuple[RunSpec, float]] = {}
@@ -306,7 +392,7 @@ def run_on_client(
             key=f"train-{run.run_id}-{uuid.uuid4().hex[:8]}",
             pure=False,
             retries=1,
-            resources={TRAIN_RESOURCE: 1},
+            resources=run_resources(run),
         )
         in_flight[future.key] = (run, time.perf_counter())
         completed.add(future)
@@ -343,8 +429,13 @@ def run_on_dask(
     """Run ``runs`` on the cluster at ``scheduler``, or on a new local cluster when it is None."""
     if not runs:
         return []
+    backends = keras_backends(runs) or [DEFAULT_BACKEND]
     if not scheduler:
-        say(f"starting a local Dask cluster: {usable_cores()} worker process(es), one run each")
-    connect = remote_client(scheduler) if scheduler else local_client()
+        count = len(worker_backends(usable_cores(), backends))
+        say(
+            f"starting a local Dask cluster: {count} worker process(es), one run each"
+            + (f", serving {', '.join(backends)}" if len(backends) > 1 else "")
+        )
+    connect = remote_client(scheduler) if scheduler else local_client(backends=backends)
     with connect as client:
         return run_on_client(client, runs, results_dir, say, on_record)

@@ -1,4 +1,6 @@
-"""The in-process executor: runs one after another in this process.
+"""The in-process executor: runs one after another in this process (a Keras run of another
+backend than this process's trains in a worker process of that backend,
+:mod:`bench.run.backend_worker`).
 
 Whatever the executor, this process alone writes ``results/``: each record is written
 atomically the moment its run finishes, so an interrupted sweep keeps every finished record.
@@ -14,6 +16,8 @@ from typing import Any
 from bench.data import Dataset, load_dataset
 from bench.results.record import RunRecord
 from bench.results.store import write_record
+from bench.run.backend_worker import BackendWorkers
+from bench.run.backends import needs_backend_process
 from bench.run.executors import Progress, RecordHook, register_executor
 from bench.run.spec import RunSpec
 from bench.run.trainer import execute_run
@@ -89,29 +93,37 @@ def run_in_process(
     """Run each spec in this process, writing its record as soon as it finishes (then calling
     ``on_record(record, path)`` when given).
 
+    Runs train in this process, except Keras runs of another backend than this process's,
+    which train in a worker process of their backend (one per backend, kept for the sweep).
     ``scheduler`` is not used (this executor takes none).
     """
     datasets: dict[tuple[str, str | None], Dataset] = {}
     records = []
     clock = SweepClock(runs)
-    for index, run in enumerate(runs, start=1):
-        position = f"[{index}/{len(runs)}]"
-        later = clock.after(index - 1)
-        left = "" if later is None else f" (after it, ~{_format_seconds(later)} for the rest)"
-        key = (run.dataset, run.data_dir)
-        if key not in datasets:
-            datasets[key] = load_dataset(run.dataset, run.data_dir)
-        say(f"{position} {run.label} on {run.dataset}, seed {run.seed}: training{left}")
-        start = time.perf_counter()
-        on_epoch = epoch_reporter(position, run, say, later)
-        record = execute_run(run, datasets[key], on_epoch=on_epoch)
-        seconds = time.perf_counter() - start
-        clock.finished(run, seconds)
-        path = write_record(results_dir, record)
-        say(summary_line(position, run, record, seconds, path))
-        records.append(record)
-        if on_record is not None:
-            on_record(record, path)
+    with BackendWorkers() as workers:
+        for index, run in enumerate(runs, start=1):
+            position = f"[{index}/{len(runs)}]"
+            later = clock.after(index - 1)
+            left = "" if later is None else f" (after it, ~{_format_seconds(later)} for the rest)"
+            elsewhere = needs_backend_process(run)
+            where = f" in a {run.backend} worker process" if elsewhere else ""
+            say(f"{position} {run.label} on {run.dataset}, seed {run.seed}: training{where}{left}")
+            start = time.perf_counter()
+            on_epoch = epoch_reporter(position, run, say, later)
+            if elsewhere:
+                record = workers.run(run, on_epoch)
+            else:
+                key = (run.dataset, run.data_dir)
+                if key not in datasets:
+                    datasets[key] = load_dataset(run.dataset, run.data_dir)
+                record = execute_run(run, datasets[key], on_epoch=on_epoch)
+            seconds = time.perf_counter() - start
+            clock.finished(run, seconds)
+            path = write_record(results_dir, record)
+            say(summary_line(position, run, record, seconds, path))
+            records.append(record)
+            if on_record is not None:
+                on_record(record, path)
     return records
 
 

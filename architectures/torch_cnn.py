@@ -1,0 +1,114 @@
+"""``torch_cnn``: a native PyTorch twin of ``cnn_fast``, trained by the harness's own loop.
+
+Same layers and sizes as ``cnn_fast`` (152,170 parameters on 28x28 images): Conv 6x6/32 with
+stride 2 + ReLU -> max-pool 2x2 -> Conv 3x3/64 + ReLU -> Linear 128 + ReLU -> Linear 10 (logits;
+the harness applies the softmax). Same recipe: one epoch of Adam on a one-cycle schedule
+(linear warm-up from a tenth of the peak over the first 20% of the steps, then a cosine to
+zero, stepped every batch), label smoothing 0.1, batch 128. Made to match Keras where PyTorch's
+defaults differ: Glorot-uniform weights and zero biases (PyTorch's layers start from a scaled
+Kaiming-uniform), Adam's epsilon 1e-7 (PyTorch: 1e-8), and Keras's "same" padding for small
+images (the 8x8 digits), which PyTorch's strided convolutions do not offer. What differs:
+PyTorch lays images out channels first, so the flattened features come in another order
+(the same function class), and ``steps_per_execution`` has no meaning in an eager loop.
+
+How a PyTorch model plugs in (the contract, in short):
+
+* ``family="torch"``; the builder returns an ``nn.Module`` mapping ``(N, *input_shape)`` to
+  logits ``(N, num_classes)``; ``input_shape`` is what ``preprocess`` produces per sample;
+* ``optimizer(config, parameters, steps_per_epoch)`` returns an optimizer, or
+  ``(optimizer, scheduler)`` with a scheduler the harness steps after every batch;
+* ``loss(config)`` (optional) returns ``loss_fn(logits, integer_labels)``;
+* ``config`` holds ``epochs`` and ``batch_size``; ``device`` (``cpu`` or ``cuda``) is added
+  for every torch model. Import ``torch`` inside the functions, never at module level.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bench.models.preprocess import images_channel_first
+from bench.models.registry import register_model
+
+
+def one_cycle_adam(config: dict[str, Any], parameters: Any, steps_per_epoch: int) -> Any:
+    """Adam with Keras's epsilon on a per-batch one-cycle schedule (``cnn_fast``'s)."""
+    import torch
+
+    total = max(1, steps_per_epoch * int(config["epochs"]))
+    warmup = max(1, int(config["warmup_fraction"] * total))
+    optimizer = torch.optim.Adam(parameters, lr=float(config["learning_rate"]), eps=1e-7)
+
+    def factor(step: int) -> float:
+        """Learning rate / peak at ``step`` (0-based), as Keras's CosineDecay with warm-up."""
+        if step < warmup:
+            return 0.1 + 0.9 * step / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def smoothed_crossentropy(config: dict[str, Any]) -> Any:
+    """Cross-entropy on integer labels with the configured label smoothing."""
+    import torch
+
+    return torch.nn.CrossEntropyLoss(label_smoothing=float(config["label_smoothing"]))
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """Keras's "same" padding of one axis: (before, after), the odd pixel after."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+@register_model(
+    family="torch",
+    preprocess=images_channel_first,
+    config={
+        "epochs": 1,
+        "batch_size": 128,
+        "learning_rate": 0.016,
+        "warmup_fraction": 0.2,
+        "label_smoothing": 0.1,
+        "filters": 32,
+        "dense_units": 128,
+    },
+    optimizer=one_cycle_adam,
+    loss=smoothed_crossentropy,
+    tuning="cnn_fast's recipe, unchanged (not tuned for PyTorch)",
+)
+def torch_cnn(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
+    """cnn_fast's twin in native PyTorch: strided 6x6 conv, 3x3 conv, dense; one-cycle Adam."""
+    import torch
+    from torch import nn
+
+    channels, height, width = input_shape
+    filters = int(config["filters"])
+    small = min(height, width) < 24  # as cnn_fast: "same" padding keeps small images' size
+    layers: list[nn.Module] = []
+    if small:
+        (top, bottom), (left, right) = same_padding(height, 6, 2), same_padding(width, 6, 2)
+        layers.append(nn.ZeroPad2d((left, right, top, bottom)))
+    layers += [
+        nn.Conv2d(channels, filters, 6, stride=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(filters, 2 * filters, 3, padding="same" if small else 0),
+        nn.ReLU(),
+        nn.Flatten(),
+    ]
+    features = nn.Sequential(*layers)
+    with torch.no_grad():
+        flat = features(torch.zeros(1, *input_shape)).shape[1]
+    model = nn.Sequential(
+        features,
+        nn.Linear(flat, int(config["dense_units"])),
+        nn.ReLU(),
+        nn.Linear(int(config["dense_units"]), num_classes),
+    )
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
+    return model

@@ -1,0 +1,152 @@
+"""Per-epoch history, validation checks and the training clock, for any training loop.
+
+A framework's loop reports its progress to a :class:`FitRecorder` (training began, an epoch
+began, some steps finished, an epoch ended with its loss and accuracy); the recorder checks
+the validation split several times per epoch, keeps that time off the training clock, and
+builds the history entries and checks every family records alike. The Keras adapter calls it
+from a callback, the PyTorch adapter from its own loop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.models.family import EpochCallback
+
+Validate = Callable[[], tuple[float, float]]
+
+
+class FitRecorder:
+    """Records per-epoch metrics and checks the validation split several times per epoch.
+
+    Checks (every ``1/checks_per_epoch`` of an epoch and at each epoch's end) call
+    ``validate() -> (accuracy, loss)``; their time is kept off the training clock. The training
+    clock starts at ``start`` (when the adapter began preparing the input), so the first epoch
+    includes input setup and graph building; the first epoch's entry also says when the first
+    training step (or first compiled call of several steps) returned (``first_step_seconds``)
+    and on how many images, so throughput can be measured without the start-up. A non-finite
+    training loss is the run's failure (:attr:`failure`); the loop should stop then.
+    """
+
+    def __init__(
+        self,
+        epochs: int,
+        steps_per_epoch: int,
+        validate: Validate,
+        on_epoch: EpochCallback | None,
+        batch_size: int,
+        start: float,
+        checks_per_epoch: int,
+    ) -> None:
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.validate = validate
+        self.on_epoch = on_epoch
+        self.batch_size = batch_size
+        self.start = start
+        self.check_steps = sorted(
+            {
+                max(1, round(steps_per_epoch * k / checks_per_epoch))
+                for k in range(1, checks_per_epoch)
+            }
+        )
+        self.history: list[dict[str, Any]] = []
+        self.checks: list[dict[str, Any]] = []
+        self.failure: str | None = None
+        self.check_seconds = 0.0
+        self._setup_seconds = 0.0
+        self._first_step: tuple[float, int] | None = None
+        self._epoch = 0
+        self._next_check = 0
+        self._epoch_start = start
+        self._epoch_end = start
+        self._epoch_check_seconds = 0.0
+
+    def train_clock(self) -> float:
+        """Seconds of training so far: wall time since ``start`` minus validation checks."""
+        return time.perf_counter() - self.start - self.check_seconds
+
+    def check(self, fraction: float) -> tuple[float, float]:
+        """Validate now, off the training clock; record it at ``fraction`` epochs."""
+        began = time.perf_counter()
+        accuracy, loss = self.validate()
+        spent = time.perf_counter() - began
+        self.check_seconds += spent
+        self._epoch_check_seconds += spent
+        self.checks.append(
+            {
+                "epoch_fraction": round(fraction, 4),
+                "train_seconds": began - self.start - (self.check_seconds - spent),
+                "val_accuracy": accuracy,
+                "val_loss": loss,
+            }
+        )
+        return accuracy, loss
+
+    def training_began(self) -> None:
+        """The loop is about to run its first step: setup (input, compilation) is over."""
+        self._setup_seconds = time.perf_counter() - self.start
+
+    def epoch_began(self, epoch: int) -> None:
+        """Epoch ``epoch`` (0-based) starts."""
+        self._epoch = epoch
+        self._next_check = 0
+        self._epoch_check_seconds = 0.0
+        # Epochs tile the training clock: each starts where the last one ended.
+        self._epoch_start = self.start if epoch == 0 else self._epoch_end
+
+    def due_check(self, steps_done: int) -> bool:
+        """True when a mid-epoch check falls due after ``steps_done`` steps of this epoch."""
+        return (
+            self._next_check < len(self.check_steps)
+            and steps_done >= self.check_steps[self._next_check]
+        )
+
+    def steps_finished(
+        self, steps_done: int, before_check: Callable[[], None] | None = None
+    ) -> None:
+        """``steps_done`` steps of this epoch have finished: note the first step, and run
+        the checks that fell due (``before_check`` runs first, e.g. to sync the weights)."""
+        if self._first_step is None:
+            self._first_step = (time.perf_counter() - self.start, steps_done)
+        while self.due_check(steps_done):
+            self._next_check += 1
+            if steps_done < self.steps_per_epoch:
+                if before_check is not None:
+                    before_check()
+                self.check(self._epoch + steps_done / self.steps_per_epoch)
+
+    def epoch_ended(self, epoch: int, loss: float | None, accuracy: float | None) -> dict[str, Any]:
+        """Epoch ``epoch`` (0-based) ended with this mean training loss and accuracy: check the
+        validation split, record the epoch's entry, and return it."""
+        train_clock = self.train_clock()
+        val_accuracy, val_loss = self.check(epoch + 1.0)
+        now = time.perf_counter()
+        self._epoch_end = now
+        seconds = now - self._epoch_start
+        entry: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "loss": loss,
+            "accuracy": accuracy,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "seconds": seconds,
+            "train_seconds": seconds - self._epoch_check_seconds,
+            "val_seconds": self._epoch_check_seconds,
+            "elapsed_train_seconds": train_clock,
+            "elapsed_seconds": now - self.start,
+        }
+        if epoch == 0:
+            entry["setup_seconds"] = self._setup_seconds
+            if self._first_step is not None:
+                entry["first_step_seconds"] = self._first_step[0]
+                entry["first_step_samples"] = self._first_step[1] * self.batch_size
+        self.history.append(entry)
+        if loss is None or not math.isfinite(loss):
+            self.failure = f"training loss became {loss} in epoch {epoch + 1}"
+        if self.on_epoch is not None:
+            self.on_epoch({**entry, "epochs": self.epochs})
+        return entry

@@ -1,0 +1,164 @@
+"""The native PyTorch family: torch_cnn trained through the trainer, FLOPs, failures, devices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the PyTorch family needs torch (README: extras)")
+
+from bench.cli import main  # noqa: E402
+from bench.measure.flops import count_flops  # noqa: E402
+from bench.measure.torch_flops import count_torch_flops  # noqa: E402
+from bench.models.family import make_adapter  # noqa: E402
+from bench.models.preprocess import images_channel_first  # noqa: E402
+from bench.models.registry import REGISTRY, get_model, register_model  # noqa: E402
+from bench.run.selection import build_runs  # noqa: E402
+from bench.run.trainer import execute_run  # noqa: E402
+
+# The history entry fields every family records (the Keras adapter's, first epoch included).
+EPOCH_FIELDS = {
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "seconds",
+    "train_seconds",
+    "val_seconds",
+    "elapsed_train_seconds",
+    "elapsed_seconds",
+}
+FIRST_EPOCH_FIELDS = {"setup_seconds", "first_step_seconds", "first_step_samples"}
+
+
+@pytest.fixture
+def mnist_env(mnist_mirror, bench_home, monkeypatch):
+    monkeypatch.setenv("MNIST_BENCH_MIRROR", str(mnist_mirror))
+    return mnist_mirror
+
+
+def test_torch_cnn_is_cnn_fasts_twin_in_size_and_flops():
+    torch_spec, keras_spec = get_model("torch_cnn"), get_model("cnn_fast")
+    twin = make_adapter(torch_spec, dict(torch_spec.config), (1, 28, 28), 10)
+    original = make_adapter(keras_spec, dict(keras_spec.config), (28, 28, 1), 10)
+    assert twin.parameter_count() == original.parameter_count() == 152_170
+    # Same convention, counted from PyTorch's modules by hooks and from Keras's layers.
+    assert twin.flop_count().forward == count_flops(original.model).forward
+    assert twin.flop_count().uncounted == ()
+    # 8x8 digits keep their size through Keras's "same" padding, as cnn_fast's do.
+    small = make_adapter(torch_spec, dict(torch_spec.config), (1, 8, 8), 10)
+    keras_small = make_adapter(keras_spec, dict(keras_spec.config), (8, 8, 1), 10)
+    assert small.parameter_count() == keras_small.parameter_count()
+
+
+def test_flop_rules_for_torch_modules():
+    nn = torch.nn
+    assert count_torch_flops(nn.Linear(784, 10), (784,)).forward == 2 * 784 * 10 + 10
+    conv = count_torch_flops(nn.Conv2d(3, 8, 3, bias=False), (3, 10, 10))
+    assert conv.forward == 2 * (8 * 8) * (8 * 3 * 3 * 3)
+    normed = count_torch_flops(nn.Sequential(nn.Conv2d(1, 4, 1), nn.BatchNorm2d(4)), (1, 5, 5))
+    assert normed.forward == (2 * 25 * 4 + 100) + 2 * 100
+    upsample = count_torch_flops(nn.ConvTranspose2d(2, 2, 2), (2, 3, 3))
+    assert upsample.forward == 0 and upsample.uncounted == ("ConvTranspose2d (ConvTranspose2d)",)
+
+
+def test_torch_cnn_trains_through_the_trainer_on_mnist(mnist_env):
+    """One epoch on 5,000 real MNIST images: far above chance, every field recorded."""
+    run = build_runs(["torch_cnn"], ["mnist"], [0], limit_train=5000, limit_test=2000)[0]
+    record = execute_run(run)
+    assert record.ok, record.error
+    assert record.accuracy > 0.9, "cnn_fast's recipe on 5,000 images reaches over 90%"
+    assert record.parameters == 152_170
+    assert record.flops["forward_per_sample"] == get_flops_of_cnn_fast()
+    (epoch,) = record.history
+    assert set(epoch) == EPOCH_FIELDS | FIRST_EPOCH_FIELDS
+    assert epoch["first_step_samples"] == 128
+    assert 0 < epoch["first_step_seconds"] < epoch["train_seconds"]
+    assert epoch["val_accuracy"] == record.checks[-1]["val_accuracy"]
+    assert len(record.checks) == 10, "nine checks inside the one epoch, one at its end"
+    fractions = [check["epoch_fraction"] for check in record.checks]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert record.checks[-1]["val_accuracy"] > record.checks[0]["val_accuracy"]
+    framework = record.environment["framework"]
+    assert framework["torch"] == torch.__version__
+    assert framework["device"] == "cpu" and framework["num_threads"] == torch.get_num_threads()
+    assert record.environment["matmul_peak"]["method"].startswith("best of 10 warm torch.matmul")
+    assert record.timings["latency"]["n"] == 500
+    assert "inference_mode" in record.timings["method"]
+    assert record.config["device"] == "cpu"
+
+
+def get_flops_of_cnn_fast() -> int:
+    spec = get_model("cnn_fast")
+    return count_flops(make_adapter(spec, dict(spec.config), (28, 28, 1), 10).model).forward
+
+
+def _fit_losses(seed: int) -> list[float]:
+    """Training losses of torch_cnn on digits, seeded as the trainer seeds a run."""
+    from bench.data import load_dataset
+    from bench.models.families._torch import TorchAdapter
+    from bench.run.trainer import seed_everything
+
+    data, spec = load_dataset("digits"), get_model("torch_cnn")
+    x, y = images_channel_first(data.x_train), data.y_train
+    seed_everything(seed)
+    TorchAdapter.seed_framework(seed, deterministic=False)
+    adapter = TorchAdapter(spec, {**spec.config, "epochs": 2}, x.shape[1:], 10)
+    fit = adapter.fit(x, y, x[:100], y[:100], checks_per_epoch=1)
+    return [epoch["loss"] for epoch in fit.history]
+
+
+def test_same_seed_same_training_other_seed_other_training(bench_home):
+    first, again, other = _fit_losses(0), _fit_losses(0), _fit_losses(1)
+    assert first == again
+    assert first != other
+    assert len(first) == 2 and first[1] < first[0]
+
+
+@pytest.fixture
+def nan_torch_model():
+    def sgd(config, parameters, steps_per_epoch):
+        return torch.optim.SGD(parameters, lr=0.1)
+
+    @register_model(
+        family="torch",
+        preprocess=images_channel_first,
+        config={"epochs": 3, "batch_size": 64},
+        optimizer=sgd,
+    )
+    def nan_torch(config, input_shape, num_classes):
+        """Outputs NaN logits."""
+        linear = torch.nn.Linear(int(np.prod(input_shape)), num_classes)
+        return torch.nn.Sequential(torch.nn.Flatten(), linear, Poison())
+
+    yield "nan_torch"
+    REGISTRY.remove("nan_torch")
+
+
+class Poison(torch.nn.Module):
+    def forward(self, x):
+        return x * float("nan")
+
+
+def test_a_non_finite_loss_fails_the_run_after_its_epoch(nan_torch_model, bench_home):
+    record = execute_run(build_runs([nan_torch_model], ["digits"], [0])[0])
+    assert record.status == "failed"
+    assert "training loss became nan in epoch 1" in record.error.message
+    assert len(record.history) == 1, "training stops after the first non-finite epoch"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_asking_for_cuda_without_a_gpu_is_refused_before_training(tmp_path, capsys):
+    argv = ["run", "--model", "torch_cnn", "--dataset", "digits", "--set", "device=cuda"]
+    assert main([*argv, "--results-dir", str(tmp_path), "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing was trained" in err
+    assert "PyTorch sees no CUDA GPU" in err and "--set device=cpu" in err
+    assert not list((tmp_path / "runs").glob("*/record.json"))
+
+
+def test_device_takes_only_cpu_or_cuda(tmp_path, capsys):
+    argv = ["run", "--model", "torch_cnn", "--dataset", "digits", "--set", "device=tpu"]
+    assert main([*argv, "--results-dir", str(tmp_path)]) == 2
+    assert "device='tpu' is not one of 'cpu', 'cuda'" in capsys.readouterr().err
