@@ -74,7 +74,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def test_list_and_run_a_model_from_a_file(tmp_path, bench_home, capsys):
     path = write(tmp_path, "my_models.py", KNN_FILE)
-    assert main(["list", "--models-from", str(path), "--no-params", "file_*"]) == 0
+    assert main(["list", "--models-from", str(path), "file_*"]) == 0
     listed = capsys.readouterr().out
     assert "file_knn" in listed and "k-nearest neighbours from a user's file." in listed
     results = tmp_path / "results"
@@ -121,7 +121,7 @@ def test_a_bad_model_file_is_a_clear_command_line_error(tmp_path, capsys, text, 
     if text is not None:
         path.write_text(text)
     with pytest.raises(SystemExit) as caught:  # a command-line error, before any handler runs
-        main(["list", "--no-params", "--models-from", str(path)])
+        main(["list", "--models-from", str(path)])
     assert caught.value.code == 2
     err = capsys.readouterr().err
     assert f"--models-from {path}" in err and message in err
