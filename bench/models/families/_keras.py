@@ -20,6 +20,7 @@ from bench.models.registry import ModelSpec  # noqa: E402
 
 INFERENCE_BATCH = 256
 VALIDATION_BATCH = 1024
+PREFETCH_BATCHES = 4
 
 
 def in_memory_batches(
@@ -32,16 +33,24 @@ def in_memory_batches(
     epochs for a small CNN than handing ``fit`` the NumPy arrays, 1.7x faster than shuffling a
     ``from_tensor_slices`` dataset; the batches are drawn the same way (a fresh permutation
     each epoch).
+
+    tf.data's autotuning is off, with a fixed prefetch of ``PREFETCH_BATCHES``: a gather of a
+    few hundred rows needs no tuning, and an autotuned iterator owns a model thread that its
+    destructor waits for. Keras opens the next epoch's iterator as each epoch ends and drops
+    it when ``fit`` returns; on a busy 2-core machine that wait held ``fit`` for 7-33 s after
+    the last epoch in 5 of 12 article CNN runs (a stack dump showed the main thread in
+    ``RootDataset::Iterator::~Iterator`` joining that thread), and in none of 8 without it.
     """
     images, labels = tf.constant(x), tf.constant(y)
     order = tf.data.Dataset.range(len(x))
     if shuffle:
         order = order.shuffle(len(x), reshuffle_each_iteration=True)
     batches = order.batch(batch_size).map(
-        lambda index: (tf.gather(images, index), tf.gather(labels, index)),
-        num_parallel_calls=tf.data.AUTOTUNE,
+        lambda index: (tf.gather(images, index), tf.gather(labels, index))
     )
-    return batches.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return batches.prefetch(PREFETCH_BATCHES).with_options(options)
 
 
 def validation_scores(
@@ -68,8 +77,12 @@ class EpochRecorder(keras.callbacks.Callback):
     training loss stops training at the end of that epoch and is the run's failure.
     """
 
-    # Batch hooks stay on Keras' asynchronous dispatch: they never read the (lazy) logs.
-    async_safe = True
+    # Batch hooks run on the main thread between calls of the train function, so a check
+    # sees the weights of exactly the steps counted and never trains alongside them. (With
+    # ``async_safe = True`` Keras ran them in a worker thread while the next steps trained:
+    # checks overlapped training, and their time was subtracted from a clock that kept
+    # running.) The cost is Keras reading the step's logs as floats after each call.
+    async_safe = False
 
     def __init__(
         self,
