@@ -3,8 +3,8 @@
 One benchmark per target. Each runs the peer and ours alternately (the order rotates from
 round to round, so drift of a shared machine's load falls on both) and reports, in
 ``extra_info``, the per-round seconds, the ratio of the medians (``ratio``: the peer's cost
-over ours, so bigger is better for us, except where the key says otherwise), the target and
-whether it was met. ``python -m bench benchmarks`` shows these groups first.
+over ours, so above 1 means we are faster), the target and whether it was met.
+``python -m bench benchmarks`` shows these groups first.
 
 1. cnn_fast: median training time to 99% on the validation split and mean test accuracy over
    five seeds; peer: the same network and schedule through a bare ``model.fit`` on NumPy arrays.
@@ -413,24 +413,25 @@ def test_logreg_against_sklearn_recipe(
     recipe_seconds = [s for s, _ in results["recipe"]]
     accuracy = float(results["ours"][-1][1].score(x_test, mnist.y_test))
     recipe_accuracy = float(results["recipe"][-1][1].score(x_test, mnist.y_test))
-    ratio = statistics.median(ours_seconds) / statistics.median(recipe_seconds)
-    met = ratio <= LOGREG_TARGET_RATIO and accuracy >= LOGREG_TARGET_ACCURACY
+    ratio = statistics.median(recipe_seconds) / statistics.median(ours_seconds)
+    met = ratio >= 1 / LOGREG_TARGET_RATIO and accuracy >= LOGREG_TARGET_ACCURACY
     report(
         benchmark,
-        f"fit time <= {LOGREG_TARGET_RATIO}x the recipe's, test accuracy >= 92.0%",
+        f"fit time <= {LOGREG_TARGET_RATIO}x the recipe's "
+        f"(ratio >= {1 / LOGREG_TARGET_RATIO:.2f}), test accuracy >= 92.0%",
         None if quick else met,
         train_images=n_train,
         config=str(spec.config),
         ours_seconds=[round(s, 2) for s in ours_seconds],
         peer_seconds=[round(s, 2) for s in recipe_seconds],
-        ratio_ours_over_peer=ratio,
+        ratio=ratio,
         test_accuracy=accuracy,
         peer_test_accuracy=recipe_accuracy,
         load=os.getloadavg()[0],
     )
     if not quick:
         assert accuracy >= LOGREG_TARGET_ACCURACY
-        assert ratio <= LOGREG_TARGET_RATIO, (ours_seconds, recipe_seconds)
+        assert ratio >= 1 / LOGREG_TARGET_RATIO, (ours_seconds, recipe_seconds)
 
 
 # 4. Measurement costs ---------------------------------------------------------------------
