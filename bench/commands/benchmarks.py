@@ -97,9 +97,7 @@ def group_table(benchmarks: list[dict[str, Any]]) -> str:
     for bench in sorted(benchmarks, key=lambda b: b["stats"]["median"]):
         stats, extra = bench["stats"], bench.get("extra_info", {})
         notes = ", ".join(
-            f"{k}={_value(v)}"
-            for k, v in extra.items()
-            if k not in columns and k not in NOT_SHOWN
+            f"{k}={_value(v)}" for k, v in extra.items() if k not in columns and k not in NOT_SHOWN
         )
         rows.append(
             [
