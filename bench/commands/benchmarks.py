@@ -24,6 +24,9 @@ RATE_COLUMNS = {
     "percent_of_peak": "% of peak",
 }
 NOT_SHOWN = {"peak_gflops"}  # the same for every row; shown once in the header
+# The speed targets (tests/benchmarks/test_peers.py) come first, in their order; their groups
+# start with "target N:". Other groups follow, alphabetically.
+TARGET_COLUMNS = {"target": "Target", "target_met": "Met", "ratio": "Ratio (peer / ours)"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -69,6 +72,10 @@ def _milliseconds(seconds: float) -> str:
 
 
 def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         if abs(value) >= 1000:
             return f"{value:,.0f}"
@@ -82,16 +89,15 @@ def group_table(benchmarks: list[dict[str, Any]]) -> str:
     """One markdown table for the benchmarks of one group."""
     from tabulate import tabulate
 
-    rate_keys = [k for k in RATE_COLUMNS if any(k in b.get("extra_info", {}) for b in benchmarks)]
+    columns = {**TARGET_COLUMNS, **RATE_COLUMNS}
+    rate_keys = [k for k in columns if any(k in b.get("extra_info", {}) for b in benchmarks)]
     headers = ["Benchmark", "Median (ms)", "IQR (ms)", "Min (ms)", "Rounds"]
-    headers += [RATE_COLUMNS[k] for k in rate_keys] + ["Notes"]
+    headers += [columns[k] for k in rate_keys] + ["Notes"]
     rows = []
     for bench in sorted(benchmarks, key=lambda b: b["stats"]["median"]):
         stats, extra = bench["stats"], bench.get("extra_info", {})
         notes = ", ".join(
-            f"{k}={_value(v)}"
-            for k, v in extra.items()
-            if k not in RATE_COLUMNS and k not in NOT_SHOWN
+            f"{k}={_value(v)}" for k, v in extra.items() if k not in columns and k not in NOT_SHOWN
         )
         rows.append(
             [
@@ -105,6 +111,13 @@ def group_table(benchmarks: list[dict[str, Any]]) -> str:
             ]
         )
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def group_order(group: str) -> tuple[int, str]:
+    """Sort key: the "target N: ..." groups first, by N; then the rest alphabetically."""
+    head, _, _ = group.partition(":")
+    number = head.removeprefix("target ").strip()
+    return (int(number), group) if head.startswith("target ") and number.isdigit() else (99, group)
 
 
 def benchmarks_markdown(data: dict[str, Any], source: str) -> str:
@@ -146,7 +159,7 @@ def benchmarks_markdown(data: dict[str, Any], source: str) -> str:
         groups.setdefault(bench.get("group") or "ungrouped", []).append(bench)
     if not groups:
         lines += ["The file holds no benchmark results.", ""]
-    for group in sorted(groups):
+    for group in sorted(groups, key=group_order):
         lines += [f"## {group}", "", group_table(groups[group]), ""]
     return "\n".join(lines)
 

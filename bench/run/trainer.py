@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import math
 import random
-import resource
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -43,6 +41,7 @@ from bench.measure.calibration import reliability_bins
 from bench.measure.corruptions import VERSION as CORRUPTIONS_VERSION
 from bench.measure.environment import collect_environment
 from bench.measure.flops import efficiency
+from bench.measure.memory import RunMemory
 from bench.measure.metrics import classification_metrics, compute_metrics
 from bench.measure.peak import load_probe, matmul_peak
 from bench.measure.robustness_eval import evaluate_corruptions
@@ -131,6 +130,7 @@ def _train_and_measure(
     partial: dict[str, Any],
 ) -> RunRecord:
     phases = _Phases()
+    memory = RunMemory.start()
     spec = get_model(run.model)
     partial["family"] = spec.family
     partial["model_info"] = model_info(spec)
@@ -208,7 +208,8 @@ def _train_and_measure(
     }
     timings["phases"] = phases.seconds
     timings["time_to_accuracy"] = time_to_accuracy(fit.checks, entry.accuracy_targets)
-    timings["peak_rss_mb"] = peak_rss_mb()
+    timings["memory"] = memory.summary()
+    timings["peak_rss_mb"] = timings["memory"]["peak_rss_mb"]
     framework = partial.pop("framework")
     return RunRecord(
         run=run,
@@ -338,9 +339,3 @@ def check_image_size(spec: ModelSpec, image_shape: tuple[int, int]) -> None:
             f"model {spec.name!r} needs images of at least {minimum}x{minimum} pixels; "
             f"this dataset's are {image_shape[0]}x{image_shape[1]}"
         )
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

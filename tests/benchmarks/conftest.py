@@ -101,7 +101,7 @@ class PreparedModel:
 @pytest.fixture(scope="session")
 def prepared(mnist: Dataset, quick: bool) -> Callable[[str], PreparedModel]:
     """Return a function ``name -> PreparedModel``, building each model once per session."""
-    from bench.models.family import make_adapter
+    from bench.models.family import adapter_class, make_adapter
     from bench.models.registry import get_model
     from bench.run.trainer import seed_everything
 
@@ -115,7 +115,8 @@ def prepared(mnist: Dataset, quick: bool) -> Callable[[str], PreparedModel]:
         config = dict(spec.config)
         if "epochs" in config:
             config["epochs"] = 1
-        seed_everything(0, spec.family, deterministic=False)
+        seed_everything(0)
+        adapter_class(spec).seed_framework(0, False)
         if spec.family == "keras":
             n_fit = max(PREPARE_TRAIN_IMAGES, int(config["batch_size"]))
         else:

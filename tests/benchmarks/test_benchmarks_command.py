@@ -69,3 +69,40 @@ def test_missing_or_wrong_json_is_a_clear_error(tmp_path: Path, capsys) -> None:
     other.write_text('{"records": []}', encoding="utf-8")
     assert main(["benchmarks", "--json", str(other), "--results-dir", str(tmp_path)]) == 2
     assert "not a pytest-benchmark JSON" in capsys.readouterr().err
+
+
+def test_target_groups_come_first_with_their_ratio_and_verdict() -> None:
+    from bench.commands.benchmarks import benchmarks_markdown
+
+    def bench(group: str, median: float, **extra: object) -> dict:
+        stats = {"median": median, "iqr": 0.0, "min": median, "rounds": 1}
+        return {"group": group, "name": f"test_{median}", "stats": stats, "extra_info": extra}
+
+    data = {
+        "benchmarks": [
+            bench("train step", 0.01, images_per_s=3200.0),
+            bench("target 10: later", 1.0, target="x", target_met=False, ratio=0.5),
+            bench("target 2: article", 2.0, target="ratio >= 1.5", target_met=True, ratio=2.25),
+            bench("report", 0.5),
+            bench("target 1: cnn_fast", 3.0, target="<= 2.5 s", target_met=None, seeds=5),
+        ]
+    }
+    text = benchmarks_markdown(data, "x.json")
+    order = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    assert order == [
+        "target 1: cnn_fast",
+        "target 2: article",
+        "target 10: later",
+        "report",
+        "train step",
+    ]
+    article = next(line for line in text.splitlines() if "ratio >= 1.5" in line)
+    header = text.splitlines()[text.splitlines().index(article) - 2]
+    assert "Met" in header and "Ratio (peer / ours)" in header
+    cells = [cell.strip() for cell in article.split("|")]
+    assert "yes" in cells and "2.25" in cells
+    cnn = [
+        cell.strip()
+        for cell in next(row for row in text.splitlines() if "<= 2.5 s" in row).split("|")
+    ]
+    assert "-" in cnn and "seeds=5" in cnn

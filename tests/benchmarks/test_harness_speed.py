@@ -23,14 +23,15 @@ MAX_OVERHEAD = 1.03
 
 def bench_fit(model_name: str, config: dict[str, Any], data: tuple[np.ndarray, ...]) -> float:
     """Wall seconds of training through the harness: adapter (build, compile), recorder, fit."""
-    from bench.models.family import make_adapter
+    from bench.models.family import adapter_class, make_adapter
     from bench.models.registry import get_model
     from bench.run.trainer import seed_everything
 
     spec = get_model(model_name)
     x, y, x_val, y_val = data
     start = time.perf_counter()
-    seed_everything(0, spec.family, deterministic=False)
+    seed_everything(0)
+    adapter_class(spec).seed_framework(0, False)
     adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
     fit = adapter.fit(x, y, x_val, y_val)
     seconds = time.perf_counter() - start
@@ -49,7 +50,7 @@ def bare_fit(
     """
     import keras
 
-    from bench.models.families.keras import VALIDATION_BATCH, in_memory_batches
+    from bench.models.families._keras import VALIDATION_BATCH, in_memory_batches
     from bench.models.preprocess import one_hot
     from bench.models.registry import get_model
 

@@ -56,16 +56,21 @@ class EpochRecorder(keras.callbacks.Callback):
     ``self.model``, which on JAX writes the trainer's current weights back into the model.
     A non-finite training loss stops training at the end of that epoch.
 
-    ``async_safe`` lets Keras run the batch hooks in a thread beside training, so they never
-    wait for the (lazy) logs; TensorFlow only. On JAX a hook that syncs the weights while the
-    trainer has moved on leaves the model holding donated (deleted) buffers, and on PyTorch a
-    check would read weights in the middle of an update: there the hooks run in line.
+    The hooks run in line on every backend: on TensorFlow a hook in a thread beside training
+    overlapped the checks with training; on JAX a hook that syncs the weights while the trainer
+    has moved on leaves the model holding donated (deleted) buffers; on PyTorch a check would
+    read weights in the middle of an update.
     """
 
-    def __init__(self, recorder: FitRecorder, async_safe: bool = False) -> None:
+    # Batch hooks run on the main thread between calls of the train function on every
+    # backend, so a check sees the weights of exactly the steps counted and never trains
+    # alongside them. (With ``async_safe = True`` Keras ran them in a worker thread while the
+    # next steps trained: checks overlapped training, and their time was subtracted from a
+    # clock that kept running.) The cost is Keras reading the step's logs after each call.
+    def __init__(self, recorder: FitRecorder) -> None:
         super().__init__()
         self.recorder = recorder
-        self.async_safe = async_safe
+        self.async_safe = False
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.recorder.training_began()
@@ -187,7 +192,7 @@ class KerasAdapter:
         self.model.fit(
             **{"shuffle": False, **train},  # tf.data reshuffles itself every epoch
             epochs=epochs,
-            callbacks=[EpochRecorder(recorder, async_safe=self.backend.name == "tensorflow")],
+            callbacks=[EpochRecorder(recorder)],
             verbose=0,
         )
         fit_seconds = time.perf_counter() - start

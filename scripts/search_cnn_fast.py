@@ -1,0 +1,229 @@
+"""Search cnn_fast's recipe on the validation split only: accuracy and time to 99%.
+
+Each configuration is a set of overrides of cnn_fast's config. It is trained for its epoch
+through the Keras adapter, exactly as ``bench run`` trains it (same input pipeline, same
+validation checks ten times per epoch, same training clock: input setup and graph building
+in, validation checks out), on MNIST's training images minus the fixed validation split.
+Only the validation split is scored; the test set is never read.
+
+The machine these searches run on is shared, so every row also gives the process's CPU
+seconds for the fit and a load-corrected time to 99%: the wall time scaled by the share of
+two cores the process actually got (``cpu / (2 * wall)``). The reference recipe (``before``)
+is rerun every few configurations so that the drift of the machine's load shows.
+
+    MNIST_BENCH_MIRROR=/work/shared/data/mnist python scripts/search_cnn_fast.py \\
+        [--seeds 0,1] [--only NAME,...] [--stage 1] [--json out.jsonl]
+
+Prints one markdown row per configuration (medians over the seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from bench.data import load_dataset  # noqa: E402
+from bench.data.split import validation_split  # noqa: E402
+from bench.measure.timing import time_to_accuracy  # noqa: E402
+
+TARGET = 0.99
+CORES = 2
+# cnn_fast's defaults before this search (set by hand on the test set in an earlier session).
+BEFORE: dict[str, Any] = {
+    "epochs": 1,
+    "batch_size": 128,
+    "learning_rate": 0.016,
+    "warmup_fraction": 0.2,
+    "label_smoothing": 0.1,
+    "filters": 32,
+    "dense_units": 128,
+    "steps_per_execution": 16,
+    "precision": "float32",
+}
+# Stage 1: one knob at a time around BEFORE. Stage 2: combinations of what helped.
+STAGES: dict[int, dict[str, dict[str, Any]]] = {
+    1: {
+        "before": {},
+        "lr 0.012": {"learning_rate": 0.012},
+        "lr 0.024": {"learning_rate": 0.024},
+        "warmup 0.1": {"warmup_fraction": 0.1},
+        "warmup 0.3": {"warmup_fraction": 0.3},
+        "smoothing 0.05": {"label_smoothing": 0.05},
+        "smoothing 0.2": {"label_smoothing": 0.2},
+        "batch 256, lr 0.016": {"batch_size": 256},
+        "batch 256, lr 0.024": {"batch_size": 256, "learning_rate": 0.024},
+        "batch 512, lr 0.032": {"batch_size": 512, "learning_rate": 0.032},
+        "filters 24": {"filters": 24},
+        "filters 16": {"filters": 16},
+        "dense 64": {"dense_units": 64},
+        "spe 4": {"steps_per_execution": 4},
+        "spe 64": {"steps_per_execution": 64},
+        "bf16": {"precision": "mixed_bfloat16"},
+    },
+    # Stage 2: only 1 of 2 seeds of BEFORE reached 99% on the validation split (its mean
+    # accuracy was 98.98%), so: changes that buy accuracy within the epoch, three seeds each.
+    2: {
+        "before": {},
+        "batch 64, lr 0.008": {"batch_size": 64, "learning_rate": 0.008},
+        "batch 96, lr 0.012": {"batch_size": 96, "learning_rate": 0.012},
+        "filters 40": {"filters": 40},
+        "dense 256": {"dense_units": 256},
+        "smoothing 0.2, lr 0.02": {"label_smoothing": 0.2, "learning_rate": 0.02},
+        "bf16, batch 64, lr 0.008": {
+            "precision": "mixed_bfloat16",
+            "batch_size": 64,
+            "learning_rate": 0.008,
+        },
+        "epochs 2": {"epochs": 2},
+    },
+    # Stage 3: dense 256 was the one change of stage 2 with every seed at 99% (mean 99.07%);
+    # combined with what was cheaper or steadier. "Epochs to 99%" is the load-free measure.
+    3: {
+        "before": {},
+        "dense 256": {"dense_units": 256},
+        "dense 256, bf16": {"dense_units": 256, "precision": "mixed_bfloat16"},
+        "dense 256, batch 96, lr 0.012": {
+            "dense_units": 256,
+            "batch_size": 96,
+            "learning_rate": 0.012,
+        },
+        "dense 256, lr 0.02": {"dense_units": 256, "learning_rate": 0.02},
+        "dense 256, warmup 0.1": {"dense_units": 256, "warmup_fraction": 0.1},
+        "dense 256, filters 24": {"dense_units": 256, "filters": 24},
+    },
+}
+
+
+def load_split() -> tuple[Any, Any, Any, Any]:
+    """MNIST training images minus the validation split, and the split (uint8)."""
+    data = load_dataset("mnist")
+    split = validation_split(data.x_train, data.y_train, 5000)
+    return split.x_train, split.y_train, split.x_val, split.y_val
+
+
+def train_once(
+    overrides: dict[str, Any], seed: int, split: tuple[Any, Any, Any, Any]
+) -> dict[str, Any]:
+    """Train cnn_fast with ``overrides`` for one seed; the validation numbers and clocks."""
+    import keras
+
+    from bench.models.family import adapter_class, make_adapter
+    from bench.models.registry import get_model
+    from bench.run.trainer import checks_per_epoch, seed_everything
+
+    spec = get_model("cnn_fast")
+    config = {**spec.config, **BEFORE, **overrides}
+    x_train, y_train, x_val, y_val = split
+    x, x_v = spec.preprocess(x_train), spec.preprocess(x_val)
+    keras.backend.clear_session()
+    seed_everything(seed)
+    adapter_class(spec).seed_framework(seed, False)
+    adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    fit = adapter.fit(x, y_train, x_v, y_val, None, checks_per_epoch(config))
+    cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+    reached = time_to_accuracy(fit.checks, (TARGET,)).get(str(TARGET))
+    fraction = next((c["epoch_fraction"] for c in fit.checks if c["val_accuracy"] >= TARGET), None)
+    share = min(1.0, cpu / (CORES * wall))
+    return {
+        "seed": seed,
+        "val_accuracy": fit.checks[-1]["val_accuracy"],
+        "best_check": max(c["val_accuracy"] for c in fit.checks),
+        "seconds_to_99": reached,
+        "epochs_to_99": fraction,
+        "seconds_to_99_load_corrected": None if reached is None else reached * share,
+        "first_step_seconds": fit.history[0].get("first_step_seconds"),
+        "train_seconds": fit.train_seconds,
+        "cpu_seconds": cpu,
+        "wall_seconds": wall,
+        "core_share": share,
+    }
+
+
+def summarize(name: str, overrides: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over seeds; time to 99% counts a seed that never reached it as missing."""
+    reached = [r["seconds_to_99"] for r in runs if r["seconds_to_99"] is not None]
+    corrected = [
+        r["seconds_to_99_load_corrected"]
+        for r in runs
+        if r["seconds_to_99_load_corrected"] is not None
+    ]
+    return {
+        "name": name,
+        "overrides": overrides,
+        "seeds": len(runs),
+        "reached_99": len(reached),
+        "val_accuracy_mean": statistics.fmean(r["val_accuracy"] for r in runs),
+        "seconds_to_99_median": statistics.median(reached) if reached else None,
+        "epochs_to_99": [r["epochs_to_99"] for r in runs],
+        "seconds_to_99_corrected_median": statistics.median(corrected) if corrected else None,
+        "train_seconds_median": statistics.median(r["train_seconds"] for r in runs),
+        "first_step_median": statistics.median(r["first_step_seconds"] or 0 for r in runs),
+        "core_share_median": statistics.median(r["core_share"] for r in runs),
+        "runs": runs,
+    }
+
+
+def row(summary: dict[str, Any]) -> str:
+    """One markdown row."""
+
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    return (
+        f"| {summary['name']} | {100 * summary['val_accuracy_mean']:.2f} | "
+        f"{summary['reached_99']}/{summary['seeds']} | "
+        f"{', '.join('-' if e is None else f'{e:.2f}' for e in summary['epochs_to_99'])} | "
+        f"{seconds(summary['seconds_to_99_median'])} | "
+        f"{seconds(summary['seconds_to_99_corrected_median'])} | "
+        f"{summary['train_seconds_median']:.2f} | {summary['first_step_median']:.2f} | "
+        f"{summary['core_share_median']:.2f} |"
+    )
+
+
+def main() -> None:
+    """Run the chosen stage's configurations over the seeds; print rows, optionally save JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", type=int, default=1, choices=sorted(STAGES))
+    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds (default 0,1)")
+    parser.add_argument("--only", help="comma-separated configuration names of the stage")
+    parser.add_argument("--reference-every", type=int, default=5, help="rerun 'before' every N")
+    parser.add_argument("--json", help="append one JSON line per configuration to this file")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    configurations = STAGES[args.stage]
+    names = args.only.split(",") if args.only else list(configurations)
+    unknown = sorted(set(names) - set(configurations))
+    if unknown:
+        parser.error(f"unknown {unknown}; stage {args.stage} has {list(configurations)}")
+    split = load_split()
+    load = os.getloadavg()
+    print(f"stage {args.stage}: {len(names)} configurations x seeds {seeds}; load {load}")
+    print(
+        "| Configuration | Val acc (%, mean) | Seeds >= 99% | Epochs to 99% | "
+        "Time to 99% (s, median) | Load-corrected (s) | Train s | First step s | Core share |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    schedule: list[str] = []
+    for index, name in enumerate(names):
+        if index and args.reference_every and index % args.reference_every == 0:
+            schedule.append("before")
+        schedule.append(name)
+    for name in schedule:
+        overrides = STAGES[args.stage].get(name, {})
+        runs = [train_once(overrides, seed, split) for seed in seeds]
+        summary = summarize(name, overrides, runs)
+        print(row(summary), flush=True)
+        if args.json:
+            with open(args.json, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(summary) + "\n")
+
+
+if __name__ == "__main__":
+    main()
