@@ -3,6 +3,7 @@ exit code, nothing is trained when the input is bad, and nothing finished is los
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,12 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.cli import main
 from bench.data import DATASETS, DatasetEntry
 from bench.data.dataset import Dataset
 from bench.errors import BenchError
 from bench.results.store import load_records
+from bench.run.selection import build_runs
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS = ["--dataset", "digits"]
@@ -178,3 +182,22 @@ def test_sigterm_is_handled_like_ctrl_c_and_keeps_finished_records(tmp_path):
     assert "terminated (SIGTERM): records already written are kept" in err
     assert "Traceback" not in err
     assert [r.model for r in load_records(results)] == ["logreg"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=4))
+def test_any_set_values_resolve_or_give_a_bench_error(pairs):
+    """Whatever a user types after --set, config resolution answers with a config or our
+    own error, never a traceback from inside."""
+    with contextlib.suppress(BenchError):
+        build_runs(["mlp", "logreg"], ["digits"], [0], pairs)
+
+
+def test_report_on_a_folder_it_cannot_write_says_so(tmp_path, capsys, sgd_model):
+    results = tmp_path / "results"
+    argv = ["run", "--model", "sgd_probe", "--dataset", "digits", "--no-report"]
+    assert main([*argv, "--results-dir", str(results)]) == 0
+    (results / "LEADERBOARD.md").mkdir()  # a folder where the file should go: writing fails
+    code, _, err = run_cli(["report", "--results-dir", str(results)], capsys)
+    assert code == 2
+    assert f"cannot write the leaderboard under {results}" in err and "Traceback" not in err

@@ -15,7 +15,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+from bench.errors import BenchError
+from bench.fsutil import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    remove_stale_temporaries,
+)
 from bench.results.markdown import LEADERBOARD_FILE, RUNS_FILE
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M UTC"
@@ -43,15 +49,23 @@ def write_leaderboard(
     stamp = (now or datetime.now(timezone.utc)).strftime(STAMP_FORMAT)
     record_set = current_records(results_dir)
     agg = aggregate(record_set.current, robustness_baseline=robustness_baseline)
-    links = _write_figures(agg, results_dir, redraw, _corruption_samples(agg))
     path = results_dir / LEADERBOARD_FILE
-    atomic_write_text(
-        path,
-        leaderboard_markdown(agg, generated=stamp, figures=links, stale=record_set.stale),
-    )
-    atomic_write_text(
-        results_dir / RUNS_FILE, runs_markdown(agg, generated=stamp, stale=record_set.stale)
-    )
+    try:
+        remove_stale_temporaries(results_dir, recursive=True)
+        links = _write_figures(agg, results_dir, redraw, _corruption_samples(agg))
+        atomic_write_text(
+            path,
+            leaderboard_markdown(agg, generated=stamp, figures=links, stale=record_set.stale),
+        )
+        atomic_write_text(
+            results_dir / RUNS_FILE, runs_markdown(agg, generated=stamp, stale=record_set.stale)
+        )
+    except OSError as error:
+        raise BenchError(
+            f"cannot write the leaderboard under {results_dir} ({error.strerror or error}); "
+            "the records are untouched. Make the folder writable, or copy it and point "
+            "--results-dir at the copy"
+        ) from None
     return path
 
 
