@@ -1,5 +1,5 @@
-"""The leaderboard built from the committed schema-1 records (results/runs, read through the
-record migration) shows the accuracies those records hold."""
+"""The leaderboard built from the schema-1 records the project once committed (kept under
+tests/data/schema1, read through the record migration) shows the accuracies they hold."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from bench.results.leaderboard import write_leaderboard
 
-COMMITTED = Path(__file__).resolve().parents[1] / "results" / "runs"
+COMMITTED = Path(__file__).resolve().parent / "data" / "schema1" / "runs"
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,7 @@ def comparable(record: RunRecord) -> dict:
 
 @pytest.mark.slow
 def test_cluster_gives_the_in_process_records(client, tmp_path: Path) -> None:
-    runs = sweep("logreg", "mlp:small")
+    runs = sweep("knn", "mlp:small")
     local = run_in_process(runs, tmp_path / "local", say=lambda _line: None)
     lines: list[str] = []
     remote = run_on_client(client, runs, tmp_path / "dask", say=lines.append)
@@ -126,7 +126,7 @@ def test_killed_workers_retry_once_then_record_failure(client, tmp_path: Path) -
     # Both MLP runs start first, one per worker. Killing the victim's worker sends the victim
     # to the other worker, behind the second MLP run; killing that worker too fails the
     # victim (its second dead worker) and costs the second MLP run its one retry.
-    runs = sweep("mlp:small") + sweep("logreg")
+    runs = sweep("mlp:small") + sweep("knn")
     victim, retried = runs[0], runs[1]
     results = tmp_path / "results"
     lines: list[str] = []

@@ -23,7 +23,7 @@ from bench.results.store import (
 )
 from bench.run.spec import RunSpec
 
-COMMITTED = Path(__file__).resolve().parents[1] / "results" / "runs"
+COMMITTED = Path(__file__).resolve().parent / "data" / "schema1" / "runs"
 
 
 def make_record(seed: int = 0, accuracy: float = 0.5, **extra) -> RunRecord:

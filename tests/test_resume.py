@@ -203,9 +203,9 @@ def test_sweep_clock_estimates_from_runs_of_the_same_model(sgd_model):
 
 
 def test_a_deterministic_model_runs_once_however_many_repeats(sgd_model):
-    runs = build_runs(["logreg", "sgd_probe"], ["digits"], [0, 1, 2])
+    runs = build_runs(["knn", "sgd_probe"], ["digits"], [0, 1, 2])
     assert [(r.model, r.seed) for r in runs] == [
-        ("logreg", 0),
+        ("knn", 0),
         ("sgd_probe", 0),
         ("sgd_probe", 1),
         ("sgd_probe", 2),
