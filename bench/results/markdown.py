@@ -182,6 +182,7 @@ def dataset_section(
     lines += fmt.wrap(f"{info['runs']} successful run(s); {sizes}.") + [""]
     lines += [main_table(agg, dataset), ""]
     lines += main_table_notes(agg, dataset)
+    lines += tuning_notes(agg, dataset)
     lines += ["### Pairwise tests", ""]
     lines += pairwise_lines(agg, dataset, figure)
     lines += ["### Time to accuracy", ""]
@@ -238,7 +239,7 @@ def main_table(agg: Aggregates, dataset: str) -> str:
                 fmt.count(s["train_samples_per_s"]),
                 fmt.count(s["inference_samples_per_s"]),
                 fmt.num(s["latency_p50_ms"], "{:.2f}"),
-                s["tuning"] or "-",
+                short_tuning(s["tuning"]),
             ]
         )
     headers = main_headers()
@@ -247,6 +248,27 @@ def main_table(agg: Aggregates, dataset: str) -> str:
         for row, model in zip(rows, agg.order[dataset], strict=True):
             row.append(agg.summary.loc[(dataset, model), "hosts"])
     return fmt.table(rows, headers)
+
+
+TUNING_CELL_CHARS = 48
+
+
+def short_tuning(text: str) -> str:
+    """The first clause of a model's tuning note, for the main table (the whole note is in
+    the list under it)."""
+    if not text:
+        return "-"
+    clause = text.split(":")[0].split(";")[0].split(" (")[0].strip()
+    return clause if len(clause) <= TUNING_CELL_CHARS else clause[: TUNING_CELL_CHARS - 1] + "…"
+
+
+def tuning_notes(agg: Aggregates, dataset: str) -> list[str]:
+    """How each model's defaults were chosen, in full, one bullet per model."""
+    lines = ["How each model's defaults were chosen:", ""]
+    for model in agg.order[dataset]:
+        text = agg.summary.loc[(dataset, model), "tuning"] or "not stated"
+        lines += fmt.wrap(f"**{model}**: {text}", prefix="- ")
+    return [*lines, ""]
 
 
 def timing_hosts(agg: Aggregates, dataset: str) -> list[str]:
