@@ -31,11 +31,13 @@ DEFAULT_PRESET = "default"
 
 @dataclass(frozen=True)
 class PublishedReference:
-    """A published result a model reproduces: where, what test error, under which conditions."""
+    """A published result a model reproduces: where, what test error, under which conditions,
+    and on which dataset."""
 
     source: str
     test_error_pct: float
     conditions: str
+    dataset: str = "mnist"
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,8 @@ def _mean(values: list[float]) -> dict[str, Any]:
 
 
 def published_frame(records: Sequence[RunRecord], summary: pd.DataFrame) -> pd.DataFrame:
-    """Models with a published reference: its test error beside ours (95% interval).
+    """Models with a published reference: its test error beside ours (95% interval), on the
+    dataset the reference was published for.
 
     ``inside`` is True when the published error lies within our interval.
     """
@@ -86,6 +87,8 @@ def published_frame(records: Sequence[RunRecord], summary: pd.DataFrame) -> pd.D
         key = (r.dataset, r.label)
         if not reference or key in seen or key not in summary.index:
             continue
+        if reference.get("dataset", "mnist") != r.dataset:
+            continue  # a published MNIST error says nothing about Fashion-MNIST
         seen.add(key)
         row = summary.loc[key]
         published = float(reference["test_error_pct"])
