@@ -72,7 +72,7 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
         "warmup_fraction": 0.2,
         "label_smoothing": 0.1,
         "filters": 32,
-        "dense_units": 128,
+        "dense_units": 256,
     },
     optimizer=one_cycle_adam,
     loss=smoothed_crossentropy,

@@ -73,7 +73,7 @@ def cluster(tmp_path):
                 "--nthreads",
                 "1",
                 "--resources",
-                "train=1",
+                "train=1,backend-tensorflow=1",
                 "--no-dashboard",
                 "--no-nanny",
             ),

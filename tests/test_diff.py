@@ -26,14 +26,14 @@ def welch_by_hand(a, b, confidence=0.95):
 
 @pytest.fixture
 def folders(tmp_path, sgd_model, capsys):
-    """A: sgd_probe seeds 0-2. B: sgd_probe seeds 0-2 with alpha 0.01, and logreg:quick."""
+    """A: sgd_probe seeds 0-2. B: sgd_probe seeds 0-2 with alpha 0.01, and knn (one run)."""
     a, b = tmp_path / "a", tmp_path / "b"
     sweep = ["run", "--dataset", "digits", "--repeats", "3", "--no-report"]
     assert main([*sweep, "--model", "sgd_probe", "--results-dir", str(a)]) == 0
     assert (
         main([*sweep, "--model", "sgd_probe", "--set", "alpha=0.01", "--results-dir", str(b)]) == 0
     )
-    assert main([*sweep, "--model", "logreg:quick", "--results-dir", str(b)]) == 0
+    assert main([*sweep, "--model", "knn", "--results-dir", str(b)]) == 0
     capsys.readouterr()
     return a, b
 
@@ -64,8 +64,8 @@ def test_accuracy_difference_interval_and_speed_ratios(folders):
     lat_a = statistics.median(r.latency_p50_ms for r in records_a)
     lat_b = statistics.median(r.latency_p50_ms for r in records_b if r.label == "sgd_probe")
     assert pair.latency_speedup == pytest.approx(lat_a / lat_b)
-    assert diff.only_b == ["logreg:quick on digits"] and diff.only_a == []
-    assert diff.runs_a == 3 and diff.runs_b == 4, "logreg is deterministic: one seed"
+    assert diff.only_b == ["knn on digits"] and diff.only_a == []
+    assert diff.runs_a == 3 and diff.runs_b == 4, "knn is deterministic: one seed"
 
 
 def test_markdown_and_json_from_the_command(folders, capsys):
@@ -79,7 +79,7 @@ def test_markdown_and_json_from_the_command(folders, capsys):
     assert accuracy_row[-1] == "no", "same config: no (alpha differs)"
     speed_row = [cell.strip() for cell in rows[1].strip("|").split("|")]
     assert len(speed_row) == 11 and speed_row[4].endswith("x")
-    assert "Only in B" in out and "logreg:quick on digits" in out
+    assert "Only in B" in out and "knn on digits" in out
     assert "## Machines" in out and "## Libraries" in out
 
     assert main(["diff", str(a), str(b), "--json"]) == 0

@@ -78,8 +78,10 @@ def test_cache_files_are_readable_by_others_under_umask_022(tiny_idx, bench_home
 
 # ------------------------------------------------------------------- every writer uses it
 
-WRITING_METHODS = {"write_bytes", "write_text", "tofile", "to_csv", "to_json", "to_parquet"}
-SERIALISERS = {"savefig", "save", "savez", "savez_compressed", "dump", "imsave"}
+WRITING_METHODS = {"write_bytes", "write_text", "tofile"}
+SERIALISERS = {"savefig", "save", "savez", "savez_compressed", "dump", "imsave", "to_parquet"}
+TEXT_RENDERERS = {"to_csv", "to_json"}  # write a file only when given a path
+KERNEL_CONTROLS = {"CLEAR_REFS_FILE"}  # /proc files written to steer the kernel, not data
 
 
 def writes_outside_fsutil(source: str) -> list[tuple[int, str]]:
@@ -104,7 +106,10 @@ def writes_outside_fsutil(source: str) -> list[tuple[int, str]]:
         if not isinstance(node, ast.Call):
             continue
         name = getattr(node.func, "attr", getattr(node.func, "id", ""))
-        if name in WRITING_METHODS:
+        owner = getattr(getattr(node.func, "value", None), "id", "")
+        to_a_path = bool(node.args) or any(k.arg == "path_or_buf" for k in node.keywords)
+        direct = name in WRITING_METHODS and owner not in KERNEL_CONTROLS
+        if direct or (name in TEXT_RENDERERS and to_a_path):
             found.append((node.lineno, name))
         elif name in SERIALISERS and isinstance(node.func, ast.Attribute):
             target = node.args[1] if name == "dump" and len(node.args) > 1 else None
@@ -133,6 +138,8 @@ def test_the_scan_finds_direct_writes():
         "json.dump(data, handle)\n"
         "np.save(path, array)\n"
         "save(fig, 'name', 'caption')\n"  # fine: a local function, not a serialiser
+        "text = frame.to_csv(index=False)\n"  # fine: returns text
+        "frame.to_csv(path)\n"
     )
     assert writes_outside_fsutil(source) == [
         (4, "savefig"),
@@ -141,6 +148,7 @@ def test_the_scan_finds_direct_writes():
         (7, "open"),
         (9, "dump"),
         (10, "save"),
+        (13, "to_csv"),
     ]
 
 

@@ -42,7 +42,7 @@ def test_torch_cnn_is_cnn_fasts_twin_in_size_and_flops():
     torch_spec, keras_spec = get_model("torch_cnn"), get_model("cnn_fast")
     twin = make_adapter(torch_spec, dict(torch_spec.config), (1, 28, 28), 10)
     original = make_adapter(keras_spec, dict(keras_spec.config), (28, 28, 1), 10)
-    assert twin.parameter_count() == original.parameter_count() == 152_170
+    assert twin.parameter_count() == original.parameter_count() == 284_650
     # Same convention, counted from PyTorch's modules by hooks and from Keras's layers.
     assert twin.flop_count().forward == count_flops(original.model).forward
     assert twin.flop_count().uncounted == ()
@@ -69,7 +69,7 @@ def test_torch_cnn_trains_through_the_trainer_on_mnist(mnist_env):
     record = execute_run(run)
     assert record.ok, record.error
     assert record.accuracy > 0.9, "cnn_fast's recipe on 5,000 images reaches over 90%"
-    assert record.parameters == 152_170
+    assert record.parameters == 284_650
     assert record.flops["forward_per_sample"] == get_flops_of_cnn_fast()
     (epoch,) = record.history
     assert set(epoch) == EPOCH_FIELDS | FIRST_EPOCH_FIELDS
