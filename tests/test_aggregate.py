@@ -304,7 +304,12 @@ def test_replication_section_renders_the_article_and_ours():
 def test_published_results_beside_ours():
     labels = np.arange(1000) % 10
     wrong = np.arange(1000) % 50 == 0  # 2% error
-    reference = {"source": "paper", "test_error_pct": 2.5, "conditions": "same"}
+    reference = {
+        "source": "paper",
+        "test_error_pct": 2.5,
+        "conditions": "same",
+        "dataset": "digits",
+    }
     runs = [
         make_record(
             "lenet",

@@ -58,9 +58,10 @@ def leaderboard_markdown(
         ),
         "",
     ]
-    if not agg.order:
+    if not agg.order and agg.replication_epochs.empty:
         return "\n".join([*lines, "No successful runs yet.", "", *failed_lines(agg)])
-    lines += ["## Verdicts", ""]
+    if agg.order:  # runs of the race (replication runs alone have no verdict)
+        lines += ["## Verdicts", ""]
     for dataset in agg.order:
         lines += verdict_lines(agg, dataset)
     if not agg.failed.empty or stale:

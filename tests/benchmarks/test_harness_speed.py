@@ -165,7 +165,7 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("report-bench")
     runs = build_runs(["logreg:quick", "mlp:quick"], ["digits"], [0, 1, 2])
     records = run_in_process(runs, folder, say=lambda _line: None)
-    assert all(record["status"] == "ok" for record in records)
+    assert all(record.ok for record in records)
     return folder
 
 
