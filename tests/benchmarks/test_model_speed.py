@@ -42,6 +42,8 @@ def test_training_step(benchmark: Any, prepared: Any, peak_gflops: float, name: 
     compiled train function ``fit`` uses. scikit-learn has no steps: one whole ``fit`` on
     2,000 images instead."""
     model = prepared(name)
+    if model.family == "torch":
+        pytest.skip("a torch model's step runs in the harness's own loop (see the trainer tests)")
     if model.family != "keras":
         spec = get_model(name)
 
@@ -50,7 +52,8 @@ def test_training_step(benchmark: Any, prepared: Any, peak_gflops: float, name: 
             return estimator.fit(model.x_train, model.y_train)
 
         estimator = benchmark.pedantic(fit, rounds=3, warmup_rounds=0)
-        assert estimator.score(model.x_test, model.y_test) > 0.8
+        accuracy = np.mean(estimator.predict_proba(model.x_test).argmax(axis=1) == model.y_test)
+        assert accuracy > 0.8
         record_rate(benchmark, len(model.x_train), None, peak_gflops)
         return
 

@@ -150,6 +150,7 @@ def cnn_fast_bare(seed: int, data: tuple[np.ndarray, ...]) -> dict[str, float | 
 
     from bench.measure.timing import time_to_accuracy
     from bench.models.families._keras import EpochRecorder, validation_scores
+    from bench.models.families._recorder import FitRecorder
     from bench.models.preprocess import one_hot
     from bench.models.registry import get_model
     from bench.run.trainer import checks_per_epoch
@@ -166,7 +167,7 @@ def cnn_fast_bare(seed: int, data: tuple[np.ndarray, ...]) -> dict[str, float | 
     model.compile(
         optimizer=spec.optimizer(config, steps), loss=spec.loss(config), metrics=["accuracy"]
     )
-    recorder = EpochRecorder(
+    recorder = FitRecorder(
         epochs,
         steps,
         lambda: validation_scores(forward, x_val, y_val),
@@ -176,7 +177,12 @@ def cnn_fast_bare(seed: int, data: tuple[np.ndarray, ...]) -> dict[str, float | 
         checks_per_epoch(config),
     )
     model.fit(
-        x, one_hot(y, 10), batch_size=batch_size, epochs=epochs, callbacks=[recorder], verbose=0
+        x,
+        one_hot(y, 10),
+        batch_size=batch_size,
+        epochs=epochs,
+        callbacks=[EpochRecorder(recorder)],
+        verbose=0,
     )
     reached = time_to_accuracy(recorder.checks, (0.99,)).get("0.99")
     return {"seconds_to_99": reached, "best_val": max(c["val_accuracy"] for c in recorder.checks)}
