@@ -56,17 +56,13 @@ class EpochRecorder(keras.callbacks.Callback):
     ``self.model``, which on JAX writes the trainer's current weights back into the model.
     A non-finite training loss stops training at the end of that epoch.
 
-    The hooks run in line on every backend: on TensorFlow a hook in a thread beside training
-    overlapped the checks with training; on JAX a hook that syncs the weights while the trainer
-    has moved on leaves the model holding donated (deleted) buffers; on PyTorch a check would
-    read weights in the middle of an update.
+    The hooks run in line (``async_safe = False``) on every backend, so a check sees the
+    weights of exactly the steps counted: on JAX a hook that syncs the weights while the
+    trainer has moved on leaves the model holding donated (deleted) buffers, and on PyTorch a
+    check would read weights in the middle of an update. The cost is Keras reading the step's
+    logs after each call of the train function.
     """
 
-    # Batch hooks run on the main thread between calls of the train function on every
-    # backend, so a check sees the weights of exactly the steps counted and never trains
-    # alongside them. (With ``async_safe = True`` Keras ran them in a worker thread while the
-    # next steps trained: checks overlapped training, and their time was subtracted from a
-    # clock that kept running.) The cost is Keras reading the step's logs after each call.
     def __init__(self, recorder: FitRecorder) -> None:
         super().__init__()
         self.recorder = recorder
