@@ -21,7 +21,7 @@ import numpy as np
 from bench.measure.calibration import calibration_metrics, reliability_bins
 from bench.measure.metrics import classification_metrics
 from bench.results.record import RunRecord
-from bench.run.spec import RunSpec
+from bench.run.spec import DEFAULT_BACKEND, RunSpec
 
 TITLES = {"digits": "digits (8x8)", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 TARGETS = {
@@ -51,6 +51,7 @@ def make_record(
     finished_at: str | None = None,
     config: dict[str, Any] | None = None,
     fast_metrics: bool = False,
+    backend: str = DEFAULT_BACKEND,
 ) -> RunRecord:
     """An ok schema-2 record; metrics from ``bench.measure`` (or, with ``fast_metrics``, the
     same numbers from plain NumPy, for thousands of records)."""
@@ -76,6 +77,7 @@ def make_record(
         seed=seed,
         config=config or {"epochs": len(history or []) or 1},
         code_fingerprint="f" * 12,
+        backend=backend,
     )
     info = {"tuning": "", "deterministic": False, "reference": None, "description": ""}
     return RunRecord(
@@ -83,7 +85,12 @@ def make_record(
         status="ok",
         started_at="2026-11-30T00:00:00+00:00",
         finished_at=finished_at or f"2026-11-30T01:{seed // 60:02d}:{seed % 60:02d}+00:00",
-        environment={"hostname": "test", "cpu_model": "Test CPU", "libraries": {}},
+        environment={
+            "hostname": "test",
+            "cpu_model": "Test CPU",
+            "libraries": {},
+            "framework": {"backend": backend, backend: "9.9"},
+        },
         family="sklearn",
         model_info={**info, **(model_info or {})},
         code={"model_fingerprint": "f" * 12, "harness_version": "test"},

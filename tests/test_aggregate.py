@@ -25,13 +25,14 @@ import bench.results as results_package
 from bench.measure.calibration import reliability_bins
 from bench.results.aggregate import BUSY_PEAK_SHORTFALL, aggregate
 from bench.results.article_log import ARTICLE_CONFUSION_DIAGONAL, ARTICLE_VAL_ACCURACY
-from bench.results.markdown import hosts_note, leaderboard_markdown, main_table
+from bench.results.markdown import backend_lines, hosts_note, leaderboard_markdown, main_table
 from bench.results.pairwise import compare_models, ranked_pairs
 from bench.results.record import RunError, RunRecord
 from bench.results.robustness import relative_mce
 
 PURE_MODULES = [
     "aggregate.py",
+    "frames_backends.py",
     "frames_detail.py",
     "frames_reference.py",
     "frames_robustness.py",
@@ -377,3 +378,41 @@ def test_verdicts_name_best_fastest_and_best_calibrated(records, agg):
     )
     ece = {m: np.mean([r.metrics["ece"] for r in records if r.model == m]) for m in order}
     assert verdict["best_calibrated"] == min(ece, key=ece.get)
+
+
+def test_one_model_on_several_backends_is_compared_with_tensorflow():
+    """Accuracy differences come from the two-level bootstrap of the same runs that the
+    pairwise tests use; speed ratios are ratios of the medians over seeds."""
+    rng = np.random.default_rng(7)
+    labels = np.arange(2000) % 10
+    records = []
+    for backend, error, speed in (
+        ("tensorflow", 0.05, 100.0),
+        ("jax", 0.05, 50.0),
+        ("torch", 0.3, 400.0),
+    ):
+        for seed in range(3):
+            predictions = np.where(rng.random(2000) < error, (labels + 1) % 10, labels)
+            timings = speed_timings(10.0, speed + seed, 300.0)
+            timings["latency"]["median_ms"] = 1000.0 / speed
+            records.append(
+                make_record("m", seed, labels, predictions, timings=timings, backend=backend)
+            )
+    records.append(make_record("other", 0, labels, labels))
+    agg = aggregate(records)
+    frame = agg.backends.set_index("backend")
+    assert list(agg.backends["model"].unique()) == ["m"], "a model on one backend has no rows"
+    assert frame.index.tolist() == ["tensorflow", "jax", "torch"]
+    assert frame.at["tensorflow", "reference"] and frame.at["jax", "version"] == "jax 9.9"
+    assert frame.at["jax", "train_ratio"] == pytest.approx(51.0 / 101.0)
+    assert frame.at["torch", "latency_ratio"] == pytest.approx(10.0 / 2.5)
+    pair = compare_models(records, "m@torch", "m", "digits", False)
+    assert frame.at["torch", "diff"] == pytest.approx(100 * pair.difference.estimate)
+    assert frame.at["torch", "diff_high"] < -20 and not frame.at["torch", "within"]
+    assert (
+        frame.at["jax", "within"] and frame.at["jax", "diff_low"] < 0 < frame.at["jax", "diff_high"]
+    )
+    lines = "\n".join(backend_lines(agg, "digits"))
+    assert "### Across Keras backends" in lines and "(within)" in lines and "(outside)" in lines
+    assert "jax 9.9" in lines and "0.50x" in lines and "4.00x" in lines
+    assert backend_lines(aggregate(records[:3]), "digits") == []

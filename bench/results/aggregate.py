@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bench.measure.metrics import METRICS, MetricSpec
+from bench.results.frames_backends import backend_frame
 from bench.results.frames_detail import (
     calibration_frame,
     history_frame,
@@ -72,6 +73,7 @@ class Aggregates:
     failed: pd.DataFrame
     environment: pd.DataFrame
     notes: pd.DataFrame
+    backends: pd.DataFrame
     not_compared: list[str] = field(default_factory=list)
 
 
@@ -117,6 +119,7 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
         failed=failed_frame(records),
         environment=environment_frame(records),
         notes=notes_frame(ok),
+        backends=backend_frame(ok, summary),
         not_compared=not_compared,
     )
 

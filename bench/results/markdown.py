@@ -188,6 +188,7 @@ def dataset_section(
     lines += pairwise_lines(agg, dataset, figure)
     lines += ["### Time to accuracy", ""]
     lines += [time_to_accuracy_table(agg, dataset), ""]
+    lines += backend_lines(agg, dataset)
     lines += ["### Per class", ""]
     lines += [per_class_table(agg, dataset), ""]
     lines += fmt.image(figure, "Per-class F1", info["title"])
@@ -266,9 +267,14 @@ def short_tuning(text: str) -> str:
 def tuning_notes(agg: Aggregates, dataset: str) -> list[str]:
     """How each model's defaults were chosen, in full, one bullet per model."""
     lines = ["How each model's defaults were chosen:", ""]
+    # one bullet per model and its backends (cnn_fast, cnn_fast@jax): the recipe is the same
+    labels: dict[tuple[str, str], list[str]] = {}
     for model in agg.order[dataset]:
         text = agg.summary.loc[(dataset, model), "tuning"] or "not stated"
-        lines += fmt.wrap(f"**{model}**: {text}", prefix="- ")
+        labels.setdefault((model.split("@")[0], text), []).append(model)
+    for (_, text), same in labels.items():
+        names = ", ".join(f"**{label}**" for label in same)
+        lines += fmt.wrap(f"{names}: {text}", prefix="- ")
     return [*lines, ""]
 
 
@@ -404,6 +410,61 @@ def time_to_accuracy_table(agg: Aggregates, dataset: str) -> str:
                 row.append("never")
         rows.append(row)
     return fmt.table(rows, ["Model", *(f"{fmt.pct(t, 1)}% (s)" for t in targets)])
+
+
+def backend_lines(agg: Aggregates, dataset: str) -> list[str]:
+    """One model on several Keras backends: accuracy against the reference backend's, and
+    speed as ratios (nothing when no model ran on two backends here)."""
+    part = agg.backends[agg.backends["dataset"] == dataset]
+    if part.empty:
+        return []
+    rows = []
+    for r in part.itertuples():
+        difference = "reference" if r.reference else "-"
+        if not r.reference and fmt.given(r.diff):
+            verdict = "within" if r.within else "outside"
+            difference = f"{r.diff:+.2f} [{r.diff_low:+.2f}, {r.diff_high:+.2f}] ({verdict})"
+        rows.append(
+            [
+                r.model,
+                r.version,
+                r.n_seeds,
+                f"{fmt.pct(r.accuracy)} [{fmt.pct(r.acc_low)}, {fmt.pct(r.acc_high)}]",
+                difference,
+                f"{fmt.count(r.train_samples_per_s)} ({_times(r.train_ratio)})",
+                f"{fmt.count(r.inference_samples_per_s)} ({_times(r.inference_ratio)})",
+                f"{fmt.num(r.latency_p50_ms, '{:.2f}')} ({_times(r.latency_ratio)})",
+            ]
+        )
+    headers = [
+        "Model",
+        "Backend",
+        "Seeds",
+        "Test acc % [95% CI]",
+        "Difference, points [95% CI]",
+        "Train img/s (x ref.)",
+        "Inference img/s (x ref.)",
+        "Latency p50 ms (x ref.)",
+    ]
+    hosts = sorted({h for cell in part["hosts"] for h in cell.split("; ")})
+    where = (
+        f"timed on one machine ({hosts[0]})"
+        if len(hosts) == 1
+        else f"timed on {len(hosts)} machines ({'; '.join(hosts)}): compare the ratios with care"
+    )
+    text = (
+        "The same Keras model and recipe trained on each backend. The difference is this "
+        "backend's test accuracy minus the reference's with its 95% interval (seeds and test "
+        "images resampled); *within* means the interval holds 0, i.e. the backends agree. "
+        "Speeds are medians over seeds, with the ratio to the reference backend in brackets "
+        f"(above 1x: faster; latency as the reference's over this one's); {where}."
+    )
+    return ["### Across Keras backends", "", *fmt.wrap(text), "", fmt.table(rows, headers), ""]
+
+
+def _times(ratio: float) -> str:
+    """``1.25x``, or ``-`` when a ratio could not be formed."""
+    return f"{ratio:.2f}x" if fmt.given(ratio) else "-"
 
 
 def per_class_table(agg: Aggregates, dataset: str) -> str:
