@@ -6,6 +6,12 @@ Dropout 0.25 > Dense 256 ReLU > Dense 10 softmax (563,114 parameters on 28x28x1 
 SGD with learning rate 0.001, momentum 0, nesterov=True and the old Keras ``decay=1e-6``
 expressed as an inverse-time schedule per batch step; batch 32; 9 epochs (the article calls
 ``fit(epochs=10, initial_epoch=1)``); categorical cross-entropy.
+
+One thing differs from the tutorial's script, and only in how the work is dispatched:
+``steps_per_execution=32`` runs 32 batches of 32 per call of the compiled train step. Every
+batch is still one SGD step with its own learning rate from the schedule, so the arithmetic is
+the tutorial's (the same validation accuracy to the last digit after two epochs, seed 0); the
+training epochs are 1.2x faster than with one batch per call on a 2-core CPU (docs/speed.md).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ def article_sgd(config: dict[str, Any], steps_per_epoch: int) -> Any:
         "nesterov": True,
         "dropout": 0.25,
         "validate_on": "holdout",
+        "steps_per_execution": 32,
     },
     presets={
         "quick": {"epochs": 1},
