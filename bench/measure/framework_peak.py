@@ -8,36 +8,11 @@ The method is the TensorFlow probe's: two square matrices, warm, best of a few r
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-from bench.measure.peak import PROBE_REPEATS, PROBE_SIZE
+from bench.measure.peak import PROBE_REPEATS, PROBE_SIZE, best_of, peak_summary
 
 _CACHE: dict[tuple[str, str, str], dict[str, Any]] = {}
-
-
-def _best_of(run: Callable[[], None], repeats: int) -> tuple[float, float]:
-    run()  # warm-up (first call allocates, compiles or picks kernels)
-    run()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - start)
-    return min(seconds), sorted(seconds)[len(seconds) // 2]
-
-
-def _summary(dtype: str, size: int, repeats: int, best: float, median: float, how: str) -> dict:
-    flops = 2.0 * size**3
-    return {
-        "dtype": dtype,
-        "size": size,
-        "repeats": repeats,
-        "gflops": flops / best / 1e9,
-        "gflops_median": flops / median / 1e9,
-        "method": f"best of {repeats} warm {how} of two {size}x{size} {dtype} matrices",
-    }
 
 
 def torch_matmul_peak(
@@ -62,9 +37,9 @@ def torch_matmul_peak(
             synchronize()
 
         with torch.inference_mode():
-            best, median = _best_of(run, repeats)
+            best, median = best_of(run, repeats)
         _CACHE[key] = {
-            **_summary(dtype, size, repeats, best, median, "torch.matmul"),
+            **peak_summary(dtype, size, repeats, best, median, "torch.matmul"),
             "device": device,
         }
     return dict(_CACHE[key])
@@ -83,9 +58,9 @@ def jax_matmul_peak(
         a = jax.random.uniform(jax.random.PRNGKey(1), (size, size)).astype(kind)
         b = jax.random.uniform(jax.random.PRNGKey(2), (size, size)).astype(kind)
         matmul = jax.jit(jnp.matmul)
-        best, median = _best_of(lambda: matmul(a, b).block_until_ready(), repeats)
+        best, median = best_of(lambda: matmul(a, b).block_until_ready(), repeats)
         _CACHE[key] = {
-            **_summary(dtype, size, repeats, best, median, "jax.jit(jnp.matmul)"),
+            **peak_summary(dtype, size, repeats, best, median, "jax.jit(jnp.matmul)"),
             "device": str(jax.devices()[0]),
         }
     return dict(_CACHE[key])

@@ -15,6 +15,7 @@ busy with something else.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,34 @@ PROBE_REPEATS = 10
 _CACHE: dict[str, dict[str, Any]] = {}
 
 
+def best_of(run: Callable[[], Any], repeats: int, warmup: int = 2) -> tuple[float, float]:
+    """Best and median seconds of ``repeats`` timed calls of ``run`` after ``warmup`` untimed
+    ones (the first call allocates, compiles or picks kernels)."""
+    for _ in range(warmup):
+        run()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        seconds.append(time.perf_counter() - start)
+    return min(seconds), sorted(seconds)[len(seconds) // 2]
+
+
+def peak_summary(
+    dtype: str, size: int, repeats: int, best: float, median: float, how: str
+) -> dict[str, Any]:
+    """A probe's record entry: GFLOP/s of the best and the median repeat of a square matmul."""
+    flops = 2.0 * size**3
+    return {
+        "dtype": dtype,
+        "size": size,
+        "repeats": repeats,
+        "gflops": flops / best / 1e9,
+        "gflops_median": flops / median / 1e9,
+        "method": f"best of {repeats} warm {how} of two {size}x{size} {dtype} matrices",
+    }
+
+
 def _probe(dtype_name: str, size: int, repeats: int) -> dict[str, Any]:
     tf = import_tensorflow()
     dtype = getattr(tf, dtype_name)
@@ -33,23 +62,8 @@ def _probe(dtype_name: str, size: int, repeats: int) -> dict[str, Any]:
     b = tf.random.stateless_uniform((size, size), seed=(3, 4), dtype=tf.float32)
     a, b = tf.cast(a, dtype), tf.cast(b, dtype)
     matmul = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
-    matmul(a, b).numpy()  # trace and warm up
-    matmul(a, b).numpy()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        matmul(a, b).numpy()
-        seconds.append(time.perf_counter() - start)
-    flops = 2.0 * size**3
-    best, median = min(seconds), sorted(seconds)[len(seconds) // 2]
-    return {
-        "dtype": dtype_name,
-        "size": size,
-        "repeats": repeats,
-        "gflops": flops / best / 1e9,
-        "gflops_median": flops / median / 1e9,
-        "method": f"best of {repeats} warm tf.matmul of two {size}x{size} {dtype_name} matrices",
-    }
+    best, median = best_of(lambda: matmul(a, b).numpy(), repeats)
+    return peak_summary(dtype_name, size, repeats, best, median, "tf.matmul")
 
 
 def matmul_peak(
