@@ -26,6 +26,7 @@ from bench.measure.calibration import reliability_bins
 from bench.results.aggregate import BUSY_PEAK_SHORTFALL, aggregate
 from bench.results.article_log import ARTICLE_CONFUSION_DIAGONAL, ARTICLE_VAL_ACCURACY
 from bench.results.markdown import backend_lines, hosts_note, leaderboard_markdown, main_table
+from bench.results.markdown_runs import runs_markdown
 from bench.results.pairwise import compare_models, ranked_pairs
 from bench.results.record import RunError, RunRecord
 from bench.results.robustness import relative_mce
@@ -416,3 +417,28 @@ def test_one_model_on_several_backends_is_compared_with_tensorflow():
     assert "### Across Keras backends" in lines and "(within)" in lines and "(outside)" in lines
     assert "jax 9.9" in lines and "0.50x" in lines and "4.00x" in lines
     assert backend_lines(aggregate(records[:3]), "digits") == []
+
+
+def test_runs_page_shows_each_runs_peak_memory_and_phases():
+    labels = np.arange(200) % 10
+    records = []
+    for seed, robustness in ((0, None), (1, 2.5)):
+        timings = speed_timings(4.0, 100.0, 300.0)
+        timings["memory"] = {"peak_rss_mb": 1234.4 + seed}
+        timings["phases"] = {"data": 0.1, "build": 0.04, "train": 4.56, "evaluate": 0.3}
+        if robustness:
+            timings["phases"]["robustness"] = robustness
+        timings["phases"]["measure"] = 1.4
+        records.append(make_record("m", seed, labels, labels, timings=timings))
+    text = runs_markdown(aggregate(records), generated="now")
+    header = next(line for line in text.splitlines() if line.startswith("| Model"))
+    assert "Peak RSS MiB" in header
+    assert "Phases s (data / build / train / evaluate / measure / robustness)" not in header
+    assert "Phases s (data / build / train / evaluate / robustness / measure)" in header
+    rows = [line for line in text.splitlines() if line.startswith("| m ")]
+    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows]
+    assert [c[-3] for c in cells] == ["1,234", "1,235"]
+    assert [c[-2] for c in cells] == [
+        "0.1 / 0.0 / 4.6 / 0.3 / - / 1.4",
+        "0.1 / 0.0 / 4.6 / 0.3 / 2.5 / 1.4",
+    ]

@@ -242,6 +242,9 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 "peak_gflops": (timings.get("load_probe") or timings.get("peak") or {}).get(
                     "gflops"
                 ),
+                "peak_rss_mb": (timings.get("memory") or {}).get("peak_rss_mb")
+                or timings.get("peak_rss_mb"),
+                "phases": dict(timings.get("phases") or {}),
                 "host": timing_host(r),
                 "deterministic": bool(r.model_info.get("deterministic"))
                 or (r.dataset, r.label) in same_every_seed,
@@ -279,6 +282,7 @@ _FLOAT_COLUMNS = [
     "train_gflops",
     "train_percent_of_peak",
     "peak_gflops",
+    "peak_rss_mb",
 ]
 _RUN_COLUMNS = [
     "dataset",
@@ -297,6 +301,7 @@ _RUN_COLUMNS = [
     "tuning",
     "protocol",
     "notes",
+    "phases",
     *_FLOAT_COLUMNS,
 ]
 

@@ -151,7 +151,9 @@ def method_section(agg: Aggregates) -> list[str]:
         f"call, the median of {latency} calls. Time to accuracy is training-clock seconds "
         "until the validation accuracy, checked during training, first reached the target. "
         "A run is flagged *machine busy* when the matmul probe at its start fell more than "
-        f"{BUSY_PEAK_SHORTFALL:.0%} below the median of the report's runs on the same host.",
+        f"{BUSY_PEAK_SHORTFALL:.0%} below the median of the report's runs on the same host. "
+        "Each run's peak resident memory and the wall time of its phases (data, build, "
+        "train, evaluate, robustness, measure) are in RUNS.md.",
         f"**Calibration.** Log-loss, the multiclass Brier score and the expected calibration "
         f"error over {ECE_BINS} equal-width confidence bins, on the test set; the reliability "
         "diagram pools the bins of all seeds.",

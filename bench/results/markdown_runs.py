@@ -62,6 +62,10 @@ def per_run_table(agg: Aggregates, dataset: str) -> str:
     runs = agg.runs[agg.runs["dataset"] == dataset]
     rank = {m: i for i, m in enumerate(agg.order[dataset])}
     runs = runs.assign(_r=runs["model"].map(rank)).sort_values(["_r", "seed"])
+    # the phases in the order runs record them: the run with the most phases sets it
+    # (robustness is there only where it was asked for)
+    recorded = sorted(runs["phases"], key=len, reverse=True)
+    phases = list(dict.fromkeys(name for one in recorded for name in one))
     rows = []
     for r in runs.itertuples():
         ci = wilson_interval(int(r.n_correct), int(r.n_test))
@@ -76,6 +80,8 @@ def per_run_table(agg: Aggregates, dataset: str) -> str:
                 fmt.num(r.wall_seconds, "{:.1f}"),
                 fmt.count(r.inference_samples_per_s),
                 fmt.num(r.peak_gflops, "{:.0f}") + (" busy" if r.busy else ""),
+                fmt.count(r.peak_rss_mb),
+                phase_cell(r.phases, phases),
                 f"[record](runs/{r.run_id}/record.json)",
             ]
         )
@@ -89,9 +95,18 @@ def per_run_table(agg: Aggregates, dataset: str) -> str:
         "Wall s",
         "Inference img/s",
         "Probe GFLOP/s",
+        "Peak RSS MiB",
+        f"Phases s ({' / '.join(phases)})" if phases else "Phases s",
         "Record",
     ]
     return fmt.table(rows, headers)
+
+
+def phase_cell(recorded: dict[str, float], phases: Sequence[str]) -> str:
+    """``0.1 / 0.0 / 4.6 / 0.3 / 1.4``: seconds per phase, ``-`` for a phase this run had not."""
+    if not recorded:
+        return "-"
+    return " / ".join(f"{recorded[name]:.1f}" if name in recorded else "-" for name in phases)
 
 
 def mcnemar_table(agg: Aggregates, dataset: str) -> str:
