@@ -25,7 +25,13 @@ import bench.results as results_package
 from bench.measure.calibration import reliability_bins
 from bench.results.aggregate import BUSY_PEAK_SHORTFALL, aggregate
 from bench.results.article_log import ARTICLE_CONFUSION_DIAGONAL, ARTICLE_VAL_ACCURACY
-from bench.results.markdown import backend_lines, hosts_note, leaderboard_markdown, main_table
+from bench.results.markdown import (
+    backend_lines,
+    hosts_note,
+    leaderboard_markdown,
+    main_table,
+    time_to_accuracy_table,
+)
 from bench.results.markdown_runs import runs_markdown
 from bench.results.pairwise import compare_models, ranked_pairs
 from bench.results.record import RunError, RunRecord
@@ -442,3 +448,30 @@ def test_runs_page_shows_each_runs_peak_memory_and_phases():
         "0.1 / 0.0 / 4.6 / 0.3 / - / 1.4",
         "0.1 / 0.0 / 4.6 / 0.3 / 2.5 / 1.4",
     ]
+
+
+def test_time_to_accuracy_median_counts_seeds_that_never_arrived():
+    labels = np.arange(200) % 10
+    arrivals = {0: 3.0, 1: 5.0, 2: None, 3: 4.0, 4: None}  # 3 of 5 seeds reach 99%
+    records = []
+    for seed, seconds in arrivals.items():
+        timings = speed_timings(6.0, 100.0, 300.0)
+        timings["time_to_accuracy"] = {"0.97": 1.0 + seed}
+        if seconds is not None:
+            timings["time_to_accuracy"]["0.99"] = seconds
+        records.append(make_record("m", seed, labels, labels, dataset="mnist", timings=timings))
+    for seed in range(4):  # two of four: no median
+        timings = speed_timings(6.0, 100.0, 300.0)
+        timings["time_to_accuracy"] = {"0.99": 2.0} if seed < 2 else {}
+        records.append(make_record("n", seed, labels, labels, dataset="mnist", timings=timings))
+    agg = aggregate(records)
+    frame = agg.time_to_accuracy.set_index(["model", "target"])
+    assert frame.at[("m", 0.99), "median_all_s"] == 5.0, "sorted: 3, 4, 5, never, never"
+    assert frame.at[("m", 0.99), "median_s"] == 4.0, "over the seeds that arrived"
+    assert frame.at[("m", 0.97), "median_all_s"] == 3.0
+    assert np.isnan(frame.at[("n", 0.99), "median_all_s"])
+    table = time_to_accuracy_table(agg, "mnist")
+    m_row = next(line for line in table.splitlines() if line.startswith("| m "))
+    n_row = next(line for line in table.splitlines() if line.startswith("| n "))
+    assert "5.0 (3/5 seeds)" in m_row and "3.0 [1.0–5.0]" in m_row
+    assert "2/4 seeds" in n_row and "(2/4 seeds)" not in n_row

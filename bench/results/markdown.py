@@ -187,7 +187,12 @@ def dataset_section(
     lines += ["### Pairwise tests", ""]
     lines += pairwise_lines(agg, dataset, figure)
     lines += ["### Time to accuracy", ""]
-    lines += [time_to_accuracy_table(agg, dataset), ""]
+    lines += fmt.wrap(
+        "Training-clock seconds until the validation accuracy first reached each target: "
+        "median [min–max] over seeds when every seed reached it; when more than half did, "
+        "the median with the others counted as never arriving, and how many reached it."
+    )
+    lines += ["", time_to_accuracy_table(agg, dataset), ""]
     lines += backend_lines(agg, dataset)
     lines += ["### Per class", ""]
     lines += [per_class_table(agg, dataset), ""]
@@ -404,6 +409,10 @@ def time_to_accuracy_table(agg: Aggregates, dataset: str) -> str:
             t = mine.loc[target]
             if t["reached"] == t["n_seeds"]:
                 row.append(fmt.median_range(t["median_s"], t["min_s"], t["max_s"]))
+            elif fmt.given(t["median_all_s"]):
+                # most seeds reached it: the median counts the others as never arriving
+                seeds = f"{int(t['reached'])}/{int(t['n_seeds'])} seeds"
+                row.append(f"{t['median_all_s']:.1f} ({seeds})")
             elif t["reached"]:
                 row.append(f"{int(t['reached'])}/{int(t['n_seeds'])} seeds")
             else:
