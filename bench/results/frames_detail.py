@@ -29,7 +29,8 @@ def time_to_accuracy_frame(
             for target in datasets.at[dataset, "targets"]:
                 every = [_reached(r, target) for r in runs]
                 times = [t for t in every if t is not None]
-                median_all = np.median([np.inf if t is None else t for t in every]) if runs else 0
+                arrivals = [np.inf if t is None else t for t in every] or [np.inf]
+                median_all = np.median(arrivals)
                 rows.append(
                     {
                         "dataset": dataset,

@@ -71,7 +71,17 @@ class TensorflowBackend:
         return matmul_peak(dtype)
 
 
-class JaxBackend:
+class ArrayInputBackend:
+    """Backends whose ``fit`` takes the NumPy arrays (Keras's own array adapter)."""
+
+    def fit_input(
+        self, x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int
+    ) -> dict[str, Any]:
+        """Arguments for ``model.fit``: the arrays, batch size, a fresh shuffle every epoch."""
+        return {"x": x, "y": one_hot(y, num_classes), "batch_size": batch_size, "shuffle": True}
+
+
+class JaxBackend(ArrayInputBackend):
     """Keras on JAX: ``fit`` compiles its train step with ``jax.jit``."""
 
     name = "jax"
@@ -98,12 +108,6 @@ class JaxBackend:
 
         return forward
 
-    def fit_input(
-        self, x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int
-    ) -> dict[str, Any]:
-        """Arguments for ``model.fit``: the arrays, batch size, a fresh shuffle every epoch."""
-        return {"x": x, "y": one_hot(y, num_classes), "batch_size": batch_size, "shuffle": True}
-
     def steps_per_execution(self, requested: int) -> tuple[int, str | None]:
         """Batches per call of the compiled train step, and a note if it differs."""
         return requested, None
@@ -124,7 +128,7 @@ class JaxBackend:
         return jax_matmul_peak(dtype)
 
 
-class TorchBackend:
+class TorchBackend(ArrayInputBackend):
     """Keras on PyTorch: ``fit`` runs the train step eagerly, one batch per call."""
 
     name = "torch"
@@ -146,12 +150,6 @@ class TorchBackend:
             return keras.ops.convert_to_numpy(outputs)
 
         return forward
-
-    def fit_input(
-        self, x: np.ndarray, y: np.ndarray, num_classes: int, batch_size: int
-    ) -> dict[str, Any]:
-        """Arguments for ``model.fit``: the arrays, batch size, a fresh shuffle every epoch."""
-        return {"x": x, "y": one_hot(y, num_classes), "batch_size": batch_size, "shuffle": True}
 
     def steps_per_execution(self, requested: int) -> tuple[int, str | None]:
         """1, with a note when the model asked for more (Keras's torch trainer refuses more)."""

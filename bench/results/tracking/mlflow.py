@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.results.flatten import SPEED_COLUMNS, run_row
+from bench.results.flatten import CODE_COLUMNS, ENVIRONMENT_COLUMNS, SPEED_COLUMNS, run_row
 from bench.results.record import RunRecord
 from bench.results.store import record_path
 from bench.results.tracking import epoch_values, register_tracker, timestamp
@@ -52,15 +52,8 @@ TAG_COLUMNS = (
     "dataset_source",
     "started_at",
     "finished_at",
-    "git_commit",
-    "git_dirty",
-    "harness_version",
-    "hostname",
-    "cpu_model",
-    "logical_cores",
-    "usable_cores",
-    "platform",
-    "python",
+    *CODE_COLUMNS,
+    *ENVIRONMENT_COLUMNS,
 )
 
 
