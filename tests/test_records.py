@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bench.results.record import SCHEMA_VERSION, RecordError, RunError, RunRecord, migrate
@@ -121,6 +121,8 @@ def test_a_folder_with_bad_files_reads_the_good_ones_and_names_the_rest(tmp_path
         max_leaves=20,
     )
 )
+@example({"status": None, "run": [None], "schema_version": True})  # once a TypeError
+@example({"status": None, "run": [None], "schema_version": 1})
 def test_arbitrary_json_is_either_a_record_or_a_record_error(data):
     with contextlib.suppress(RecordError):
         RunRecord.from_dict(data)

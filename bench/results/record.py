@@ -313,10 +313,14 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     onto schema 2; what it never measured stays empty, and ``protocol`` says how it was made.
     """
     version = data.get("schema_version")
+    # JSON's true equals 1 in Python and 1.0 equals 1: only a whole number names a schema
+    if type(version) is not int or version not in (1, SCHEMA_VERSION):
+        raise RecordError(f"schema {version!r}; this version reads schemas 1 and {SCHEMA_VERSION}")
     if version == SCHEMA_VERSION:
         return data
-    if version != 1:
-        raise RecordError(f"schema {version!r}; this version reads schemas 1 and {SCHEMA_VERSION}")
+    for name in ("run", "timings"):
+        if not isinstance(data.get(name) or {}, dict):
+            raise RecordError(f"schema-1 field {name!r} is not a JSON object")
     run = dict(data.get("run") or {})
     timings = dict(data.get("timings") or {})
     training = timings.get("training") or {}
