@@ -52,6 +52,66 @@ def test_torch_cnn_is_cnn_fasts_twin_in_size_and_flops():
     assert small.parameter_count() == keras_small.parameter_count()
 
 
+def test_torch_fast_is_torch_cnn_with_batch_norm_in_channels_last_layout():
+    spec, twin = get_model("torch_fast"), get_model("torch_cnn")
+    fast = make_adapter(spec, dict(spec.config), (1, 28, 28), 10)
+    plain = make_adapter(twin, dict(twin.config), (1, 28, 28), 10)
+    norms = [m for m in fast.model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert [n.num_features for n in norms] == [32, 64]
+    # The two convolutions lose their biases (96) to the normalizations' shifts; each
+    # normalization adds a scale and a shift per channel and two running statistics.
+    assert fast.parameter_count() == plain.parameter_count() - 96 + 4 * 96
+    # Counted FLOPs: the normalizations' scale and shift (2 per output value) replace the
+    # biases (1 per output value): one more FLOP per convolution output.
+    conv_outputs = 12 * 12 * 32 + 4 * 4 * 64
+    assert fast.flop_count().forward == plain.flop_count().forward + conv_outputs
+    for adapter in (fast, plain):
+        conv = next(m for m in adapter.model.modules() if isinstance(m, torch.nn.Conv2d))
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_torch_fast_learns_digits_and_predicts_with_its_running_statistics(bench_home):
+    """One epoch on scikit-learn's 8x8 digits; eval mode uses the running statistics, so a
+    prediction of one image does not depend on the rest of its batch."""
+    from bench.data import load_dataset
+    from bench.run.trainer import seed_everything
+
+    data, spec = load_dataset("digits"), get_model("torch_fast")
+    x, y = images_channel_first(data.x_train), data.y_train
+    x_test, y_test = images_channel_first(data.x_test), data.y_test
+    seed_everything(0)
+    adapter = make_adapter(spec, {**spec.config, "epochs": 3, "batch_size": 32}, x.shape[1:], 10)
+    fit = adapter.fit(x, y, x_test, y_test, checks_per_epoch=1)
+    assert fit.failure is None
+    proba = adapter.predict_proba(x_test)
+    assert np.mean(proba.argmax(axis=1) == y_test) > 0.9
+    np.testing.assert_allclose(adapter.predict_one(x_test[:1]), proba[:1], rtol=1e-4, atol=1e-6)
+
+
+def test_bfloat16_preset_runs_forward_passes_in_bfloat16_and_probes_that_peak(bench_home):
+    """torch_fast:bf16 through the trainer on digits: its logits come from bfloat16 forward
+    passes (the probabilities differ from float32's, by little), its weights stay float32,
+    and the record carries the bfloat16 matmul peak beside the float32 one."""
+    run = build_runs(["torch_fast:bf16"], ["digits"], [0], ["epochs=3", "batch_size=32"])[0]
+    assert run.config["precision"] == "mixed_bfloat16"
+    record = execute_run(run)
+    assert record.ok, record.error
+    assert record.accuracy > 0.85
+    assert "bfloat16" in record.timings["method"]
+    assert record.environment["matmul_peak_bfloat16"]["dtype"] == "bfloat16"
+    assert record.environment["matmul_peak"]["dtype"] == "float32"
+
+    spec = get_model("torch_fast")
+    x = images_channel_first(np.random.default_rng(0).random((16, 28, 28), dtype=np.float32))
+    mixed = make_adapter(spec, {**spec.config, "precision": "mixed_bfloat16"}, x.shape[1:], 10)
+    plain = make_adapter(spec, {**spec.config, "precision": "float32"}, x.shape[1:], 10)
+    plain.model.load_state_dict(mixed.model.state_dict())
+    low, full = mixed.predict_proba(x), plain.predict_proba(x)
+    assert all(p.dtype == torch.float32 for p in mixed.model.parameters())
+    assert not np.array_equal(low, full)
+    np.testing.assert_allclose(low, full, atol=0.05)
+
+
 def test_flop_rules_for_torch_modules():
     nn = torch.nn
     assert count_torch_flops(nn.Linear(784, 10), (784,)).forward == 2 * 784 * 10 + 10

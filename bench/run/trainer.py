@@ -197,7 +197,7 @@ def _train_and_measure(
     if run.robustness:
         robustness = evaluate_robustness(adapter, spec, data, run)
         phases.end("robustness")
-    timings, flops, peaks = _speed(adapter, spec, fit, x_test_in, len(x_train))
+    timings, flops, peaks = _speed(adapter, run.config, fit, x_test_in, len(x_train))
     timings["load_probe"] = machine_load
     phases.end("measure")
     timings["clocks"] = {
@@ -230,7 +230,7 @@ def _train_and_measure(
 
 def _speed(
     adapter: Adapter,
-    spec: ModelSpec,
+    config: dict[str, Any],
     fit: FitResult,
     x_test_in: np.ndarray,
     n_train: int,
@@ -256,7 +256,7 @@ def _speed(
     # The peak of the library and device the model ran on, where the adapter measures it.
     probe = getattr(adapter, "matmul_peak", matmul_peak)
     peaks = {"float32": probe("float32")}
-    if str(spec.config.get("precision", "")).endswith("bfloat16"):
+    if str(config.get("precision", "")).endswith("bfloat16"):  # run's config: presets too
         peaks["bfloat16"] = probe("bfloat16")
     timings["peak_probe_seconds"] = time.perf_counter() - probe_start
     training = timings["training"]

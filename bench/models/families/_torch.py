@@ -12,11 +12,13 @@ per epoch, so the loop never waits on the device except for the first step (time
 throughput without start-up) and the validation checks, which are kept off the training clock
 by the same :class:`FitRecorder` the Keras adapter uses. Inference runs in eval mode under
 ``torch.inference_mode()``. ``torch.set_num_threads`` is left at PyTorch's default and
-recorded.
+recorded. With ``precision="mixed_bfloat16"`` every forward pass (training, checks, inference)
+runs under ``torch.autocast`` in bfloat16; weights, gradients and the optimizer stay float32.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -76,6 +78,7 @@ class TorchAdapter:
                 f"got {type(model).__name__}"
             )
         self.model = model.to(self.device)
+        self.bfloat16 = config.get("precision", "float32") == "mixed_bfloat16"
         lazy = torch.nn.parameter.UninitializedParameter
         if any(isinstance(p, lazy) for p in model.parameters()):
             with torch.no_grad():  # lazy layers (nn.LazyLinear, ...) take their shapes here
@@ -83,7 +86,8 @@ class TorchAdapter:
         # Drawn from NumPy's global generator, which the trainer has seeded with the run's seed.
         self._shuffle_seed = int(np.random.randint(0, 2**31 - 1))
         self.inference_method = (
-            f"model.eval() under torch.inference_mode() on {self.device}, softmax of the "
+            f"model.eval() under torch.inference_mode() on {self.device}"
+            f"{', forward in bfloat16 (torch.autocast)' if self.bfloat16 else ''}, softmax of the "
             f"logits, in batches of {INFERENCE_BATCH}; latency: the same call on one image "
             "(host-to-device copy and back included)"
         )
@@ -120,6 +124,12 @@ class TorchAdapter:
         from bench.measure.framework_peak import torch_matmul_peak
 
         return torch_matmul_peak(dtype, str(self.device))
+
+    def _forward_precision(self) -> contextlib.AbstractContextManager[Any]:
+        """``torch.autocast`` in bfloat16 for a mixed_bfloat16 model; otherwise nothing."""
+        if not self.bfloat16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     # --- training ---------------------------------------------------------------------------
 
@@ -177,8 +187,9 @@ class TorchAdapter:
                 index = order[step * batch_size : (step + 1) * batch_size]
                 batch_x, batch_y = images[index], labels[index]
                 optimizer.zero_grad(set_to_none=True)
-                logits = self.model(batch_x)
-                loss = loss_fn(logits, batch_y)
+                with self._forward_precision():
+                    logits = self.model(batch_x)
+                    loss = loss_fn(logits, batch_y)
                 loss.backward()
                 optimizer.step()
                 if scheduler is not None:
@@ -222,7 +233,7 @@ class TorchAdapter:
     def _probabilities(self, x: np.ndarray, batch: int) -> np.ndarray:
         self.model.eval()
         outputs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self._forward_precision():
             for i in range(0, len(x), batch):
                 logits = self.model(self._tensor(x[i : i + batch]))
                 outputs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
@@ -236,7 +247,7 @@ class TorchAdapter:
         """Probabilities for a batch of one image through the same call."""
         if self.model.training:
             self.model.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), self._forward_precision():
             logits = self.model(self._tensor(x))
             return torch.softmax(logits.float(), dim=1).cpu().numpy()
 

@@ -2,7 +2,9 @@
 declares ``optimizer(config, parameters, steps_per_epoch)`` (and optionally ``loss(config)``).
 The harness runs the training loop (:mod:`._torch`, which imports PyTorch only when a model of
 this family is built). Every model of the family has a ``device`` config key, ``cpu`` unless
-set (``--set device=cuda`` trains on the GPU where PyTorch sees one)."""
+set (``--set device=cuda`` trains on the GPU where PyTorch sees one), and a ``precision``
+key, ``float32`` unless set (``--set precision=mixed_bfloat16`` runs the forward passes in
+bfloat16, worth it only where the CPU has bfloat16 units: AVX512-BF16 or AMX)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
     from bench.run.spec import RunSpec
 
 DEVICES = ("cpu", "cuda")
+# "mixed_bfloat16": forward passes under ``torch.autocast`` in bfloat16, weights and optimizer
+# in float32 (the name Keras gives the same policy, so records and the bfloat16 peak probe
+# treat both families alike).
+PRECISIONS = ("float32", "mixed_bfloat16")
 INSTALL_HINT = (
     "pip install 'mnist-bench[torch]' (the README says how to get the CPU-only wheel without "
     "the CUDA libraries)"
@@ -46,8 +52,9 @@ def torch_preflight(spec: ModelSpec, run: RunSpec) -> list[str]:
         "epochs": POSITIVE_COUNT,
         "batch_size": POSITIVE_COUNT,
         "device": Param("cpu", choices=DEVICES),
+        "precision": Param("float32", choices=PRECISIONS),
     },
-    defaults={"device": "cpu"},
+    defaults={"device": "cpu", "precision": "float32"},
     preflight=torch_preflight,
     framework="torch",
 )
