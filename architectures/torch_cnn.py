@@ -22,8 +22,8 @@ and Adam stay float32): 1.28x the training images/s on a CPU with AVX512-BF16, t
 accuracy on the validation split; on a CPU without bfloat16 units it is slower, not faster.
 
 Both lay their weights out channels last and use PyTorch's fused Adam (same arithmetic, fewer
-kernels): together 1.15-1.2x the training images/s of the default layout and Adam for
-torch_cnn, 1.3x for torch_fast, on a 2-core AMD EPYC (docs/speed.md).
+kernels): together 1.1-1.2x the training images/s of the default layout and Adam for
+torch_cnn, 1.2-1.4x for torch_fast, on a 2-core AMD EPYC (docs/speed.md).
 
 How a PyTorch model plugs in (the contract, in short):
 

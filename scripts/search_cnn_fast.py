@@ -142,6 +142,16 @@ STAGES: dict[int, dict[str, dict[str, Any]]] = {
     6: {
         "torch_fast": {"model": "torch_fast"},
         "torch_fast, bf16": {"model": "torch_fast", "precision": "mixed_bfloat16"},
+        "torch_fast, bf16, lr 0.01": {
+            "model": "torch_fast",
+            "precision": "mixed_bfloat16",
+            "learning_rate": 0.01,
+        },
+        "torch_fast, bf16, warmup 0.2": {
+            "model": "torch_fast",
+            "precision": "mixed_bfloat16",
+            "warmup_fraction": 0.2,
+        },
     },
 }
 # Stages 1-3 searched around cnn_fast's recipe of the time (BEFORE); stage 4 starts from
