@@ -18,8 +18,9 @@ only; docs/speed.md). It is the project's fastest CNN to 99% on a CPU: PyTorch b
 so its first step costs 0.01 s where Keras's first compiled call costs 1.0-1.7 s.
 
 Preset ``torch_fast:bf16`` runs its forward passes in bfloat16 (``torch.autocast``; weights
-and Adam stay float32): 1.28x the training images/s on a CPU with AVX512-BF16, the same
-accuracy on the validation split; on a CPU without bfloat16 units it is slower, not faster.
+and Adam stay float32): about 1.27x the training images/s on a CPU with AVX512-BF16, but its
+seeds reached 99% validation accuracy later in the epoch, so it is no sooner to 99%; on a CPU
+without bfloat16 units it is slower, not faster.
 
 Both lay their weights out channels last and use PyTorch's fused Adam (same arithmetic, fewer
 kernels): together 1.1-1.2x the training images/s of the default layout and Adam for
