@@ -61,13 +61,41 @@ def test_torch_fast_is_torch_cnn_with_batch_norm_in_channels_last_layout():
     # The two convolutions lose their biases (96) to the normalizations' shifts; each
     # normalization adds a scale and a shift per channel and two running statistics.
     assert fast.parameter_count() == plain.parameter_count() - 96 + 4 * 96
-    # Counted FLOPs: the normalizations' scale and shift (2 per output value) replace the
-    # biases (1 per output value): one more FLOP per convolution output.
-    conv_outputs = 12 * 12 * 32 + 4 * 4 * 64
-    assert fast.flop_count().forward == plain.flop_count().forward + conv_outputs
+    # Counted FLOPs: the biases (1 per convolution output) are gone; the normalizations scale
+    # and shift (2 per value) the first block's pooled values and the second convolution's
+    # outputs.
+    first_outputs, pooled, second_outputs = 12 * 12 * 32, 6 * 6 * 32, 4 * 4 * 64
+    expected = plain.flop_count().forward - first_outputs + 2 * pooled + second_outputs
+    assert fast.flop_count().forward == expected
+    first_block = list(fast.model[0])[:4]
+    assert [type(m).__name__ for m in first_block] == ["Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"]
     for adapter in (fast, plain):
         conv = next(m for m in adapter.model.modules() if isinstance(m, torch.nn.Conv2d))
         assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize(("model", "same"), [("torch_cnn", True), ("torch_fast", False)])
+def test_pooling_first_is_the_same_training_without_normalization_only(model, same):
+    """ReLU and max pooling commute: torch_cnn trains to the same weights, bit for bit, with
+    its pooling before or after the ReLU; torch_fast's normalization sees other values."""
+    spec = get_model(model)
+    rng = np.random.default_rng(0)
+    x = torch.as_tensor(rng.random((64, 1, 28, 28), dtype=np.float32))
+    y = torch.as_tensor(rng.integers(0, 10, 64))
+    weights = []
+    for pool_first in (True, False):
+        config = {**spec.config, "pool_first": pool_first}
+        torch.manual_seed(0)
+        network = spec.build(config, (1, 28, 28), 10)
+        optimizer, _ = spec.optimizer(config, network.parameters(), 4)
+        for step in range(4):
+            optimizer.zero_grad()
+            batch = slice(16 * step, 16 * (step + 1))
+            spec.loss(config)(network(x[batch]), y[batch]).backward()
+            optimizer.step()
+        weights.append([p.detach().clone() for p in network.parameters()])
+    identical = all(torch.equal(a, b) for a, b in zip(*weights, strict=True))
+    assert identical is same
 
 
 def test_torch_fast_learns_digits_and_predicts_with_its_running_statistics(bench_home):
@@ -110,6 +138,70 @@ def test_bfloat16_preset_runs_forward_passes_in_bfloat16_and_probes_that_peak(be
     assert all(p.dtype == torch.float32 for p in mixed.model.parameters())
     assert not np.array_equal(low, full)
     np.testing.assert_allclose(low, full, atol=0.05)
+
+
+def test_weight_average_moves_towards_the_live_weights_with_a_warm_up():
+    """The average starts as a copy, then takes (1 - d) of the way to the live weights with
+    d = min(decay, (1 + n) / (10 + n)); batch-norm statistics are averaged alike, counters
+    copied; the copy is frozen and in eval mode."""
+    from bench.models.families._torch_average import WeightAverage
+
+    live = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    average = WeightAverage(live, decay=0.5)
+    assert not average.model.training
+    assert not any(p.requires_grad for p in average.model.parameters())
+    start = live[0].weight.detach().clone()
+    expected = start.clone()
+    for n, value in enumerate((1.0, -2.0, 4.0)):
+        with torch.no_grad():
+            live[0].weight.fill_(value)
+            live[1].running_mean.fill_(value)
+        live[1].num_batches_tracked += 1
+        average.update()
+        rate = 1 - min(0.5, (1 + n) / (10 + n))
+        expected = expected + rate * (value - expected)
+    torch.testing.assert_close(average.model[0].weight, expected)
+    assert not torch.equal(average.model[0].weight, live[0].weight)
+    mean = torch.zeros(2)
+    for n, value in enumerate((1.0, -2.0, 4.0)):
+        mean = mean + (1 - min(0.5, (1 + n) / (10 + n))) * (value - mean)
+    torch.testing.assert_close(average.model[1].running_mean, mean)
+    assert int(average.model[1].num_batches_tracked) == 3
+
+
+def test_ema_decay_validates_and_predicts_with_the_weight_average(bench_home):
+    """With ema_decay the adapter updates the average after every step and every prediction
+    (validation checks, test set, one image) comes from it, not from the live weights."""
+    from bench.data import load_dataset
+    from bench.run.trainer import seed_everything
+
+    data, spec = load_dataset("digits"), get_model("torch_fast")
+    x, y = images_channel_first(data.x_train), data.y_train
+    x_test, y_test = images_channel_first(data.x_test), data.y_test
+    seed_everything(0)
+    config = {**spec.config, "epochs": 3, "batch_size": 32, "ema_decay": 0.9}
+    adapter = make_adapter(spec, config, x.shape[1:], 10)
+    fit = adapter.fit(x, y, x_test, y_test, checks_per_epoch=1)
+    assert fit.failure is None
+    assert adapter.average.updates == 3 * -(-len(x) // 32)
+    proba = adapter.predict_proba(x_test)
+    assert np.mean(proba.argmax(axis=1) == y_test) > 0.9
+    assert fit.checks[-1]["val_accuracy"] == np.mean(proba.argmax(axis=1) == y_test)
+    with torch.inference_mode():
+        tensor = torch.as_tensor(x_test)
+        averaged = torch.softmax(adapter.average.model(tensor), dim=1).numpy()
+        live = torch.softmax(adapter.model.eval()(tensor), dim=1).numpy()
+    np.testing.assert_allclose(proba, averaged, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(proba, live, atol=1e-4)
+    np.testing.assert_allclose(adapter.predict_one(x_test[:1]), proba[:1], rtol=1e-4, atol=1e-6)
+    assert "moving average" in adapter.inference_method
+    assert make_adapter(spec, dict(spec.config), x.shape[1:], 10).average is None
+
+
+def test_ema_decay_outside_its_range_is_refused(tmp_path, capsys):
+    argv = ["run", "--model", "torch_cnn", "--dataset", "digits", "--set", "ema_decay=1.5"]
+    assert main([*argv, "--results-dir", str(tmp_path)]) == 2
+    assert "ema_decay=1.5 is above its maximum 0.9999" in capsys.readouterr().err
 
 
 def test_flop_rules_for_torch_modules():

@@ -14,6 +14,8 @@ by the same :class:`FitRecorder` the Keras adapter uses. Inference runs in eval 
 ``torch.inference_mode()``. ``torch.set_num_threads`` is left at PyTorch's default and
 recorded. With ``precision="mixed_bfloat16"`` every forward pass (training, checks, inference)
 runs under ``torch.autocast`` in bfloat16; weights, gradients and the optimizer stay float32.
+With ``ema_decay`` above 0 the adapter keeps an exponential moving average of the weights
+(``_torch_average``), updated after every step, and validates and predicts with it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from bench.errors import BenchError
 from bench.measure.flops import FlopCount
 from bench.measure.torch_flops import count_torch_flops
 from bench.models.families._recorder import FitRecorder
+from bench.models.families._torch_average import WeightAverage
 from bench.models.family import EpochCallback, FitResult
 from bench.models.registry import ModelSpec
 
@@ -83,13 +86,16 @@ class TorchAdapter:
         if any(isinstance(p, lazy) for p in model.parameters()):
             with torch.no_grad():  # lazy layers (nn.LazyLinear, ...) take their shapes here
                 self.model(torch.zeros((1, *self.input_shape), device=self.device))
+        decay = float(config.get("ema_decay", 0.0))
+        self.average = WeightAverage(self.model, decay) if decay else None
         # Drawn from NumPy's global generator, which the trainer has seeded with the run's seed.
         self._shuffle_seed = int(np.random.randint(0, 2**31 - 1))
+        averaged = f", weights: their moving average (ema_decay {decay})" if decay else ""
         self.inference_method = (
             f"model.eval() under torch.inference_mode() on {self.device}"
-            f"{', forward in bfloat16 (torch.autocast)' if self.bfloat16 else ''}, softmax of the "
-            f"logits, in batches of {INFERENCE_BATCH}; latency: the same call on one image "
-            "(host-to-device copy and back included)"
+            f"{', forward in bfloat16 (torch.autocast)' if self.bfloat16 else ''}{averaged}, "
+            f"softmax of the logits, in batches of {INFERENCE_BATCH}; latency: the same call on "
+            "one image (host-to-device copy and back included)"
         )
 
     @staticmethod
@@ -194,12 +200,14 @@ class TorchAdapter:
                 optimizer.step()
                 if scheduler is not None:
                     scheduler.step()
+                if self.average is not None:
+                    self.average.update()
                 with torch.no_grad():
                     loss_sum += loss.detach().double() * len(index)
                     correct += (logits.argmax(dim=1) == batch_y).sum()
                 if (epoch == 0 and step == 0) or recorder.due_check(step + 1):
                     self._synchronize()
-                    recorder.steps_finished(step + 1, before_check=self.model.eval)
+                    recorder.steps_finished(step + 1)
                     self.model.train()
             self._synchronize()
             recorder.epoch_ended(
@@ -230,12 +238,20 @@ class TorchAdapter:
 
     # --- inference --------------------------------------------------------------------------
 
+    def _predictor(self) -> torch.nn.Module:
+        """The model that validates and predicts, in eval mode: the weight average if the
+        config asks for one (``ema_decay``), else the trained model."""
+        model = self.average.model if self.average is not None else self.model
+        if model.training:
+            model.eval()
+        return model
+
     def _probabilities(self, x: np.ndarray, batch: int) -> np.ndarray:
-        self.model.eval()
+        model = self._predictor()
         outputs = []
         with torch.inference_mode(), self._forward_precision():
             for i in range(0, len(x), batch):
-                logits = self.model(self._tensor(x[i : i + batch]))
+                logits = model(self._tensor(x[i : i + batch]))
                 outputs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return np.concatenate(outputs, axis=0)
 
@@ -245,10 +261,9 @@ class TorchAdapter:
 
     def predict_one(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for a batch of one image through the same call."""
-        if self.model.training:
-            self.model.eval()
+        model = self._predictor()
         with torch.inference_mode(), self._forward_precision():
-            logits = self.model(self._tensor(x))
+            logits = model(self._tensor(x))
             return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
     def parameter_count(self) -> int:

@@ -4,7 +4,9 @@ The harness runs the training loop (:mod:`._torch`, which imports PyTorch only w
 this family is built). Every model of the family has a ``device`` config key, ``cpu`` unless
 set (``--set device=cuda`` trains on the GPU where PyTorch sees one), and a ``precision``
 key, ``float32`` unless set (``--set precision=mixed_bfloat16`` runs the forward passes in
-bfloat16, worth it only where the CPU has bfloat16 units: AVX512-BF16 or AMX)."""
+bfloat16, worth it only where the CPU has bfloat16 units: AVX512-BF16 or AMX), and an
+``ema_decay`` key, 0 unless set (``--set ema_decay=0.9`` validates and predicts with an
+exponential moving average of the weights, updated after every step)."""
 
 from __future__ import annotations
 
@@ -53,8 +55,9 @@ def torch_preflight(spec: ModelSpec, run: RunSpec) -> list[str]:
         "batch_size": POSITIVE_COUNT,
         "device": Param("cpu", choices=DEVICES),
         "precision": Param("float32", choices=PRECISIONS),
+        "ema_decay": Param(0.0, minimum=0.0, maximum=0.9999),
     },
-    defaults={"device": "cpu", "precision": "float32"},
+    defaults={"device": "cpu", "precision": "float32", "ema_decay": 0.0},
     preflight=torch_preflight,
     framework="torch",
 )
