@@ -205,6 +205,14 @@ STAGES: dict[int, dict[str, dict[str, Any]]] = {
         "torch_fast, dense 128": {"model": "torch_fast", "dense_units": 128},
         "torch_fast, dense 192": {"model": "torch_fast", "dense_units": 192},
     },
+    # Stage 11: the pooling-first network's learning rate, warm-up and smoothing again.
+    11: {
+        "torch_fast": {"model": "torch_fast"},
+        "torch_fast, lr 0.02": {"model": "torch_fast", "learning_rate": 0.02},
+        "torch_fast, lr 0.012": {"model": "torch_fast", "learning_rate": 0.012},
+        "torch_fast, warmup 0.15": {"model": "torch_fast", "warmup_fraction": 0.15},
+        "torch_fast, smoothing 0.05": {"model": "torch_fast", "label_smoothing": 0.05},
+    },
 }
 # Stages 1-3 searched around cnn_fast's recipe of the time (BEFORE); stage 4 on start from
 # each model's registered defaults, which had the first pooling after the normalization and
