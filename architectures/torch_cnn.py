@@ -16,7 +16,7 @@ order (the same function class), and ``steps_per_execution`` has no meaning in a
 ``torch_fast`` is the same network with a batch normalization after the first max pooling
 and after the second convolution, and a warm-up over the first 10% of the steps: the recipe
 that reached 99% validation accuracy earliest in the search of ``scripts/search_cnn_fast.py``
-(stages 4-9, validation split only; docs/speed.md). It is the project's fastest CNN to 99% on
+(stages 4-11, validation split only; docs/speed.md). It is the project's fastest CNN to 99% on
 a CPU: PyTorch builds no graph, so its first step costs 0.01 s where Keras's first compiled
 call costs 1.0-1.7 s.
 
