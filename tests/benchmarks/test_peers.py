@@ -10,8 +10,10 @@ over ours, so above 1 means we are faster), the target and whether it was met.
    over five seeds, for cnn_fast (Keras; peer: the same network and schedule through a bare
    ``model.fit`` on NumPy arrays) and torch_fast (native PyTorch; peer: a bare PyTorch loop).
 2. article_cnn at the tutorial's exact math: steady training images/s against a bare
-   ``model.fit`` of the same model (target 1.5x); and a whole run through the trainer whose
-   wall time is within 1.10x of its epochs, evaluation and measurement.
+   ``model.fit`` of the same model (target 1.5x; ``ratio`` here is the peer's total seconds
+   over ours, i.e. the ratio of throughputs, with the cores each epoch kept busy beside it);
+   and a whole run through the trainer whose wall time is within 1.10x of its epochs,
+   evaluation and measurement.
 3. logreg: fit time against scikit-learn's own MNIST benchmark recipe (target at most 1.5x)
    and test accuracy (target 92.0%).
 4. Measurement costs: the matmul peak probe (target 2 s) and ``bench list`` (target 1.5 s).
@@ -45,6 +47,8 @@ CNN_FAST_TARGET_SECONDS = 2.5
 CNN_FAST_TARGET_ACCURACY = 0.990
 ARTICLE_TRAIN_IMAGES = 9_600  # 300 steps of 32
 ARTICLE_ROUNDS = 8
+ARTICLE_EPOCHS = 3  # the first builds the graph; the other two are timed
+BUSY_CORES = 1.25  # an epoch using fewer (CPU over wall seconds) left a core idle
 ARTICLE_TARGET_RATIO = 1.5
 ARTICLE_RUN_TRAIN_IMAGES = 12_000
 ARTICLE_RUN_ROUNDS = 3
@@ -325,23 +329,28 @@ def test_torch_fast_time_to_99(benchmark: Any, split: Any, mnist: Dataset, quick
 
 
 class EpochClock:
-    """A Keras callback that notes when training began and each epoch ended."""
+    """A Keras callback that notes the wall and CPU clocks when training began and as each
+    epoch ended."""
 
     def __new__(cls) -> Any:
         import keras
 
         class _Clock(keras.callbacks.Callback):
             def on_train_begin(self, logs: dict | None = None) -> None:
-                self.marks = [time.perf_counter()]
+                self.marks = [(time.perf_counter(), time.process_time())]
 
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-                self.marks.append(time.perf_counter())
+                self.marks.append((time.perf_counter(), time.process_time()))
 
         return _Clock()
 
 
-def article_bare(x: np.ndarray, y: np.ndarray, epochs: int) -> float:
-    """Seconds of the last epoch of a bare ``model.fit`` of the article CNN on NumPy arrays."""
+Epochs = list[tuple[float, float]]  # (wall seconds, CPU seconds) of each steady epoch
+
+
+def article_bare(x: np.ndarray, y: np.ndarray, epochs: int) -> Epochs:
+    """Wall and CPU seconds of each epoch after the first of a bare ``model.fit`` of the
+    article CNN on NumPy arrays."""
     import keras
 
     from bench.models.preprocess import one_hot
@@ -358,13 +367,15 @@ def article_bare(x: np.ndarray, y: np.ndarray, epochs: int) -> float:
     )
     clock = EpochClock()
     model.fit(x, one_hot(y, 10), batch_size=32, epochs=epochs, callbacks=[clock], verbose=0)
-    return clock.marks[-1] - clock.marks[-2]
+    marks = clock.marks[1:]
+    return [(b[0] - a[0], b[1] - a[1]) for a, b in zip(marks, marks[1:], strict=False)]
 
 
 def article_ours(
     x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, epochs: int
-) -> float:
-    """Training seconds (validation excluded) of the last epoch through the Keras adapter."""
+) -> Epochs:
+    """Training seconds (validation excluded) of each epoch after the first through the Keras
+    adapter, with the CPU seconds of that epoch (its end-of-epoch check included)."""
     from bench.models.family import adapter_class, make_adapter
     from bench.models.registry import get_model
     from bench.run.trainer import seed_everything
@@ -374,15 +385,41 @@ def article_ours(
     seed_everything(0)
     adapter_class(spec).seed_framework(0, False)
     adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
-    fit = adapter.fit(x, y, x_val, y_val, None, 1)
+    cpu_marks: list[float] = []
+    fit = adapter.fit(x, y, x_val, y_val, lambda entry: cpu_marks.append(time.process_time()), 1)
     assert fit.failure is None
-    return float(fit.history[-1]["train_seconds"])
+    return [
+        (float(entry["train_seconds"]), after - before)
+        for entry, (before, after) in zip(
+            fit.history[1:], zip(cpu_marks, cpu_marks[1:], strict=False), strict=True
+        )
+    ]
+
+
+def throughput_ratio(
+    peer: list[Epochs], ours: list[Epochs], resamples: int = 2000
+) -> tuple[float, list[float]]:
+    """The peer's total seconds over ours (the ratio of training throughputs: the same images
+    on both sides) and its 95% percentile bootstrap interval, resampling rounds in pairs."""
+    peer_round = np.array([sum(wall for wall, _ in epochs) for epochs in peer])
+    ours_round = np.array([sum(wall for wall, _ in epochs) for epochs in ours])
+    picks = np.random.default_rng(0).integers(0, len(peer_round), (resamples, len(peer_round)))
+    resampled = peer_round[picks].sum(axis=1) / ours_round[picks].sum(axis=1)
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return float(peer_round.sum() / ours_round.sum()), [round(low, 3), round(high, 3)]
+
+
+def cores_in_use(epochs: list[Epochs]) -> list[float]:
+    """CPU seconds over wall seconds of every epoch, round by round."""
+    return [round(cpu / wall, 2) for round_epochs in epochs for wall, cpu in round_epochs]
 
 
 @pytest.mark.benchmark(group="target 2: article_cnn training throughput")
 def test_article_cnn_throughput_against_bare_fit(benchmark: Any, split: Any, quick: bool) -> None:
     """The tutorial's model and math (batch 32, its SGD) through the adapter against a bare
-    ``model.fit`` on NumPy arrays: images/s over the second (steady) epoch, rounds alternating."""
+    ``model.fit`` on NumPy arrays: training throughput over the steady epochs (every epoch
+    after the first), rounds alternating. Judged on the ratio of total seconds; the ratio at
+    the peer's epochs that kept both cores busy is reported beside it."""
     from bench.models.registry import get_model
 
     spec = get_model("article_cnn")
@@ -390,40 +427,54 @@ def test_article_cnn_throughput_against_bare_fit(benchmark: Any, split: Any, qui
     x, y = spec.preprocess(split.x_train[:n_train]), split.y_train[:n_train]
     x_val, y_val = spec.preprocess(split.x_val[:1000]), split.y_val[:1000]
     rounds = 1 if quick else ARTICLE_ROUNDS
-    times: dict[str, list[float]] = {}
+    times: dict[str, list[Epochs]] = {}
 
     def all_rounds() -> None:
         times.update(
             rotating(
                 {
-                    "ours": lambda: article_ours(x, y, x_val, y_val, 2),
-                    "bare": lambda: article_bare(x, y, 2),
+                    "ours": lambda: article_ours(x, y, x_val, y_val, ARTICLE_EPOCHS),
+                    "bare": lambda: article_bare(x, y, ARTICLE_EPOCHS),
                 },
                 rounds,
             )
         )
 
     benchmark.pedantic(all_rounds, rounds=1)
-    ours, bare = statistics.median(times["ours"]), statistics.median(times["bare"])
-    ratios = [b / o for b, o in zip(times["bare"], times["ours"], strict=True)]
-    verdict, interval = judge_ratio(ratios, ARTICLE_TARGET_RATIO)
+    ours_walls = [wall for epochs in times["ours"] for wall, _ in epochs]
+    peer_walls = [wall for epochs in times["bare"] for wall, _ in epochs]
+    peer_cores = cores_in_use(times["bare"])
+    busy = [wall for wall, cores in zip(peer_walls, peer_cores, strict=True) if cores >= BUSY_CORES]
+    ratio, interval = throughput_ratio(times["bare"], times["ours"])
+    verdict = (
+        True
+        if interval[0] >= ARTICLE_TARGET_RATIO
+        else False
+        if interval[1] < ARTICLE_TARGET_RATIO
+        else None
+    )
     report(
         benchmark,
-        f"steady images/s >= {ARTICLE_TARGET_RATIO}x a bare model.fit",
+        f"steady training images/s >= {ARTICLE_TARGET_RATIO}x a bare model.fit",
         None if quick else verdict,
         train_images=n_train,
         steps_per_execution=int(spec.config.get("steps_per_execution", 1)),
-        ours_epoch_seconds=[round(t, 2) for t in times["ours"]],
-        peer_epoch_seconds=[round(t, 2) for t in times["bare"]],
-        images_per_s=n_train / ours,
-        peer_images_per_s=n_train / bare,
-        ratio=bare / ours,
-        round_ratios=[round(r, 3) for r in ratios],
+        ours_epoch_seconds=[round(t, 2) for t in ours_walls],
+        peer_epoch_seconds=[round(t, 2) for t in peer_walls],
+        ours_cores_in_use=cores_in_use(times["ours"]),
+        peer_cores_in_use=peer_cores,
+        images_per_s=n_train * len(ours_walls) / sum(ours_walls),
+        peer_images_per_s=n_train * len(peer_walls) / sum(peer_walls),
+        ratio=ratio,
         ratio_ci95=interval,
+        peer_epochs_on_one_core=len(peer_walls) - len(busy),
+        ratio_at_peer_busy_epochs=(
+            statistics.median(busy) / statistics.median(ours_walls) if busy else None
+        ),
         load=os.getloadavg()[0],
     )
     if not quick:
-        settle(verdict, f"bare/ours per-round ratios {ratios}, 95% CI {interval}")
+        settle(verdict, f"bare/ours throughput ratio {ratio:.3f}, 95% CI {interval}")
 
 
 @pytest.mark.benchmark(group="target 2: article_cnn training throughput")
