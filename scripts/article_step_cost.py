@@ -1,7 +1,7 @@
 """Where article_cnn's training step goes (Keras on TensorFlow, batch 32, the tutorial's math).
 
-Five ways of training article_cnn for two epochs, in alternating rounds; the second epoch's
-seconds are compared with the bare ``model.fit`` (target 2a's peer):
+Five ways of training article_cnn, in alternating rounds; the seconds of every epoch after the
+first are compared with the bare ``model.fit`` (target 2a's peer):
 
 * ``bare fit``: ``model.fit`` on NumPy arrays, one step per call (the peer);
 * ``keras``: the registered model through the Keras adapter exactly as ``bench run`` trains it
@@ -19,25 +19,27 @@ With ``--kernels`` it first times the step's heavy kernels alone at batch 32 (co
 the first dense layer, forward and both gradients) against the matmul peak.
 
     MNIST_BENCH_MIRROR=/work/shared/data/mnist python scripts/article_step_cost.py \\
-        [--images 9600] [--rounds 3] [--kernels]
+        [--images 9600] [--epochs 2] [--rounds 3] [--ways "bare fit,keras"] [--kernels]
 
-Prints each round's seconds, then the medians and their ratio to the bare fit. Only for
-measuring: the registered article_cnn keeps Keras's own ``Dropout`` (docs/speed.md says why).
+``--images 54000 --epochs 9 --ways "bare fit,keras"`` compares the tutorial's whole training
+(the first epoch left out). Prints each round's seconds per steady epoch, then the medians of
+the rounds' means and their ratio to the bare fit. Only for measuring: the registered
+article_cnn keeps Keras's own ``Dropout`` (docs/speed.md says why).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from bench.tfquiet import import_tensorflow
+
+tf = import_tensorflow()  # without TensorFlow's start-up lines
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
 from bench.data import load_dataset  # noqa: E402
@@ -47,6 +49,7 @@ from bench.run.trainer import seed_everything  # noqa: E402
 
 BATCH = 32  # the tutorial's
 LOOP_STEPS = 30  # steps per call of the own loop (9,600 images: 10 calls an epoch)
+WAYS = ("bare fit", "keras", "own loop", "byte masks", "no dropout")
 
 
 class ByteMaskDropout(layers.Layer):
@@ -102,24 +105,24 @@ def register_byte_mask_variant() -> str:
 Data = tuple[Any, Any, Any, Any]
 
 
-def adapter_seconds(model: str, dropout: float, data: Data) -> float:
-    """Train ``model`` through the Keras adapter for two epochs; the second epoch's training
-    seconds (validation checks excluded)."""
+def adapter_seconds(model: str, dropout: float, data: Data, epochs: int) -> list[float]:
+    """Train ``model`` through the Keras adapter; the training seconds (validation checks
+    excluded) of each epoch after the first."""
     spec = get_model(model)
     x, y, x_val, y_val = data
-    config = {**spec.config, "epochs": 2, "dropout": dropout}
+    config = {**spec.config, "epochs": epochs, "dropout": dropout}
     keras.backend.clear_session()
     seed_everything(0)
     adapter_class(spec).seed_framework(0, False)
     adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
     fit = adapter.fit(x, y, x_val, y_val, None, 1)
-    return float(fit.history[-1]["train_seconds"])
+    return [float(entry["train_seconds"]) for entry in fit.history[1:]]
 
 
-def fresh_article(x: Any) -> tuple[Any, dict[str, Any], Any]:
-    """article_cnn built from scratch (seed 0) with its two-epoch config and optimizer."""
+def fresh_article(x: Any, epochs: int) -> tuple[Any, dict[str, Any], Any]:
+    """article_cnn built from scratch (seed 0) with its config for ``epochs`` and optimizer."""
     spec = get_model("article_cnn")
-    config = {**spec.config, "epochs": 2}
+    config = {**spec.config, "epochs": epochs}
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
     model = spec.build(config, tuple(x.shape[1:]), 10)
@@ -136,22 +139,23 @@ class EpochClock(keras.callbacks.Callback):
         self.marks.append(time.perf_counter())
 
 
-def bare_fit_seconds(data: Data) -> float:
-    """The peer: a bare ``model.fit`` on NumPy arrays for two epochs; the second's seconds."""
+def bare_fit_seconds(data: Data, epochs: int) -> list[float]:
+    """The peer: a bare ``model.fit`` on NumPy arrays; the seconds of each epoch after the
+    first."""
     x, y = data[0], data[1]
-    model, _, optimizer = fresh_article(x)
+    model, _, optimizer = fresh_article(x, epochs)
     model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     clock = EpochClock()
     labels = keras.utils.to_categorical(y, 10)
-    model.fit(x, labels, batch_size=BATCH, epochs=2, callbacks=[clock], verbose=0)
-    return clock.marks[-1] - clock.marks[-2]
+    model.fit(x, labels, batch_size=BATCH, epochs=epochs, callbacks=[clock], verbose=0)
+    return [end - begin for begin, end in zip(clock.marks[1:], clock.marks[2:], strict=False)]
 
 
-def own_loop_seconds(data: Data) -> float:
-    """The same steps in a hand-written compiled loop, ``LOOP_STEPS`` per call, two epochs;
-    the second's seconds."""
+def own_loop_seconds(data: Data, epochs: int) -> list[float]:
+    """The same steps in a hand-written compiled loop, ``LOOP_STEPS`` per call; the seconds
+    of each epoch after the first."""
     x, y = data[0], data[1]
-    model, _, optimizer = fresh_article(x)
+    model, _, optimizer = fresh_article(x, epochs)
     loss_fn = keras.losses.CategoricalCrossentropy()
     images, labels = tf.constant(x), tf.one_hot(tf.constant(y.astype("int32")), 10)
     weights = model.trainable_variables
@@ -172,14 +176,14 @@ def own_loop_seconds(data: Data) -> float:
         return tf.while_loop(lambda i, _: i < steps, step, (tf.constant(0), 0.0))[1]
 
     steps_per_epoch = len(x) // BATCH
-    seconds = 0.0
-    for _ in range(2):
+    seconds = []
+    for _ in range(epochs):
         order = tf.random.shuffle(tf.range(len(x)))
         began = time.perf_counter()
         for first in range(0, steps_per_epoch, LOOP_STEPS):
             run(order[first * BATCH : (first + LOOP_STEPS) * BATCH]).numpy()
-        seconds = time.perf_counter() - began
-    return seconds
+        seconds.append(time.perf_counter() - began)
+    return seconds[1:]
 
 
 def kernel_table(batch: int = BATCH) -> None:
@@ -272,8 +276,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=9600, help="training images per epoch")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per fit (the first untimed)")
+    parser.add_argument(
+        "--ways",
+        default=",".join(WAYS),
+        help=f"which ways, comma-separated (of: {', '.join(WAYS)})",
+    )
     parser.add_argument("--kernels", action="store_true", help="time the heavy kernels first")
     args = parser.parse_args()
+    chosen = args.ways.split(",")
+    unknown = sorted(set(chosen) - set(WAYS))
+    if unknown or "bare fit" not in chosen or args.epochs < 2:
+        parser.error(
+            f"--ways must name 'bare fit' and only ways of {', '.join(WAYS)} (unknown: "
+            f"{', '.join(unknown) or 'none'}); --epochs must be at least 2"
+        )
     if args.kernels:
         kernel_table()
     spec, mnist = get_model("article_cnn"), load_dataset("mnist")
@@ -284,18 +301,21 @@ def main() -> None:
         mnist.y_train[55_000:],
     )
     byte_masks = register_byte_mask_variant()
-    ways: dict[str, Callable[[], float]] = {
-        "bare fit": lambda: bare_fit_seconds(data),
-        "keras": lambda: adapter_seconds("article_cnn", 0.25, data),
-        "own loop": lambda: own_loop_seconds(data),
-        "byte masks": lambda: adapter_seconds(byte_masks, 0.25, data),
-        "no dropout": lambda: adapter_seconds("article_cnn", 0.0, data),
+    epochs = args.epochs
+    ways: dict[str, Callable[[], list[float]]] = {
+        "bare fit": lambda: bare_fit_seconds(data, epochs),
+        "keras": lambda: adapter_seconds("article_cnn", 0.25, data, epochs),
+        "own loop": lambda: own_loop_seconds(data, epochs),
+        "byte masks": lambda: adapter_seconds(byte_masks, 0.25, data, epochs),
+        "no dropout": lambda: adapter_seconds("article_cnn", 0.0, data, epochs),
     }
-    seconds: dict[str, list[float]] = {way: [] for way in ways}
+    seconds: dict[str, list[float]] = {way: [] for way in WAYS if way in chosen}
     for round_index in range(args.rounds):
         for way, times in seconds.items():
-            times.append(ways[way]())
-            print(f"round {round_index} {way:10s} {times[-1]:.2f} s", flush=True)
+            steady = ways[way]()
+            times.append(statistics.mean(steady))
+            shown = ", ".join(f"{t:.2f}" for t in steady)
+            print(f"round {round_index} {way:10s} {shown} s per steady epoch", flush=True)
     peer = statistics.median(seconds["bare fit"])
     for way, times in seconds.items():
         median = statistics.median(times)

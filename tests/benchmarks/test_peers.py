@@ -414,6 +414,17 @@ def cores_in_use(epochs: list[Epochs]) -> list[float]:
     return [round(cpu / wall, 2) for round_epochs in epochs for wall, cpu in round_epochs]
 
 
+def test_throughput_ratio_weighs_every_epoch() -> None:
+    """The ratio is of total seconds, so a stalled peer epoch counts at its full length (a
+    median of per-round ratios would ignore it), and the interval holds the ratio."""
+    peer = [[(3.0, 5.0), (6.0, 5.0)], [(3.0, 5.0), (3.0, 5.0)], [(3.0, 5.0), (3.0, 5.0)]]
+    ours = [[(2.0, 3.6), (2.0, 3.6)]] * 3
+    ratio, (low, high) = throughput_ratio(peer, ours)
+    assert ratio == pytest.approx(21.0 / 12.0)
+    assert 1.5 <= low <= ratio <= high <= 2.25
+    assert cores_in_use(peer[:1]) == [1.67, 0.83]
+
+
 @pytest.mark.benchmark(group="target 2: article_cnn training throughput")
 def test_article_cnn_throughput_against_bare_fit(benchmark: Any, split: Any, quick: bool) -> None:
     """The tutorial's model and math (batch 32, its SGD) through the adapter against a bare
