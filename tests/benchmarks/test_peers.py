@@ -10,8 +10,8 @@ over ours, so above 1 means we are faster), the target and whether it was met.
    over five seeds, for cnn_fast (Keras; peer: the same network and schedule through a bare
    ``model.fit`` on NumPy arrays) and torch_fast (native PyTorch; peer: a bare PyTorch loop).
 2. article_cnn at the tutorial's exact math: steady training images/s against a bare
-   ``model.fit`` of the same model (target 1.5x; ``ratio`` here is the peer's total seconds
-   over ours, i.e. the ratio of throughputs, with the cores each epoch kept busy beside it);
+   ``model.fit`` of the same model (target 1.5x; judged at the peer's epochs that kept both
+   cores busy, with the ratio of total seconds, stalls included, beside it);
    and a whole run through the trainer whose wall time is within 1.10x of its epochs,
    evaluation and measurement.
 3. logreg: fit time against scikit-learn's own MNIST benchmark recipe (target at most 1.5x)
@@ -414,23 +414,39 @@ def cores_in_use(epochs: list[Epochs]) -> list[float]:
     return [round(cpu / wall, 2) for round_epochs in epochs for wall, cpu in round_epochs]
 
 
-def test_throughput_ratio_weighs_every_epoch() -> None:
-    """The ratio is of total seconds, so a stalled peer epoch counts at its full length (a
-    median of per-round ratios would ignore it), and the interval holds the ratio."""
+def busy_round_ratios(peer: list[Epochs], ours: list[Epochs]) -> list[float]:
+    """Per round, the peer's mean seconds over its epochs that kept both cores busy (at least
+    ``BUSY_CORES`` in use) over our mean seconds: the steps against the steps. A round whose
+    peer epochs all ran on one core is left out."""
+    ratios = []
+    for peer_epochs, our_epochs in zip(peer, ours, strict=True):
+        busy = [wall for wall, cpu in peer_epochs if cpu / wall >= BUSY_CORES]
+        if busy:
+            ratios.append(statistics.mean(busy) / statistics.mean(w for w, _ in our_epochs))
+    return ratios
+
+
+def test_throughput_and_busy_epoch_ratios() -> None:
+    """The throughput ratio is of total seconds, so a stalled peer epoch counts at its full
+    length, and its interval holds it; the busy-epoch ratios leave that epoch out."""
     peer = [[(3.0, 5.0), (6.0, 5.0)], [(3.0, 5.0), (3.0, 5.0)], [(3.0, 5.0), (3.0, 5.0)]]
     ours = [[(2.0, 3.6), (2.0, 3.6)]] * 3
     ratio, (low, high) = throughput_ratio(peer, ours)
     assert ratio == pytest.approx(21.0 / 12.0)
     assert 1.5 <= low <= ratio <= high <= 2.25
     assert cores_in_use(peer[:1]) == [1.67, 0.83]
+    # At busy epochs only, the stalled 6 s epoch is left out of its round.
+    assert busy_round_ratios(peer, ours) == pytest.approx([1.5, 1.5, 1.5])
 
 
 @pytest.mark.benchmark(group="target 2: article_cnn training throughput")
 def test_article_cnn_throughput_against_bare_fit(benchmark: Any, split: Any, quick: bool) -> None:
     """The tutorial's model and math (batch 32, its SGD) through the adapter against a bare
-    ``model.fit`` on NumPy arrays: training throughput over the steady epochs (every epoch
-    after the first), rounds alternating. Judged on the ratio of total seconds; the ratio at
-    the peer's epochs that kept both cores busy is reported beside it."""
+    ``model.fit`` on NumPy arrays over the steady epochs (every epoch after the first), rounds
+    alternating. Judged on the per-round ratios at the peer's epochs that kept both cores
+    busy (its input pipeline stalls to one core in some epochs, more often in short fits like
+    these than in the tutorial's long ones: docs/speed.md); the ratio of total seconds, stalls
+    included, is reported beside it."""
     from bench.models.registry import get_model
 
     spec = get_model("article_cnn")
@@ -455,18 +471,13 @@ def test_article_cnn_throughput_against_bare_fit(benchmark: Any, split: Any, qui
     ours_walls = [wall for epochs in times["ours"] for wall, _ in epochs]
     peer_walls = [wall for epochs in times["bare"] for wall, _ in epochs]
     peer_cores = cores_in_use(times["bare"])
-    busy = [wall for wall, cores in zip(peer_walls, peer_cores, strict=True) if cores >= BUSY_CORES]
-    ratio, interval = throughput_ratio(times["bare"], times["ours"])
-    verdict = (
-        True
-        if interval[0] >= ARTICLE_TARGET_RATIO
-        else False
-        if interval[1] < ARTICLE_TARGET_RATIO
-        else None
-    )
+    busy_ratios = busy_round_ratios(times["bare"], times["ours"])
+    verdict, interval = judge_ratio(busy_ratios, ARTICLE_TARGET_RATIO)
+    throughput, throughput_interval = throughput_ratio(times["bare"], times["ours"])
     report(
         benchmark,
-        f"steady training images/s >= {ARTICLE_TARGET_RATIO}x a bare model.fit",
+        f"steady training images/s >= {ARTICLE_TARGET_RATIO}x a bare model.fit that keeps "
+        "both cores busy",
         None if quick else verdict,
         train_images=n_train,
         steps_per_execution=int(spec.config.get("steps_per_execution", 1)),
@@ -474,18 +485,18 @@ def test_article_cnn_throughput_against_bare_fit(benchmark: Any, split: Any, qui
         peer_epoch_seconds=[round(t, 2) for t in peer_walls],
         ours_cores_in_use=cores_in_use(times["ours"]),
         peer_cores_in_use=peer_cores,
+        peer_epochs_on_one_core=sum(cores < BUSY_CORES for cores in peer_cores),
+        ratio=math.exp(statistics.mean(math.log(r) for r in busy_ratios)) if busy_ratios else None,
+        round_ratios=[round(r, 3) for r in busy_ratios],
+        ratio_ci95=interval,
         images_per_s=n_train * len(ours_walls) / sum(ours_walls),
         peer_images_per_s=n_train * len(peer_walls) / sum(peer_walls),
-        ratio=ratio,
-        ratio_ci95=interval,
-        peer_epochs_on_one_core=len(peer_walls) - len(busy),
-        ratio_at_peer_busy_epochs=(
-            statistics.median(busy) / statistics.median(ours_walls) if busy else None
-        ),
+        throughput_ratio=throughput,
+        throughput_ratio_ci95=throughput_interval,
         load=os.getloadavg()[0],
     )
     if not quick:
-        settle(verdict, f"bare/ours throughput ratio {ratio:.3f}, 95% CI {interval}")
+        settle(verdict, f"bare/ours per-round ratios at busy epochs {busy_ratios}, CI {interval}")
 
 
 @pytest.mark.benchmark(group="target 2: article_cnn training throughput")
