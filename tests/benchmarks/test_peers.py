@@ -414,13 +414,18 @@ def cores_in_use(epochs: list[Epochs]) -> list[float]:
     return [round(cpu / wall, 2) for round_epochs in epochs for wall, cpu in round_epochs]
 
 
+def kept_cores_busy(wall: float, cpu: float) -> bool:
+    """Whether an epoch used at least ``BUSY_CORES`` (CPU over wall seconds)."""
+    return cpu / wall >= BUSY_CORES
+
+
 def busy_round_ratios(peer: list[Epochs], ours: list[Epochs]) -> list[float]:
     """Per round, the peer's mean seconds over its epochs that kept both cores busy (at least
     ``BUSY_CORES`` in use) over our mean seconds: the steps against the steps. A round whose
     peer epochs all ran on one core is left out."""
     ratios = []
     for peer_epochs, our_epochs in zip(peer, ours, strict=True):
-        busy = [wall for wall, cpu in peer_epochs if cpu / wall >= BUSY_CORES]
+        busy = [wall for wall, cpu in peer_epochs if kept_cores_busy(wall, cpu)]
         if busy:
             ratios.append(statistics.mean(busy) / statistics.mean(w for w, _ in our_epochs))
     return ratios
@@ -485,7 +490,9 @@ def test_article_cnn_throughput_against_bare_fit(benchmark: Any, split: Any, qui
         peer_epoch_seconds=[round(t, 2) for t in peer_walls],
         ours_cores_in_use=cores_in_use(times["ours"]),
         peer_cores_in_use=peer_cores,
-        peer_epochs_on_one_core=sum(cores < BUSY_CORES for cores in peer_cores),
+        peer_epochs_on_one_core=sum(
+            not kept_cores_busy(*epoch) for epochs in times["bare"] for epoch in epochs
+        ),
         ratio=math.exp(statistics.mean(math.log(r) for r in busy_ratios)) if busy_ratios else None,
         round_ratios=[round(r, 3) for r in busy_ratios],
         ratio_ci95=interval,
