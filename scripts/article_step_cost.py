@@ -33,6 +33,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 from bench.tfquiet import import_tensorflow
@@ -148,7 +149,7 @@ def bare_fit_seconds(data: Data, epochs: int) -> list[float]:
     clock = EpochClock()
     labels = keras.utils.to_categorical(y, 10)
     model.fit(x, labels, batch_size=BATCH, epochs=epochs, callbacks=[clock], verbose=0)
-    return [end - begin for begin, end in zip(clock.marks[1:], clock.marks[2:], strict=False)]
+    return [end - begin for begin, end in pairwise(clock.marks[1:])]
 
 
 def own_loop_seconds(data: Data, epochs: int) -> list[float]:

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -367,8 +368,7 @@ def article_bare(x: np.ndarray, y: np.ndarray, epochs: int) -> Epochs:
     )
     clock = EpochClock()
     model.fit(x, one_hot(y, 10), batch_size=32, epochs=epochs, callbacks=[clock], verbose=0)
-    marks = clock.marks[1:]
-    return [(b[0] - a[0], b[1] - a[1]) for a, b in zip(marks, marks[1:], strict=False)]
+    return [(end[0] - begin[0], end[1] - begin[1]) for begin, end in pairwise(clock.marks[1:])]
 
 
 def article_ours(
@@ -390,9 +390,7 @@ def article_ours(
     assert fit.failure is None
     return [
         (float(entry["train_seconds"]), after - before)
-        for entry, (before, after) in zip(
-            fit.history[1:], zip(cpu_marks, cpu_marks[1:], strict=False), strict=True
-        )
+        for entry, (before, after) in zip(fit.history[1:], pairwise(cpu_marks), strict=True)
     ]
 
 
@@ -493,7 +491,7 @@ def test_article_cnn_throughput_against_bare_fit(benchmark: Any, split: Any, qui
         peer_epochs_on_one_core=sum(
             not kept_cores_busy(*epoch) for epochs in times["bare"] for epoch in epochs
         ),
-        ratio=math.exp(statistics.mean(math.log(r) for r in busy_ratios)) if busy_ratios else None,
+        ratio=statistics.geometric_mean(busy_ratios) if busy_ratios else None,
         round_ratios=[round(r, 3) for r in busy_ratios],
         ratio_ci95=interval,
         images_per_s=n_train * len(ours_walls) / sum(ours_walls),
