@@ -85,7 +85,7 @@ def rotating(runners: dict[str, Callable[[], Any]], rounds: int) -> dict[str, li
 def ratio_interval(ratios: list[float]) -> list[float]:
     """The 95% t-interval of the mean logarithm of per-round ratios, back on the ratio scale
     (``[low, high]``); empty below two ratios."""
-    from bench.results.stats import t_interval
+    from bench.results.stats.intervals import t_interval
 
     interval = t_interval([math.log(r) for r in ratios])
     if interval is None:
