@@ -26,7 +26,7 @@ import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from bench.core.errors import BenchError
 from bench.results.export.diff import welch_interval
@@ -259,7 +259,7 @@ def _values(
     return [scale * float(v) for v in (read(r) for r in records) if _finite(v)]
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
