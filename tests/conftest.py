@@ -59,10 +59,18 @@ def _offline_data_sources(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
     monkeypatch.setattr("bench.data.npm.npm_pack", offline)
 
 
+def benchmarks_skipped(config: pytest.Config) -> bool:
+    """``--benchmark-skip`` in force: given (the default ``addopts``) and not overridden."""
+    return bool(config.getoption("benchmark_skip", False)) and not config.getoption(
+        "benchmark_only", False
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under ``--benchmark-skip``, deselect the speed benchmarks instead of skipping each one:
-    they are not part of this run (``pytest --benchmark-only`` is theirs)."""
-    if not config.getoption("benchmark_skip", False):
+    they are not part of this run (``pytest --benchmark-only`` is theirs, and overrides the
+    ``--benchmark-skip`` of ``addopts``)."""
+    if not benchmarks_skipped(config):
         return
     benchmarks = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
     if benchmarks:
@@ -72,7 +80,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     """Say where the deselected speed benchmarks went."""
-    if config.getoption("benchmark_skip", False):
+    if benchmarks_skipped(config):
         return "speed benchmarks: deselected by --benchmark-skip; run: pytest --benchmark-only"
     return None
 
