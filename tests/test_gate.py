@@ -56,6 +56,30 @@ def test_a_run_against_itself_or_an_improvement_passes(lr_folders, capsys):
     assert main(["diff", str(b), str(a), "--fail-if", "accuracy<-0.2"]) == 0
 
 
+@pytest.mark.slow
+def test_a_gate_with_nothing_to_compare_is_an_error(lr_folders, tmp_path, capsys):
+    a, _ = lr_folders
+    other = tmp_path / "other"
+    assert (
+        main(
+            [
+                "run",
+                "--model",
+                "logreg:quick",
+                "--dataset",
+                "digits",
+                "--no-report",
+                "--results-dir",
+                str(other),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["diff", str(a), str(other), "--fail-if", "accuracy<-0.2"]) == 2
+    assert "nothing to gate" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("rules", "message"),
     [

@@ -60,6 +60,11 @@ def handle_diff(args: argparse.Namespace) -> int:
         records_a, records_b, name_a=str(args.results_a), name_b=str(args.results_b)
     )
     result = None if rules is None else gate.gate_records(records_a, records_b, rules)
+    if result is not None and not result.checks:
+        raise BenchError(
+            f"--fail-if: no (model, dataset) has ok runs in both {args.results_a} and "
+            f"{args.results_b}; nothing to gate (a gate that checks nothing would pass)"
+        )
     if args.json:
         data = diff.to_dict()
         if result is not None:
