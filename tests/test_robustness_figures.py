@@ -16,16 +16,11 @@ from bench.data.idx import parse_idx
 from bench.results.report.figure_style import png_bytes
 from bench.results.report.robustness_figures import corruption_grid, corruption_heatmap
 
-MNIST_TEST_IMAGES = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
-)
-
 
 @pytest.fixture(scope="module")
-def five_digits() -> np.ndarray:
-    if not MNIST_TEST_IMAGES.is_file():
-        pytest.skip(f"real MNIST test images not found at {MNIST_TEST_IMAGES}")
-    return parse_idx(gzip.decompress(MNIST_TEST_IMAGES.read_bytes()), "t10k-images", 3)[:5]
+def five_digits(mnist_folder: Path) -> np.ndarray:
+    test_images = mnist_folder / "t10k-images-idx3-ubyte.gz"
+    return parse_idx(gzip.decompress(test_images.read_bytes()), "t10k-images", 3)[:5]
 
 
 def test_grid_shows_clean_then_each_corruption_of_the_same_digits(five_digits, tmp_path):

@@ -38,7 +38,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "and write its numbers as markdown tables to RESULTS_DIR/BENCHMARKS.md.",
         epilog="examples:\n"
         "  pytest --benchmark-only --benchmark-autosave && python -m bench benchmarks\n"
-        "  python -m bench benchmarks --json bench.json --results-dir /tmp/r",
+        "  python -m bench benchmarks --json bench.json --results-dir /tmp/r\n"
+        "  python -m bench benchmarks --json new.json --compare old.json --fail-if 'time>1.2x'\n"
+        "\n"
+        "--compare OLD.json --fail-if RULES gates the chosen file (B) against OLD.json (A) instead "
+        "of writing the markdown:\nexit 1, with the failed benchmarks listed, when a rule's 95% "
+        "interval lies wholly beyond its threshold.\nMetrics: time (seconds per call; an "
+        "interval over rounds when the files were saved with --benchmark-save-data)\nand any "
+        "numeric extra_info key (images_per_s, ratio, ...). docs/gate.md has the grammar.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", type=Path, help="a pytest-benchmark JSON file to render")
@@ -50,6 +57,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--results-dir", type=Path, default=Path("results"), help="default: results"
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD.json",
+        help="gate the chosen JSON against this older one (needs --fail-if); writes no markdown",
+    )
+    parser.add_argument(
+        "--fail-if",
+        metavar="RULES",
+        help='with --compare: exit 1 when a rule fails, e.g. "time>1.1x,images_per_s<0.9x"',
     )
     parser.set_defaults(handler=handle_benchmarks)
 
@@ -164,18 +182,47 @@ def benchmarks_markdown(data: dict[str, Any], source: str) -> str:
     return "\n".join(lines)
 
 
-def handle_benchmarks(args: argparse.Namespace) -> int:
-    """Render the chosen JSON and say where the markdown went."""
-    from bench.core.fsutil import atomic_write_text
-
-    path = args.json if args.json else newest_json(args.storage)
+def read_benchmark_json(path: Path) -> dict[str, Any]:
+    """A pytest-benchmark JSON document; a BenchError naming the file when it is not one."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise BenchError(f"cannot read pytest-benchmark JSON {path}: {error}") from None
-    if "benchmarks" not in data:
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise BenchError(f"{path} is not a pytest-benchmark JSON file (no 'benchmarks' list)")
+    return data
+
+
+def handle_benchmarks(args: argparse.Namespace) -> int:
+    """Render the chosen JSON and say where the markdown went; with ``--compare``, gate it
+    against the older file instead (exit 1 when a ``--fail-if`` rule fails)."""
+    from bench.core.fsutil import atomic_write_text
+
+    if (args.compare is None) != (args.fail_if is None):
+        raise BenchError(
+            "--compare OLD.json and --fail-if RULES go together: "
+            "python -m bench benchmarks --compare OLD.json --fail-if 'time>1.1x'"
+        )
+    path = args.json if args.json else newest_json(args.storage)
+    data = read_benchmark_json(path)
+    if args.compare is not None:
+        return _gate(read_benchmark_json(args.compare), data, args.fail_if, args.compare, path)
     output = Path(args.results_dir) / OUTPUT_FILE
     atomic_write_text(output, benchmarks_markdown(data, str(path)))
     print(f"benchmarks from {path} written to {output}")
     return 0
+
+
+def _gate(
+    old: dict[str, Any], new: dict[str, Any], rules_text: str, old_path: Path, path: Path
+) -> int:
+    """Print the gate's verdict of ``new`` (B) against ``old`` (A); 1 when a rule failed."""
+    from bench.results.export import gate
+
+    rules = gate.parse_rules(rules_text, gate.benchmark_metrics(old, new))
+    result = gate.gate_benchmarks(old, new, rules)
+    if not result.checks:
+        raise BenchError(f"no benchmark is in both {old_path} and {path}; nothing to compare")
+    print(f"# Benchmarks: A = {old_path}, B = {path}\n")
+    print(gate.to_markdown(result), end="")
+    return 1 if result.failed else 0

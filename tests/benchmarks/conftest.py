@@ -8,6 +8,9 @@ The suite runs two ways:
 * ``pytest tests/benchmarks -o addopts="" --benchmark-disable`` (CI): every body runs once on
   smaller inputs, so the suite cannot rot without a test failing.
 
+A missed speed target never fails a benchmark that measured (it is a "Met: no" row); add
+``--benchmark-strict`` or set ``MNIST_BENCH_STRICT=1`` to make misses fail.
+
 The machine's float32 matmul peak (:mod:`bench.measure.peak`) and CPU model go into the JSON's
 ``machine_info``, so every saved file says what it was measured on.
 """
@@ -31,6 +34,8 @@ MNIST_MIRROR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 PREPARE_TRAIN_IMAGES = 1024  # what a model is fitted on before its inference is timed
 QUICK_TEST_IMAGES = 1000  # the test-set slice used when benchmarks are disabled (CI)
 SKLEARN_FIT_IMAGES = 2000
+STRICT_ENV = "MNIST_BENCH_STRICT"
+STRICT_OFF = ("", "0", "false", "no", "off")
 
 
 def quick_mode(config: pytest.Config) -> bool:
@@ -55,6 +60,19 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 def quick(pytestconfig: pytest.Config) -> bool:
     """Whether this is the one-pass CI mode."""
     return quick_mode(pytestconfig)
+
+
+def strict_mode(config: pytest.Config) -> bool:
+    """True when a missed speed target fails its benchmark: ``--benchmark-strict`` or
+    ``MNIST_BENCH_STRICT`` set to anything but "", "0", "false", "no" or "off"."""
+    setting = os.environ.get(STRICT_ENV, "").strip().lower()
+    return bool(config.getoption("benchmark_strict")) or setting not in STRICT_OFF
+
+
+@pytest.fixture(scope="session")
+def strict(pytestconfig: pytest.Config) -> bool:
+    """Whether a missed target fails (opt-in); by default it is a "Met: no" row."""
+    return strict_mode(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from targets import settle
 
 from bench.data import Dataset
 
@@ -90,16 +91,18 @@ def bare_fit(
 
 
 @pytest.mark.benchmark(group="harness overhead")
-def test_harness_overhead_against_bare_fit(benchmark: Any, mnist: Dataset, quick: bool) -> None:
+def test_harness_overhead_against_bare_fit(
+    benchmark: Any, mnist: Dataset, quick: bool, strict: bool
+) -> None:
     """Training through bench costs at most 3% more wall time than a bare ``model.fit``.
 
     Each round trains three times back to back in this process, in a rotating order: through
     the harness, bare with the harness's input batches, bare with NumPy arrays. Single runs on
     a small VM vary by 10-30%, far more than the 3% to resolve, so the test works on the
     per-round ratio harness / bare (both runs of a round share the machine's state) and takes
-    the 95% t-interval of the mean log-ratio over the rounds: it passes when the interval lies
-    below +3%, fails when it lies above, and otherwise skips as inconclusive, keeping the
-    numbers in the JSON.
+    the 95% t-interval of the mean log-ratio over the rounds: the target is met when the
+    interval lies below +3%, missed when it lies above, and otherwise inconclusive; what a miss
+    does (a "Met: no" row, or a failure with ``--benchmark-strict``): ``targets.settle``.
     """
     from bench.models.registry import get_model
     from bench.results.stats.intervals import t_interval
@@ -150,13 +153,16 @@ def test_harness_overhead_against_bare_fit(benchmark: Any, mnist: Dataset, quick
         return
     ci = t_interval(log_ratios["bare_same_input"])
     low, high = math.exp(ci.low), math.exp(ci.high)
-    benchmark.extra_info["overhead_ratio_ci95"] = [round(low, 4), round(high, 4)]
-    assert low <= MAX_OVERHEAD, f"harness costs more than 3%: ratio 95% CI {low:.3f}-{high:.3f}"
-    if high > MAX_OVERHEAD:
-        pytest.skip(
-            f"inconclusive: harness/bare ratio {overhead:.3f}, 95% CI {low:.3f}-{high:.3f} "
-            f"straddles {MAX_OVERHEAD}; more rounds or a quieter machine would settle it"
-        )
+    met = True if high <= MAX_OVERHEAD else False if low > MAX_OVERHEAD else None
+    benchmark.extra_info.update(
+        overhead_ratio_ci95=[round(low, 4), round(high, 4)],
+        target=f"harness / bare fit <= {MAX_OVERHEAD}x (95% CI)",
+        target_met=met,
+    )
+    message = f"harness/bare ratio {overhead:.3f}, 95% CI {low:.3f}-{high:.3f} vs {MAX_OVERHEAD}"
+    if met is None:
+        message += "; more rounds or a quieter machine would settle it"
+    settle(met, message, strict)
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ first with no figures on disk (everything drawn) and then again (unchanged figur
 
     pytest tests/benchmarks/test_report_speed.py --benchmark-only -s
 
-prints one line per N with both times, and checks that 1,000 records take at most
-``MAX_SECONDS_FOR_1000`` seconds of CPU from scratch. With ``--benchmark-disable`` (CI) only
+prints one line per N with both times, and judges the target that 1,000 records take at most
+``MAX_SECONDS_FOR_1000`` seconds of CPU from scratch (a miss fails only with
+``--benchmark-strict``: ``targets.settle``). With ``--benchmark-disable`` (CI) only
 the smallest N runs, once.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from synthetic_records import simulated_records
+from targets import settle
 
 from bench.results.report.leaderboard import write_leaderboard
 from bench.results.store.files import write_record
@@ -47,7 +49,7 @@ def timed(results: Path) -> tuple[float, float]:
 @pytest.mark.parametrize("n", sorted(SWEEPS))
 @pytest.mark.benchmark(group="report-scaling")
 def test_report_time_against_record_count(
-    benchmark: Any, n: int, tmp_path: Path, capsys: pytest.CaptureFixture
+    benchmark: Any, n: int, tmp_path: Path, capsys: pytest.CaptureFixture, strict: bool
 ) -> None:
     if benchmark.disabled and n != min(SWEEPS):
         pytest.skip("quick mode: the smallest sweep only")
@@ -77,4 +79,7 @@ def test_report_time_against_record_count(
     text = (tmp_path / "LEADERBOARD.md").read_text()
     assert text.count("## Verdicts") == 1 and "model00" in text
     if n == 1000:
-        assert cold_cpu <= MAX_SECONDS_FOR_1000, f"{cold_cpu:.1f} s of CPU for 1,000 records"
+        met = cold_cpu <= MAX_SECONDS_FOR_1000
+        target = f"1,000 records <= {MAX_SECONDS_FOR_1000:.0f} s of CPU from scratch"
+        benchmark.extra_info.update(target=target, target_met=met)
+        settle(met, f"{cold_cpu:.1f} s of CPU for 1,000 records", strict)
