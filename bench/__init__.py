@@ -17,13 +17,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from bench.core.version import __version__
+
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bench.results.record import RunRecord
+    from bench.results.store.record import RunRecord
     from bench.run.saved_model import SavedModel
 
-__version__ = "0.1.0"
 __all__ = ["__version__", "load_model", "load_records", "load_results"]
 
 
@@ -49,7 +50,7 @@ def load_results(
 
     Raises
     ------
-    bench.errors.BenchError
+    bench.core.errors.BenchError
         When ``path`` does not exist or is a file of unknown format.
 
     Examples
@@ -71,7 +72,7 @@ def load_results(
     >>> int(per_class["support"].sum()), sorted(per_class["class_name"])[:3]
     (450, ['0', '1', '2'])
     """
-    from bench.results.export import SUFFIXES, read_table, results_table
+    from bench.results.export.table import SUFFIXES, read_table, results_table
 
     path = Path(path)
     if path.suffix.lower() in SUFFIXES and not path.is_dir():
@@ -83,7 +84,7 @@ def load_records(path: str | Path) -> list[RunRecord]:
     """Every readable run record under the results folder ``path``, oldest first.
 
     Unreadable files are skipped (``bench report`` lists them with the reason). Each
-    :class:`~bench.results.record.RunRecord` carries the run's spec (``record.run``), metrics,
+    :class:`~bench.results.store.record.RunRecord` carries the run's spec (``record.run``), metrics,
     timings, history, environment and predictions.
 
     Example
@@ -92,10 +93,10 @@ def load_records(path: str | Path) -> list[RunRecord]:
     >>> bench.load_records("a/folder/that/does/not/exist")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    bench.errors.BenchError: no results folder a/folder/that/does/not/exist: ...
+    bench.core.errors.BenchError: no results folder a/folder/that/does/not/exist: ...
     """
-    from bench.results.export import check_results_dir
-    from bench.results.store import load_records as read_all
+    from bench.results.export.table import check_results_dir
+    from bench.results.store.files import load_records as read_all
 
     return read_all(check_results_dir(Path(path)))
 
@@ -111,7 +112,7 @@ def load_model(run_id: str, results_dir: str | Path = "results") -> SavedModel:
 
     Raises
     ------
-    bench.errors.BenchError
+    bench.core.errors.BenchError
         When there is no such run, it kept no model, or a file does not match its hash.
 
     Example
@@ -120,7 +121,7 @@ def load_model(run_id: str, results_dir: str | Path = "results") -> SavedModel:
     >>> bench.load_model("no-such-run", "a/folder/that/does/not/exist")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    bench.errors.BenchError: no run 'no-such-run' under a/folder/that/does/not/exist. ...
+    bench.core.errors.BenchError: no run 'no-such-run' under a/folder/that/does/not/exist. ...
     """
     from bench.run.saved_model import load_model as load
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.results.store import DEFAULT_RESULTS_DIR
+from bench.results.store.files import DEFAULT_RESULTS_DIR
 
 EPILOG = """examples:
   python -m bench export-model mnist--mlp.default--seed0--0123456789

@@ -7,7 +7,7 @@ import csv
 import io
 from pathlib import Path
 
-from bench.results.store import DEFAULT_RESULTS_DIR
+from bench.results.store.files import DEFAULT_RESULTS_DIR
 
 EPILOG = """examples:
   python -m bench predict mnist--mlp.default--seed0--0123456789 digits.npy
@@ -50,9 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_predict(args: argparse.Namespace) -> int:
     """Load the model, read the images, print one line per image (and the CSV)."""
+    from bench.core.errors import BenchError
+    from bench.core.fsutil import atomic_write_text
     from bench.data.user_images import read_images
-    from bench.errors import BenchError
-    from bench.fsutil import atomic_write_text
     from bench.run.saved_model import load_model
 
     if args.top < 1:

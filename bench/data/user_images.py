@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.core.errors import BenchError
 from bench.data.idx import parse_idx, read_idx_gz
-from bench.errors import BenchError
 
 PICTURES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MAX_PIXELS = 64_000_000  # a picture larger than this is refused before it is decoded

@@ -17,9 +17,9 @@ from bench.data import load_dataset
 from bench.measure.timing import measure_batch_throughput, measure_latency
 from bench.models.keep import onnx_report
 from bench.models.portable import ONNX_FILE
-from bench.results.model_files import model_file_path
-from bench.results.record import RunRecord
-from bench.results.store import write_record
+from bench.results.store.files import write_record
+from bench.results.store.model_files import model_file_path
+from bench.results.store.record import RunRecord
 from bench.run.saved_model import load_model
 from bench.run.trainer import LATENCY_IMAGES, THROUGHPUT_REPEATS
 
@@ -30,7 +30,7 @@ def export_saved_model(run_id: str, results_dir: Path, fmt: str = "onnx") -> Run
     """Export the kept model of ``run_id`` to ``fmt``, check and time it; return the updated
     record (already written)."""
     if fmt not in FORMATS:
-        from bench.errors import BenchError
+        from bench.core.errors import BenchError
 
         raise BenchError(f"unknown model format {fmt!r}; choose from {', '.join(FORMATS)}")
     saved = load_model(run_id, results_dir)

@@ -1,7 +1,7 @@
 """Loading a model that ``--save-model`` kept: :func:`load_model` and :class:`SavedModel`.
 
 The record is found by its run id under a results folder; each file is checked against the
-SHA-256 in the record before anything reads it (:mod:`bench.results.model_files`). The model
+SHA-256 in the record before anything reads it (:mod:`bench.results.store.model_files`). The model
 is rebuilt through its family's adapter (``restore_model``), so the loaded model predicts
 through the same calls as the run that trained it, on raw uint8 images: the model's own
 preprocessing is applied first.
@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.models.family import Adapter, make_adapter
 from bench.models.registry import ModelSpec, get_model
-from bench.results.model_files import read_model_file
-from bench.results.record import RecordError, RunRecord
-from bench.results.store import DEFAULT_RESULTS_DIR, read_record, record_path
+from bench.results.store.files import DEFAULT_RESULTS_DIR, read_record, record_path
+from bench.results.store.model_files import read_model_file
+from bench.results.store.record import RecordError, RunRecord
 from bench.run.fingerprint import model_fingerprint
 
 

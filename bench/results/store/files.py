@@ -2,7 +2,7 @@
 
 Layout: ``<results>/runs/<run-id>/record.json`` plus, beside it, ``probabilities.npz`` (the
 validation and test probabilities as float16) and, with ``--save-model``, the model's files
-(:mod:`bench.results.model_files`). Every write is atomic. Reading never raises
+(:mod:`bench.results.store.model_files`). Every write is atomic. Reading never raises
 on a bad file: :func:`scan_records` returns the good records and, for every other file, the
 reason it was left out.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_bytes, atomic_write_json
-from bench.results.record import RecordError, RunRecord
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_bytes, atomic_write_json
+from bench.results.store.record import RecordError, RunRecord
 
 RECORD_FILE = "record.json"
 PROBABILITIES_FILE = "probabilities.npz"
@@ -57,7 +57,7 @@ def write_record(results_dir: Path, record: RunRecord) -> Path:
                 results_dir, record.run_id, record.probability_arrays
             )
         if record.model_files:
-            from bench.results.model_files import store_model_files
+            from bench.results.store.model_files import store_model_files
 
             store_model_files(results_dir, record)
         atomic_write_json(path, record.to_dict())

@@ -12,10 +12,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_bytes
-from bench.results.record import RunRecord
-from bench.results.store import run_folder
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_bytes
+from bench.results.store.files import run_folder
+from bench.results.store.record import RunRecord
 
 
 def check_file_name(name: str) -> str:
