@@ -33,16 +33,17 @@ KERAS_FILE = "model.keras"
 
 def save_keras(model: Any, builder: Any) -> SavedFiles:
     """The model as a ``.keras`` archive, without optimizer state (Keras 3 saves a compiled
-    model's optimizer variables, twice the weights for Adam): a fresh clone holding the same
-    weights is saved instead, where Keras can clone the model."""
+    model's optimizer variables, twice the weights for Adam, and ``clone_model`` compiles its
+    clone too): an uncompiled copy rebuilt from the model's config, holding the same weights,
+    is saved instead, where the config rebuilds it."""
     notes = []
     try:
         with keras.saving.custom_object_scope(module_objects(builder)):
-            clone = keras.models.clone_model(model)
+            clone = type(model).from_config(model.get_config())
         clone.set_weights(model.get_weights())
-    except Exception as error:  # a subclassed model Keras cannot clone keeps its optimizer
+    except Exception as error:  # a subclassed model without a config keeps its optimizer
         clone = model
-        notes.append(f"saved with its optimizer state (clone_model failed: {error})")
+        notes.append(f"saved with its optimizer state (rebuilding from its config failed: {error})")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / KERAS_FILE
         clone.save(path)
