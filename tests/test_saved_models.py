@@ -269,3 +269,30 @@ def test_image_files_of_the_wrong_shape_values_or_format_are_named(tmp_path):
     images, names = read_images([tmp_path / "ok.npy"], (8, 8))
     assert images.dtype == np.uint8 and images.shape == (1, 8, 8) and int(images.max()) == 7
     assert names == [f"{tmp_path / 'ok.npy'}[0]"]
+
+
+def test_track_mlflow_logs_the_kept_model_in_the_onnx_flavour_pyfunc_serves(tmp_path):
+    pytest.importorskip("mlflow", reason="pip install 'mnist-bench[mlflow]'")
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow.tracking import MlflowClient
+
+    results = tmp_path / "results"
+    argv = ["run", "--model", SKLEARN, "--dataset", "digits", "--save-model", "--no-report"]
+    assert main([*argv, "--track", "mlflow", "--results-dir", str(results)]) == 0
+    (record,) = load_records(results)
+    uri = f"sqlite:///{(results / 'mlflow' / 'mlflow.db').resolve()}"
+    client = MlflowClient(tracking_uri=uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("mnist-bench").experiment_id])
+    assert run.data.tags["bench.model_flavour"] == "onnx"
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    assert served.metadata.flavors.keys() >= {"onnx", "python_function"}
+    x = bench.load_model(record.run_id, results).spec.preprocess(load_dataset("digits").x_test)
+    output = served.predict(x)
+    proba = output["probabilities"] if isinstance(output, dict) else np.asarray(output)
+    np.testing.assert_array_equal(np.asarray(proba).argmax(axis=1), record.predictions)

@@ -38,10 +38,15 @@ class OrtModel:
     output_name: str
     options: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        self._outputs = [self.output_name]
+
     def run(self, x: np.ndarray) -> np.ndarray:
-        """One ``session.run`` on the batch ``x`` (float32, as the model's preprocessing gives)."""
-        feed = {self.input_name: np.ascontiguousarray(x, dtype=np.float32)}
-        return self.session.run([self.output_name], feed)[0]
+        """One ``session.run`` on the batch ``x`` (float32, as the model's preprocessing gives;
+        anything else is converted first, outside no timer: callers time this call)."""
+        if x.dtype != np.float32 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=np.float32)
+        return self.session.run(self._outputs, {self.input_name: x})[0]
 
     def predict_proba(self, x: np.ndarray, batch: int = BATCH) -> np.ndarray:
         """Probabilities for every row of ``x``, ``batch`` rows per call."""

@@ -48,3 +48,21 @@ class OnnxExport:
     output_name: str | None
     exporter: str
     opset: int | None = None
+
+
+# What --save-model needs per family beside the framework: ONNX Runtime checks every export.
+SAVE_REQUIREMENTS = {
+    "keras": ("onnx", "onnxruntime", "tf2onnx"),
+    "torch": ("onnx", "onnxruntime", "onnxscript"),
+    "sklearn": ("onnx", "onnxruntime", "skl2onnx", "skops"),
+}
+INSTALL_HINT = "pip install 'mnist-bench[onnx]'"
+
+
+def missing_for_saving(family: str) -> list[str]:
+    """The modules ``--save-model`` needs for a model of ``family`` that are not installed
+    (nothing is imported)."""
+    import importlib.util
+
+    needed = SAVE_REQUIREMENTS.get(family, ("onnx", "onnxruntime"))
+    return [name for name in needed if importlib.util.find_spec(name) is None]
