@@ -84,8 +84,8 @@ def onnx_report(
     no export)."""
     try:
         export = adapter.export_onnx(x_test_in[:2])
-    except NotConvertible as reason:
-        return {"converted": False, "reason": str(reason)}, None
+    except NotConvertible as refusal:
+        return {"converted": False, "reason": str(refusal)}, None
     except Exception as error:  # an exporter's own bug must not cost the run its record
         return {"converted": False, "reason": f"{type(error).__name__}: {error}"}, None
     try:

@@ -11,11 +11,11 @@ ONNX file and records why.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench.data import load_dataset
 from bench.measure.timing import measure_batch_throughput, measure_latency
-from bench.models.keep import onnx_report
+from bench.models.keep import Keepable, onnx_report
 from bench.models.portable import ONNX_FILE
 from bench.results.store.files import write_record
 from bench.results.store.model_files import model_file_path
@@ -46,7 +46,7 @@ def export_saved_model(run_id: str, results_dir: Path, fmt: str = "onnx") -> Run
         "method": adapter.inference_method,
     }
     entry, content = onnx_report(
-        adapter, x_test_in, native_proba, native, THROUGHPUT_REPEATS, LATENCY_IMAGES
+        cast(Keepable, adapter), x_test_in, native_proba, native, THROUGHPUT_REPEATS, LATENCY_IMAGES
     )
     entry["made_by"] = "bench export-model: native figures measured again in the same process"
     kept = dict(record.saved_model or {})

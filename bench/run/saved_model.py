@@ -109,6 +109,7 @@ def load_model(run_id: str, results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Sa
     Raises :class:`BenchError` when the run kept no model, a file differs from its hash, or
     the files do not load into the model's current code.
     """
+    results_dir = Path(results_dir)
     record = find_record(run_id, results_dir)
     saved = record.saved_model
     if not record.ok or not saved or "native" not in saved:

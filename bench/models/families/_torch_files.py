@@ -69,7 +69,8 @@ def save_torch(model: torch.nn.Module, sample: Any) -> SavedFiles:
     notes = []
     try:
         program = io.BytesIO()
-        torch.export.save(export_program(model, sample), program)
+        with quiet_exporter():
+            torch.export.save(export_program(model, sample), program)
         files[PROGRAM_FILE] = program.getvalue()
     except Exception as error:  # a model torch.export cannot trace keeps its state_dict
         notes.append(f"no {PROGRAM_FILE}: torch.export failed ({type(error).__name__}: {error})")
@@ -101,6 +102,8 @@ def export_torch_onnx(model: torch.nn.Module, sample: Any) -> OnnxExport:
         raise NotConvertible(
             f"torch.onnx.export(dynamo=True) failed: {type(error).__name__}: {str(error)[:300]}"
         ) from None
+    if onnx_program is None:  # only when exporting to a file, which this call does not
+        raise NotConvertible("torch.onnx.export returned no ONNX program")
     proto = onnx_program.model_proto
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
     return OnnxExport(
