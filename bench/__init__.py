@@ -4,7 +4,9 @@ Reading results from Python:
 
 - :func:`load_results`: a results folder (or a file ``bench export`` wrote) as a
   :class:`pandas.DataFrame`, one row per run;
-- :func:`load_records`: the typed run records of a results folder.
+- :func:`load_records`: the typed run records of a results folder;
+- :func:`load_model`: the model a run kept (``bench run --save-model``), its files' hashes
+  checked, ready to classify uint8 images.
 
 Importing ``bench`` is cheap: pandas and the record code load when these functions are called,
 and TensorFlow never does.
@@ -21,8 +23,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from bench.results.store.record import RunRecord
+    from bench.run.saved_model import SavedModel
 
-__all__ = ["__version__", "load_records", "load_results"]
+__all__ = ["__version__", "load_model", "load_records", "load_results"]
 
 
 def load_results(
@@ -96,3 +99,30 @@ def load_records(path: str | Path) -> list[RunRecord]:
     from bench.results.store.files import load_records as read_all
 
     return read_all(check_results_dir(Path(path)))
+
+
+def load_model(run_id: str, results_dir: str | Path = "results") -> SavedModel:
+    """The model run ``run_id`` kept with ``--save-model``, loaded in its own framework.
+
+    Every file is checked against the SHA-256 in the run's record before it is read; a file
+    that changed since the run is refused. The returned object's ``predict_proba(images)`` and
+    ``predict(images)`` take uint8 images (N, H, W) and apply the model's own preprocessing;
+    ``native`` is the framework's object (``keras.Model``, ``torch.nn.Module`` or estimator)
+    and ``record`` the run's record.
+
+    Raises
+    ------
+    bench.core.errors.BenchError
+        When there is no such run, it kept no model, or a file does not match its hash.
+
+    Example
+    -------
+    >>> import bench
+    >>> bench.load_model("no-such-run", "a/folder/that/does/not/exist")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bench.core.errors.BenchError: no run 'no-such-run' under a/folder/that/does/not/exist. ...
+    """
+    from bench.run.saved_model import load_model as load
+
+    return load(run_id, results_dir)

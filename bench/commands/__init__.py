@@ -1,5 +1,27 @@
 """Subcommands of the ``bench`` CLI, in the order ``bench --help`` lists them."""
 
-from bench.commands import benchmarks, compare, data, diff, export, listing, report, run
+from bench.commands import (
+    benchmarks,
+    compare,
+    data,
+    diff,
+    export,
+    export_model,
+    listing,
+    predict,
+    report,
+    run,
+)
 
-COMMAND_MODULES = [run, report, compare, diff, export, benchmarks, listing, data]
+COMMAND_MODULES = [
+    run,
+    report,
+    compare,
+    diff,
+    export,
+    export_model,
+    predict,
+    benchmarks,
+    listing,
+    data,
+]

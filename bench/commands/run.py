@@ -23,6 +23,7 @@ EPILOG = """examples:
   python -m bench run --all --repeats 5 --executor dask --scheduler tcp://HOST:8786
   python -m bench run --config sweep.toml --seed 3   a sweep file; flags win over it
   python -m bench run --model mlp --track mlflow     also log each run to MLflow
+  python -m bench run --model mlp --save-model       keep the model and its ONNX export
 
 A sweep file (TOML; see README "Sweep files") names models, datasets, seeds, --set values and
 options; any flag given on the command line overrides the file's value.
@@ -150,6 +151,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="MLflow tracking server or store (default: $MLFLOW_TRACKING_URI, else "
         "RESULTS/mlflow/mlflow.db)",
     )
+    parser.add_argument(
+        "--save-model",
+        action="store_true",
+        default=None,
+        help="keep each trained model beside its record (Keras .keras, PyTorch state_dict and "
+        "exported program, scikit-learn skops) with its ONNX export, checked against the "
+        "native model and timed under ONNX Runtime (docs/models.md)",
+    )
     add_models_from_option(parser)
     parser.set_defaults(handler=handle_run)
 
@@ -178,6 +187,7 @@ def handle_run(args: argparse.Namespace) -> int:
         data_dir=sweep.data_dir,
         robustness=sweep.robustness,
         backends=sweep.backends,
+        save_model=sweep.save_model,
     )
     check_sweep(
         runs,

@@ -48,6 +48,9 @@ class RunSpec:
     robustness: str | None = None
     backend: str = DEFAULT_BACKEND
     models_from: str | None = None
+    save_model: bool = False
+    """Keep the trained model (and its ONNX export) beside the record: files it writes, no
+    number it changes, so it is not part of :meth:`config_hash`."""
 
     def identity(self) -> dict[str, Any]:
         """The four fields that name a run in tables and in ``--resume``."""

@@ -76,6 +76,7 @@ def check_sweep(
         shapes[key] = dataset.image_shape
         say(f"data: {dataset.name} from {dataset.source}, SHA-256 verified")
     problems += _robustness_problems(runs)
+    problems += _save_model_problems(runs)
     for label, dataset, problem in _model_problems(runs, shapes, on_this_machine=not scheduler):
         problems.append(f"{label} on {dataset}: {problem}")
     if problems:
@@ -83,6 +84,22 @@ def check_sweep(
             "nothing was trained; fix these first:\n  - " + "\n  - ".join(dict.fromkeys(problems))
         )
     remove_stale_temporaries(Path(results_dir) / "runs", recursive=True)
+
+
+def _save_model_problems(runs: Sequence[RunSpec]) -> list[str]:
+    """--save-model needs skops, the family's ONNX exporter and ONNX Runtime installed."""
+    from bench.models.portable import INSTALL_HINT, missing_for_saving
+    from bench.models.registry import get_model
+
+    families = sorted({get_model(run.model).family for run in runs if run.save_model})
+    problems = []
+    for family in families:
+        missing = missing_for_saving(family)
+        if missing:
+            problems.append(
+                f"--save-model for {family} models needs {', '.join(missing)}: {INSTALL_HINT}"
+            )
+    return problems
 
 
 def _robustness_problems(runs: Sequence[RunSpec]) -> list[str]:

@@ -38,6 +38,8 @@ def run_state(run: RunSpec, results_dir: Path) -> tuple[RunRecord | None, str]:
         return None, f"unusable record ({error})"
     if not record.ok:
         return None, "failed before"
+    if run.save_model and not record.saved_model:
+        return None, "no saved model (--save-model)"
     return record, "done"
 
 

@@ -81,6 +81,7 @@ def build_runs(
     data_dir: str | None = None,
     robustness: str | None = None,
     backends: Sequence[str] = (DEFAULT_BACKEND,),
+    save_model: bool = False,
 ) -> list[RunSpec]:
     """Return one RunSpec per (model, preset, dataset, seed, backend), configs resolved and
     validated.
@@ -89,7 +90,8 @@ def build_runs(
     and trains on the first 5,000 images unless ``limit_train`` says otherwise. Runs come
     interleaved by seed; a model declared deterministic runs with the first seed only.
     ``backends`` are Keras backends: a Keras model runs once on each, a model of another
-    family once (with the default backend, which it ignores).
+    family once (with the default backend, which it ignores). ``save_model`` keeps each trained
+    model and its ONNX export beside the record.
     """
     for name, value in (("--limit-train", limit_train), ("--limit-test", limit_test)):
         if value is not None and value < 1:
@@ -134,6 +136,7 @@ def build_runs(
                         robustness=robustness,
                         backend=backend,
                         models_from=model_file(name),
+                        save_model=save_model,
                     )
                     for backend in backends_of[name]
                 )

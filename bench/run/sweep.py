@@ -78,6 +78,7 @@ KEYS: dict[str, str] = {
     "results_dir": "the results folder",
     "track": 'a list of trackers ("mlflow", "tensorboard") or one name',
     "tracking_uri": "an MLflow tracking URI",
+    "save_model": "true or false (keep each trained model and its ONNX export)",
 }
 """Every key a sweep file may hold, with what its value must be."""
 
@@ -105,6 +106,7 @@ class Sweep:
     track: list[str] = field(default_factory=list)
     tracking_uri: str | None = None
     source: Path | None = None
+    save_model: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (paths as text, ``models`` ``"all"`` for every model)."""
@@ -167,7 +169,7 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         if not _is_int(value) or value < smallest:
             raise wrong()
         return value
-    if key in ("quick", "deterministic", "resume", "report"):
+    if key in ("quick", "deterministic", "resume", "report", "save_model"):
         if not isinstance(value, bool):
             raise wrong()
         return value
@@ -275,6 +277,7 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
         track=track,
         tracking_uri=pick(args.tracking_uri, "tracking_uri", None),
         source=source,
+        save_model=bool(pick(getattr(args, "save_model", None), "save_model", False)),
     )
 
 
@@ -329,6 +332,7 @@ def command_line(sweep: Sweep) -> str:
         "--resume": sweep.resume,
         "--no-report": not sweep.report,
         "--robustness": sweep.robustness == OUR_CORRUPTIONS,
+        "--save-model": sweep.save_model,
     }
     parts += [flag for flag, on in flags.items() if on]
     options = {

@@ -53,6 +53,7 @@ from bench.measure.timing import (
     training_throughput,
 )
 from bench.models.family import Adapter, FitResult, adapter_class
+from bench.models.keep import keep_model
 from bench.models.registry import ModelSpec, get_model
 from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem
@@ -200,6 +201,18 @@ def _train_and_measure(
     timings, flops, peaks = _speed(adapter, run.config, fit, x_test_in, len(x_train))
     timings["load_probe"] = machine_load
     phases.end("measure")
+    if run.save_model:  # the model, its ONNX export, checked and timed beside the native figures
+        partial["saved_model"], partial["model_files"] = keep_model(
+            adapter,
+            x_test_in,
+            test_proba,
+            timings,
+            image_shape=data.image_shape,
+            num_classes=data.num_classes,
+            repeats=THROUGHPUT_REPEATS,
+            latency_images=LATENCY_IMAGES,
+        )
+        phases.end("save_model")
     timings["clocks"] = {
         "train_seconds": fit.train_seconds,
         "eval_seconds": fit.check_seconds + test_seconds,

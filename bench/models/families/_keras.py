@@ -26,8 +26,14 @@ if process_backend() == "tensorflow":  # quiet TensorFlow's start-up lines befor
 import keras  # noqa: E402  (after the quiet TensorFlow import above)
 
 from bench.measure.flops import FlopCount, count_flops  # noqa: E402
+from bench.models.families._keras_files import (  # noqa: E402
+    export_keras_onnx,
+    load_keras,
+    save_keras,
+)
 from bench.models.families._recorder import FitRecorder  # noqa: E402
 from bench.models.family import EpochCallback, FitResult  # noqa: E402
+from bench.models.portable import OnnxExport, SavedFiles  # noqa: E402
 from bench.models.registry import ModelSpec  # noqa: E402
 
 __all__ = ["EpochRecorder", "KerasAdapter", "in_memory_batches", "validation_scores"]
@@ -221,3 +227,18 @@ class KerasAdapter:
     def flop_count(self) -> FlopCount:
         """FLOPs per sample of the forward pass (training: 3x), see :mod:`bench.measure.flops`."""
         return count_flops(self.model)
+
+    # --- keeping the model (--save-model; see :mod:`._keras_files`) -------------------------
+
+    def save_model(self) -> SavedFiles:
+        """The trained model as a ``.keras`` archive."""
+        return save_keras(self.model, self.spec.build)
+
+    def restore_model(self, files: dict[str, bytes]) -> None:
+        """Replace the model with the one saved in ``files`` (from :meth:`save_model`)."""
+        self.model = load_keras(files, self.spec.build)
+        self._forward = self.backend.forward(self.model)
+
+    def export_onnx(self, sample: np.ndarray) -> OnnxExport:
+        """The model as ONNX (images in, probabilities out), from this process's backend."""
+        return export_keras_onnx(self.model, self.backend.name)

@@ -10,7 +10,14 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 
+from bench.models.families._sklearn_files import (
+    export_sklearn_onnx,
+    feature_count,
+    load_sklearn,
+    save_sklearn,
+)
 from bench.models.family import EpochCallback, FitResult
+from bench.models.portable import OnnxExport, SavedFiles
 from bench.models.registry import ModelSpec
 
 # Training rows scored after the fit for the history's loss and accuracy: scoring all of them
@@ -155,6 +162,20 @@ class SklearnAdapter:
     def flop_count(self) -> None:
         """Not counted: an estimator's solver work is not a multiple of a forward pass."""
         return None
+
+    # --- keeping the model (--save-model; see :mod:`._sklearn_files`) -----------------------
+
+    def save_model(self) -> SavedFiles:
+        """The fitted estimator in skops's format."""
+        return save_sklearn(self.estimator)
+
+    def restore_model(self, files: dict[str, bytes]) -> None:
+        """Replace the estimator with the fitted one saved in ``files`` (trusted types only)."""
+        self.estimator = load_sklearn(files, self.spec.build)
+
+    def export_onnx(self, sample: np.ndarray) -> OnnxExport:
+        """The estimator as ONNX through skl2onnx, where it has a converter."""
+        return export_sklearn_onnx(self.estimator, feature_count(self.input_shape))
 
 
 def _iterations(estimator: Any) -> int | None:

@@ -34,7 +34,9 @@ from bench.measure.flops import FlopCount
 from bench.measure.torch_flops import count_torch_flops
 from bench.models.families._recorder import FitRecorder
 from bench.models.families._torch_average import WeightAverage
+from bench.models.families._torch_files import export_torch_onnx, load_state, save_torch
 from bench.models.family import EpochCallback, FitResult
+from bench.models.portable import OnnxExport, SavedFiles
 from bench.models.registry import ModelSpec
 
 INFERENCE_BATCH = 256
@@ -277,3 +279,20 @@ class TorchAdapter:
         """FLOPs per sample of the forward pass (training: 3x); see
         :mod:`bench.measure.torch_flops`."""
         return count_torch_flops(self.model, self.input_shape, str(self.device))
+
+    # --- keeping the model (--save-model; see :mod:`._torch_files`) -------------------------
+
+    def save_model(self) -> SavedFiles:
+        """The predicting weights' state_dict and their exported program (with softmax)."""
+        sample = np.zeros((2, *self.input_shape), dtype=np.float32)
+        return save_torch(self._predictor(), sample)
+
+    def restore_model(self, files: dict[str, bytes]) -> None:
+        """Load the saved state_dict into this adapter's model, which then predicts."""
+        load_state(self.model, files)
+        self.model.to(self.device)
+        self.average = None
+
+    def export_onnx(self, sample: np.ndarray) -> OnnxExport:
+        """The predicting model with a softmax as ONNX (images in, probabilities out)."""
+        return export_torch_onnx(self._predictor(), sample)

@@ -1,7 +1,8 @@
 """The record store: where records live under a results folder, and reading and writing them.
 
 Layout: ``<results>/runs/<run-id>/record.json`` plus, beside it, ``probabilities.npz`` (the
-validation and test probabilities as float16). Every write is atomic. Reading never raises
+validation and test probabilities as float16) and, with ``--save-model``, the model's files
+(:mod:`bench.results.store.model_files`). Every write is atomic. Reading never raises
 on a bad file: :func:`scan_records` returns the good records and, for every other file, the
 reason it was left out.
 """
@@ -55,6 +56,10 @@ def write_record(results_dir: Path, record: RunRecord) -> Path:
             record.probabilities = write_probabilities(
                 results_dir, record.run_id, record.probability_arrays
             )
+        if record.model_files:
+            from bench.results.store.model_files import store_model_files
+
+            store_model_files(results_dir, record)
         atomic_write_json(path, record.to_dict())
     except OSError as error:
         raise BenchError(

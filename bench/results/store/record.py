@@ -67,11 +67,15 @@ class RunRecord:
     robustness: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     executor: dict[str, Any] | None = None
+    saved_model: dict[str, Any] | None = None
     error: RunError | None = None
     schema_version: int = SCHEMA_VERSION
     probability_arrays: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     """Validation and test probabilities in memory, until the store writes them beside the
     record (see :func:`bench.results.store.files.write_record`); never part of the JSON."""
+    model_files: dict[str, bytes] | None = field(default=None, repr=False, compare=False)
+    """The saved model's files (name -> content) in memory, until the store writes them beside
+    the record and puts their SHA-256 into ``saved_model`` (``--save-model``)."""
 
     # --- construction -----------------------------------------------------------------------
 
@@ -251,6 +255,7 @@ _PLAIN_FIELDS = (
     "robustness",
     "notes",
     "executor",
+    "saved_model",
 )
 _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "started_at": str,
@@ -275,6 +280,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "robustness": dict,
     "notes": list,
     "executor": dict,
+    "saved_model": dict,
 }
 
 

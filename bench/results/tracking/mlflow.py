@@ -11,7 +11,9 @@ Each bench run becomes an MLflow run in the experiment ``mnist-bench`` (or
   runs table (``train_samples_per_s``, ``latency_p50_ms``, ...);
 * tags: ``bench.*`` for the run id, config hash, code fingerprint, git commit and the
   machine (CPU, cores, Python, platform, ``bench.lib.<library>`` versions);
-* artifacts: ``record.json`` and, when ``bench report`` has drawn it, the confusion figure.
+* artifacts: ``record.json``, when ``bench report`` has drawn it, the confusion figure, and,
+  for a run that kept its model (``--save-model``), the model in MLflow's onnx flavour under
+  ``model`` (:mod:`.mlflow_model`).
 
 The store is ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else a SQLite file under the
 results folder (``<results>/mlflow/mlflow.db``, artifacts in ``<results>/mlflow/artifacts``).
@@ -36,6 +38,7 @@ from bench.results.export.flatten import CODE_COLUMNS, ENVIRONMENT_COLUMNS, SPEE
 from bench.results.store.files import record_path
 from bench.results.store.record import RunRecord
 from bench.results.tracking import epoch_values, register_tracker, timestamp
+from bench.results.tracking.mlflow_model import log_onnx_model, model_tags
 
 EXPERIMENT = "mnist-bench"
 STORE_FOLDER = "mlflow"
@@ -169,6 +172,7 @@ class MlflowTracker:
             )
 
     def _log_artifacts(self, mlflow_id: str, record: RunRecord, results_dir: Path) -> None:
+        log_onnx_model(self.client, mlflow_id, record, results_dir)
         path = record_path(results_dir, record.run_id)
         if path.is_file():
             self.client.log_artifact(mlflow_id, str(path))
@@ -229,6 +233,7 @@ def _tags(record: RunRecord, row: dict[str, Any]) -> dict[str, str]:
             tags[f"bench.{key}"] = str(value)
     if row.get("git_commit"):
         tags["mlflow.source.git.commit"] = str(row["git_commit"])
+    tags.update(model_tags(record))
     notes = list(record.notes)
     if record.error is not None:
         notes.insert(0, f"failed: {record.error}")
