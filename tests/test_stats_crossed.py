@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from bench.results.stats_crossed import (
+from bench.results.stats.crossed import (
     crossed_difference_test,
     crossed_mean_interval,
     equivalence_words,
@@ -68,7 +68,7 @@ def test_a_deterministic_model_has_no_seed_level_and_a_seeded_one_keeps_it():
     accuracies = seeds.mean(axis=1)
     assert test.seed_part_a == pytest.approx(accuracies.var(ddof=1) / 5)
     assert test.seed_part_a > 0
-    from bench.results.stats import _seed_deviations
+    from bench.results.stats.intervals import _seed_deviations
 
     assert _seed_deviations(seeds)[0] == 0.0, "the old bootstrap dropped this seed level"
 
@@ -121,7 +121,7 @@ def test_refuses_bad_input():
 
 
 def test_committed_verdicts_do_not_depend_on_the_resampling_seed():
-    from bench.results.aggregate import (
+    from bench.results.report.aggregate import (
         accuracy_intervals,
         dataset_frame,
         model_order,
@@ -129,8 +129,8 @@ def test_committed_verdicts_do_not_depend_on_the_resampling_seed():
         run_frame,
         summary_frame,
     )
-    from bench.results.pairwise import Answers
-    from bench.results.stale import current_records
+    from bench.results.stats.pairwise import Answers
+    from bench.results.store.stale import current_records
 
     results = ROOT / "results"
     if not any((results / "runs").glob("*/record.json")):

@@ -46,7 +46,7 @@ def null_experiments(
 
 def t_test_rates(correct_a, correct_b, weights, alphas) -> list[float]:
     """Share of experiments the crossed t-test calls significant, per alpha."""
-    from bench.results.stats_crossed import crossed_moments, two_sided_p
+    from bench.results.stats.crossed import crossed_moments, two_sided_p
 
     m = crossed_moments(correct_a, correct_b, weights)
     p = two_sided_p(m.estimate, m.standard_error, m.df)
@@ -55,7 +55,7 @@ def t_test_rates(correct_a, correct_b, weights, alphas) -> list[float]:
 
 def bootstrap_rates(correct_a, correct_b, weights, alphas, resamples=10_000) -> list[float]:
     """The same for the old two-level bootstrap (slow: one experiment at a time)."""
-    from bench.results.stats import two_level_bootstrap_difference
+    from bench.results.stats.intervals import two_level_bootstrap_difference
 
     counts = weights.astype(int)
     p = []

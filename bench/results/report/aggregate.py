@@ -6,7 +6,7 @@ the figures only format and draw what is here, and decide nothing (the order of 
 interval a cell shows, which run looks disturbed and which pairs are tested are decided here).
 
 Accuracy intervals: the mean over seeds and test images with the t-interval of the crossed
-seeds x images model (:func:`bench.results.stats_crossed.crossed_mean_interval`), the same
+seeds x images model (:func:`bench.results.stats.crossed.crossed_mean_interval`), the same
 variance model the pairwise verdicts use, for seeded and deterministic models alike; the
 seed-to-seed spread is its own column (``acc_seed_sd``). Other metrics: Student's t over seeds.
 """
@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from bench.measure.metrics import METRICS, MetricSpec
-from bench.results.frames_backends import backend_frame
-from bench.results.frames_detail import (
+from bench.results.report.frames_backends import backend_frame
+from bench.results.report.frames_detail import (
     calibration_frame,
     history_frame,
     per_class_frame,
@@ -31,9 +31,11 @@ from bench.results.frames_detail import (
     reliability_bins,
     time_to_accuracy_frame,
 )
-from bench.results.frames_reference import published_frame, replication_frames
-from bench.results.frames_robustness import robustness_frames
-from bench.results.pairwise import (
+from bench.results.report.frames_reference import published_frame, replication_frames
+from bench.results.report.frames_robustness import robustness_frames
+from bench.results.stats.crossed import MeanInterval, crossed_mean_interval
+from bench.results.stats.intervals import ALPHA, holm_adjust, t_interval
+from bench.results.stats.pairwise import (
     Answers,
     NotComparable,
     compare_models,
@@ -41,9 +43,7 @@ from bench.results.pairwise import (
     ranked_pairs,
     verdict_words,
 )
-from bench.results.record import RunRecord
-from bench.results.stats import ALPHA, holm_adjust, t_interval
-from bench.results.stats_crossed import MeanInterval, crossed_mean_interval
+from bench.results.store.record import RunRecord
 
 BUSY_PEAK_SHORTFALL = 0.25
 """A run whose matmul peak, measured at its start, falls this far below the median peak of the
@@ -346,7 +346,7 @@ def accuracy_intervals(
     records: Sequence[RunRecord], answers: Answers | None = None
 ) -> dict[tuple[str, str], MeanInterval]:
     """Per (dataset, model): the interval of the mean accuracy over seeds and test images
-    (:func:`bench.results.stats_crossed.crossed_mean_interval`)."""
+    (:func:`bench.results.stats.crossed.crossed_mean_interval`)."""
     answers = answers or Answers()
     groups: dict[tuple[str, str], list[RunRecord]] = {}
     for r in records:

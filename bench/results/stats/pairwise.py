@@ -3,7 +3,7 @@
 Two models are compared on one dataset when their runs were tested on the same labels in the
 same order (so the same images). The test that decides is seed-level: a t-test over crossed
 training seeds and paired test images with Welch-Satterthwaite degrees of freedom
-(:mod:`bench.results.stats_crossed`), giving an interval of the accuracy difference and an
+(:mod:`bench.results.stats.crossed`), giving an interval of the accuracy difference and an
 analytic p-value that count both sources of chance (which seed, which images); the old
 two-level bootstrap stays available as a cross-check (``cross_check_seed``). A "better"
 verdict needs the p-value below ``ALPHA`` after Holm's correction over
@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.results.record import RunRecord
-from bench.results.stats import (
+from bench.core.errors import BenchError
+from bench.core.spec import model_label, split_model_ref
+from bench.results.stats.crossed import CrossedTest, crossed_difference_test
+from bench.results.stats.intervals import (
     ALPHA,
     MIN_SEEDS,
     DifferenceTest,
@@ -38,9 +39,7 @@ from bench.results.stats import (
     two_level_bootstrap_difference,
     wilson_interval,
 )
-from bench.results.stats_crossed import CrossedTest, crossed_difference_test
-from bench.run.config import split_model_ref
-from bench.run.spec import model_label
+from bench.results.store.record import RunRecord
 
 
 class NotComparable(BenchError):
