@@ -18,7 +18,6 @@ from scipy import stats as scipy_stats
 from sklearn.datasets import load_digits
 from sklearn.naive_bayes import GaussianNB
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportion_confint
 from synthetic_records import digits_records, make_record, simulated_records, speed_timings
 
 import bench.results as results_package
@@ -34,6 +33,7 @@ from bench.results.report.markdown import (
 )
 from bench.results.report.markdown_runs import runs_markdown
 from bench.results.report.robustness import relative_mce
+from bench.results.stats.crossed import crossed_mean_interval
 from bench.results.stats.pairwise import compare_models, ranked_pairs
 from bench.results.store.record import RunError, RunRecord
 
@@ -108,12 +108,12 @@ def test_summary_numbers_equal_scipy_and_statsmodels(records, agg):
     mlp = sorted((r for r in records if r.model == "mlp"), key=lambda r: r.seed)
     accuracies = [r.accuracy for r in mlp]
     row = agg.summary.loc[("digits", "mlp")]
-    low, high = scipy_stats.t.interval(
-        0.95, df=2, loc=np.mean(accuracies), scale=scipy_stats.sem(accuracies)
-    )
+    right = np.stack([np.array(r.predictions) == np.array(r.test_labels) for r in mlp])
+    crossed = crossed_mean_interval(right)
     assert row["accuracy"] == pytest.approx(np.mean(accuracies))
-    assert (row["acc_low"], row["acc_high"]) == pytest.approx((low, high))
-    assert row["acc_method"] == "t over seeds" and row["n_seeds"] == 3
+    assert (row["acc_low"], row["acc_high"]) == pytest.approx((crossed.low, crossed.high))
+    assert row["acc_method"] == "t over seeds and test images" and row["n_seeds"] == 3
+    assert row["acc_seed_sd"] == pytest.approx(np.std(accuracies, ddof=1))
     f1 = [r.metrics["macro_f1"] for r in mlp]
     assert row["macro_f1"] == pytest.approx(np.mean(f1))
     assert row["macro_f1_hw"] == pytest.approx(scipy_stats.t.ppf(0.975, 2) * scipy_stats.sem(f1))
@@ -122,13 +122,14 @@ def test_summary_numbers_equal_scipy_and_statsmodels(records, agg):
         (np.median(clocks), min(clocks), max(clocks))
     )
     assert row["ece"] == pytest.approx(np.mean([r.metrics["ece"] for r in mlp]))
-    # logreg gives the same predictions for every seed: Wilson over one run's test images
+    # logreg gives the same predictions for every seed: the same model reduces to the t
+    # interval over one run's test images, and no seed spread is shown
     logreg = next(r for r in records if r.model == "logreg")
     fixed = agg.summary.loc[("digits", "logreg")]
-    correct = int(round(logreg.accuracy * len(logreg.test_labels)))
-    wilson = proportion_confint(correct, len(logreg.test_labels), method="wilson")
-    assert (fixed["acc_low"], fixed["acc_high"]) == pytest.approx(wilson)
-    assert fixed["deterministic"] and fixed["acc_method"].startswith("Wilson")
+    answers = (np.array(logreg.predictions) == np.array(logreg.test_labels)).astype(float)
+    expected = scipy_stats.ttest_1samp(answers, 0).confidence_interval(0.95)
+    assert (fixed["acc_low"], fixed["acc_high"]) == pytest.approx(tuple(expected))
+    assert fixed["deterministic"] and np.isnan(fixed["acc_seed_sd"])
     assert np.isnan(fixed["macro_f1_hw"]), "no seed spread shown for a deterministic model"
 
 
@@ -329,7 +330,8 @@ def test_published_results_beside_ours():
     ]
     agg = aggregate(runs)
     row = agg.published.iloc[0]
-    low, high = proportion_confint(980, 1000, method="wilson")
+    answers = (~wrong).astype(float)
+    low, high = scipy_stats.ttest_1samp(answers, 0).confidence_interval(0.95)
     text = leaderboard_markdown(agg, generated="now")
     line = next(x for x in text.splitlines() if x.startswith("| digits (8x8) | lenet"))
     assert "| 2.50 " in line and "| 2.00 [" in line and "| paper " in line
