@@ -417,12 +417,13 @@ def test_one_model_on_several_backends_is_compared_with_tensorflow():
     assert frame.at["torch", "latency_ratio"] == pytest.approx(10.0 / 2.5)
     pair = compare_models(records, "m@torch", "m", "digits", False)
     assert frame.at["torch", "diff"] == pytest.approx(100 * pair.difference.estimate)
-    assert frame.at["torch", "diff_high"] < -20 and not frame.at["torch", "within"]
-    assert (
-        frame.at["jax", "within"] and frame.at["jax", "diff_low"] < 0 < frame.at["jax", "diff_high"]
-    )
+    assert frame.at["torch", "diff_high"] < -20 and frame.at["torch", "agreement"] == "different"
+    # 3 seeds x 2,000 images at 95%: far too few to show agreement within 0.1 points
+    assert frame.at["jax", "agreement"] == "undecided"
+    assert frame.at["jax", "diff_low"] < 0 < frame.at["jax", "diff_high"]
     lines = "\n".join(backend_lines(agg, "digits"))
-    assert "### Across Keras backends" in lines and "(within)" in lines and "(outside)" in lines
+    assert "### Across Keras backends" in lines and "(undecided)" in lines
+    assert "(different)" in lines
     assert "jax 9.9" in lines and "0.50x" in lines and "4.00x" in lines
     assert backend_lines(aggregate(records[:3]), "digits") == []
 

@@ -43,6 +43,7 @@ from bench.results.stats.pairwise import (
     ranked_pairs,
     verdict_words,
 )
+from bench.results.stats.speed import SPEED_COLUMNS, speed_summary
 from bench.results.store.record import RunRecord
 
 BUSY_PEAK_SHORTFALL = 0.25
@@ -372,8 +373,8 @@ def summary_frame(
     ``accuracy`` is the mean over seeds and test images with ``acc_low``/``acc_high`` from
     ``intervals`` (:func:`accuracy_intervals`; ``acc_method`` names it) and ``acc_seed_sd``
     the standard deviation of the per-seed accuracies (NaN for one seed). Other quality
-    metrics carry the t half-width (``*_hw``, NaN for one seed); training time is the median
-    with min and max; speeds are medians over seeds.
+    metrics carry the t half-width (``*_hw``, NaN for one seed); training time, speeds and the
+    matmul probe are medians with min and max over the runs not flagged busy (``timed_runs``).
     """
     rows = []
     for (dataset, model), part in runs.groupby(["dataset", "model"], sort=False):
@@ -400,12 +401,7 @@ def summary_frame(
             "params": part["params"].iloc[0],
             "mflops": part["mflops"].iloc[0],
             "tuning": part["tuning"].iloc[-1],
-            "train_s_median": part["train_seconds"].median(),
-            "train_s_min": part["train_seconds"].min(),
-            "train_s_max": part["train_seconds"].max(),
-            "train_samples_per_s": part["train_samples_per_s"].median(),
-            "inference_samples_per_s": part["inference_samples_per_s"].median(),
-            "latency_p50_ms": part["latency_p50_ms"].median(),
+            **_speeds(part),
             "train_gflops": part["train_gflops"].median(),
             "train_percent_of_peak": part["train_percent_of_peak"].median(),
             "busy_seeds": part.loc[part["busy"], "seed"].tolist(),
@@ -431,6 +427,21 @@ def summary_frame(
     return frame.drop(columns="_d").set_index(["dataset", "model"])
 
 
+def _speeds(part: pd.DataFrame) -> dict[str, float | int]:
+    """The summary's speed columns from :func:`bench.results.stats.speed.speed_summary`
+    (busy runs left out): ``train_s_median/min/max`` and, for the other speeds, the median
+    under the run column's own name with ``_min``/``_max`` beside it."""
+    speeds = speed_summary(part)
+    result: dict[str, float | int] = {"timed_runs": speeds["timed_runs"]}
+    for column, prefix in SPEED_COLUMNS.items():
+        name = "train_s" if column == "train_seconds" else prefix
+        middle = "train_s_median" if column == "train_seconds" else name
+        result[middle] = speeds[f"{prefix}_median"]
+        result[f"{name}_min"] = speeds[f"{prefix}_min"]
+        result[f"{name}_max"] = speeds[f"{prefix}_max"]
+    return result
+
+
 _SUMMARY_COLUMNS = [
     "dataset",
     "model",
@@ -449,8 +460,18 @@ _SUMMARY_COLUMNS = [
     "train_s_min",
     "train_s_max",
     "train_samples_per_s",
+    "train_samples_per_s_min",
+    "train_samples_per_s_max",
     "inference_samples_per_s",
+    "inference_samples_per_s_min",
+    "inference_samples_per_s_max",
     "latency_p50_ms",
+    "latency_p50_ms_min",
+    "latency_p50_ms_max",
+    "probe_gflops",
+    "probe_gflops_min",
+    "probe_gflops_max",
+    "timed_runs",
     "train_gflops",
     "train_percent_of_peak",
     "busy_seeds",
