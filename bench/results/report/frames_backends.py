@@ -70,9 +70,9 @@ def backend_frame(
     reference backend's, from the crossed t-test of :mod:`bench.results.stats.crossed`;
     ``agreement`` reads equivalent (TOST within +/-0.1 points), different or undecided. The
     ratios are "times faster than the reference": training and inference images/s divided by
-    the reference's, and the reference's median single-image latency divided by this backend's, given only when the two
-    rows' median matmul probes agree within 10% (``probes_agree``; else NaN). The reference
-    row has ratios of 1 and no difference.
+    the reference's, and the reference's median single-image latency divided by this
+    backend's, given only when the two rows' median matmul probes agree within 10%
+    (``probes_agree``; else NaN). The reference row has ratios of 1 and no difference.
     """
     answers = answers or Answers()
     groups: dict[tuple[str, str], dict[str, list[RunRecord]]] = {}
