@@ -29,6 +29,7 @@ from bench.results.report.markdown_closing import (
     replication_section,
 )
 from bench.results.report.markdown_runs import LEADERBOARD_FILE, RUNS_FILE, runs_markdown
+from bench.results.report.robustness import MIN_BASELINE_RISE
 from bench.results.stats.crossed import EQUIVALENCE_MARGIN
 from bench.results.stats.intervals import format_p_value
 from bench.results.stats.speed import PROBE_AGREEMENT
@@ -560,6 +561,24 @@ def calibration_lines(agg: Aggregates, dataset: str, figure: Mapping[str, str]) 
     ]
 
 
+def corruption_table(agg: Aggregates, dataset: str) -> str:
+    """Models x corruptions: mean accuracy % over seeds ± the t half-width."""
+    grid = agg.corruptions[agg.corruptions["dataset"] == dataset]
+    names = list(dict.fromkeys(grid["corruption"]))
+    cells = grid.set_index(["model", "corruption"])
+    rows = []
+    for model in dict.fromkeys(grid["model"]):
+        row = [model]
+        for name in names:
+            if (model, name) not in cells.index:
+                row.append("-")
+                continue
+            mean, half = cells.loc[(model, name), ["accuracy", "accuracy_hw"]]
+            row.append(fmt.pct(mean, 1) + (f" ± {100 * half:.1f}" if fmt.given(half) else ""))
+        rows.append(row)
+    return fmt.table(rows, ["Accuracy % per corruption", *names])
+
+
 def robustness_lines(agg: Aggregates, dataset: str, figure: Mapping[str, str]) -> list[str]:
     """Accuracy under corruptions: clean, mean corrupted, relative mCE, worst corruption."""
     part = agg.robustness[agg.robustness["dataset"] == dataset]
@@ -572,6 +591,7 @@ def robustness_lines(agg: Aggregates, dataset: str, figure: Mapping[str, str]) -
             r["n_seeds"],
             fmt.pct_hw(r, "clean"),
             fmt.pct_hw(r, "mean_corrupted"),
+            fmt.mean_hw(r, "mce", "{:.2f}"),
             fmt.mean_hw(r, "relative_mce", "{:.2f}"),
             f"{r['worst_corruption']} ({fmt.pct_hw(r, 'worst')})",
         ]
@@ -582,21 +602,32 @@ def robustness_lines(agg: Aggregates, dataset: str, figure: Mapping[str, str]) -
         "Seeds",
         "Clean acc %",
         "Mean corruption acc %",
+        f"mCE (vs {baseline})",
         f"Relative mCE (vs {baseline})",
-        "Worst corruption (acc %)",
+        "Worst corruption (mean acc %)",
     ]
     title = agg.datasets.at[dataset, "title"]
+    left_out = part["relative_left_out"].iloc[0]
+    rule = (
+        f"It counts only the corruptions where {baseline}'s error rises at least "
+        f"{100 * MIN_BASELINE_RISE:.0f} points above its clean error"
+        + (f"; left out here: {left_out}." if left_out else " (all of them here).")
+    )
     return [
         "### Robustness",
         "",
         fmt.table(rows, headers),
         "",
         *fmt.wrap(
-            f"Relative mCE: per corruption, the rise in error from clean to corrupted divided "
-            f"by {baseline}'s rise, averaged over corruptions (below 1: degrades less than "
-            f"{baseline}). Each model is a mean over its seeds with the t half-width; the "
-            "corruptions are described in docs/robustness.md."
+            f"mCE: per corruption, the error divided by {baseline}'s error, averaged over the "
+            "corruptions. Relative mCE: per corruption, the rise in error from clean to "
+            f"corrupted divided by {baseline}'s rise, averaged (below 1: degrades less than "
+            f"{baseline}). {rule} Worst corruption: the lowest mean accuracy over the seeds. "
+            "Each value is a mean over seeds with the t half-width; the corruptions are "
+            "described in docs/robustness.md."
         ),
+        "",
+        corruption_table(agg, dataset),
         "",
         *[
             line
