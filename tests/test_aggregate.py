@@ -34,7 +34,9 @@ from bench.results.report.markdown import (
 from bench.results.report.markdown_runs import runs_markdown
 from bench.results.report.robustness import relative_corruption_error, relative_mce
 from bench.results.stats.crossed import crossed_mean_interval
+from bench.results.stats.intervals import format_p_value
 from bench.results.stats.pairwise import compare_models, ranked_pairs
+from bench.results.stats.replication import reproduction_test, sign_test
 from bench.results.store.record import RunError, RunRecord
 
 PURE_MODULES = [
@@ -308,6 +310,27 @@ def test_replication_section_renders_the_article_and_ours():
     digit = next(line for line in section.splitlines() if line.startswith("| 0 "))
     assert f"| {ARTICLE_CONFUSION_DIAGONAL[0]} " in digit
     assert text.index("## Replication") < text.index("## How these numbers are made")
+    # every epoch +0.003 on average, inside an interval of +-0.018: above at 9 of 9 epochs
+    flat = " ".join(section.split())
+    expected = format_p_value(scipy_stats.binomtest(9, 9, 0.5).pvalue)
+    assert f"Ours runs higher at 9 of 9 epochs (sign test p {expected})" in flat
+    assert "inside our interval at every epoch" in flat and first.split("|")[-2].strip() == "yes"
+    # three seeds 0.014 apart cannot show the article's run equivalent within 0.1 points
+    assert "Final epoch (9): the article's run against ours as one more seed would be: " in flat
+    assert "**undecided**" in flat
+
+
+def test_sign_test_and_reproduction_against_scipy():
+    test = sign_test(np.array([0.1, 0.2, -0.1, 0.0, 0.3, np.nan]))
+    assert (test.above, test.below, test.ties) == (3, 1, 1)
+    assert test.p_value == pytest.approx(scipy_stats.binomtest(3, 4, 0.5).pvalue)
+    values = np.array([0.991, 0.992, 0.9915, 0.9918])
+    low, high = scipy_stats.t.interval(0.95, 3, loc=values.mean(), scale=scipy_stats.sem(values))
+    result = reproduction_test(values.mean(), low, high, 4, 0.9913)
+    one_run = values.std(ddof=1) * np.sqrt(1 + 1 / 4)
+    t = (values.mean() - 0.9913 - 0.001) / one_run
+    assert result.p_equivalent == pytest.approx(scipy_stats.t.cdf(t, 3))
+    assert result.words == "equivalent"
 
 
 def test_published_results_beside_ours():
