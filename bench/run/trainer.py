@@ -54,6 +54,7 @@ from bench.measure.timing import (
 )
 from bench.models.family import Adapter, FitResult, adapter_class
 from bench.models.registry import ModelSpec, get_model
+from bench.results.store.files import PROBABILITY_DTYPE
 from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem
 from bench.run.fingerprint import code_info
@@ -182,9 +183,10 @@ def _train_and_measure(
         raise NonFiniteLoss(fit.failure)
 
     test_start = time.perf_counter()
-    test_proba = adapter.predict_proba(x_test_in)
+    # metrics from exactly the array the record stores, so they recompute from its file
+    test_proba = np.asarray(adapter.predict_proba(x_test_in), dtype=PROBABILITY_DTYPE)
     test_seconds = time.perf_counter() - test_start
-    val_proba = adapter.predict_proba(x_val_in)
+    val_proba = np.asarray(adapter.predict_proba(x_val_in), dtype=PROBABILITY_DTYPE)
     predictions = test_proba.argmax(axis=1)
     metrics = {
         **classification_metrics(y_test, predictions, data.num_classes),
