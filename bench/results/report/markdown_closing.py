@@ -103,7 +103,8 @@ def replication_summary(frame: pd.DataFrame, row: str) -> str:
     outside = [str(int(v)) for v, inside in zip(frame[row], frame["inside"], strict=True)]
     outside = [v for v, inside in zip(outside, frame["inside"], strict=True) if not inside]
     where = (
-        f"the article's value is outside our interval at {row} {', '.join(outside)}"
+        f"the article's value is outside our interval at {row}{'s' if len(outside) > 1 else ''} "
+        f"{', '.join(outside)}"
         if outside
         else f"the article's value is inside our interval at every {row}"
     )
