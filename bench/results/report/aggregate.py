@@ -97,7 +97,9 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
     summary = summary_frame(runs, datasets.index.tolist(), accuracy_intervals(ok, answers))
     order = model_order(summary)
     pairwise, not_compared = pairwise_frame(ok, order, answers)
-    tta = time_to_accuracy_frame(ok, datasets, order)
+    # a clock read on a busy machine says nothing about the model: busy runs time nothing
+    quiet = set(runs.loc[~runs["busy"], "run_id"])
+    tta = time_to_accuracy_frame([r for r in ok if r.run_id in quiet], datasets, order)
     calibration = calibration_frame(runs)
     robustness, corruptions = robustness_frames(ok, order, robustness_baseline)
     epochs, diagonal = replication_frames(every_ok)
@@ -642,7 +644,9 @@ def verdict_frame(
                     runner_up_seeds=test["seeds_b"],
                     lead_verdict=test["verdict"],
                 )
-        everyone = tta[(tta["dataset"] == dataset) & (tta["reached"] == tta["n_seeds"])]
+        everyone = tta[
+            (tta["dataset"] == dataset) & (tta["reached"] == tta["n_seeds"]) & (tta["n_seeds"] > 0)
+        ]
         if len(everyone):
             top = everyone["target"].max()
             at_top = everyone[everyone["target"] == top].sort_values(["median_s", "model"])

@@ -186,8 +186,9 @@ def dataset_section(
     lines += ["### Time to accuracy", ""]
     lines += fmt.wrap(
         "Training-clock seconds until the validation accuracy first reached each target: "
-        "median [min–max] over seeds when every seed reached it; when more than half did, "
-        "the median with the others counted as never arriving, and how many reached it."
+        "median [min–max] over the seeds not flagged busy "
+        "when every one reached it; when more than half did, the median with the others "
+        "counted as never arriving, and how many reached it."
     )
     lines += ["", time_to_accuracy_table(agg, dataset), ""]
     lines += backend_lines(agg, dataset)
