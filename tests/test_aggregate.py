@@ -37,6 +37,7 @@ from bench.results.stats.crossed import crossed_mean_interval
 from bench.results.stats.intervals import format_p_value
 from bench.results.stats.pairwise import compare_models, ranked_pairs
 from bench.results.stats.replication import reproduction_test, sign_test
+from bench.results.stats.speed import probes_agree
 from bench.results.store.record import RunError, RunRecord
 
 PURE_MODULES = [
@@ -220,6 +221,28 @@ def test_runs_on_a_busy_machine_are_flagged():
     median = np.median([300.0, 310.0, 290.0, 200.0])
     assert 200.0 < (1 - BUSY_PEAK_SHORTFALL) * median < 290.0
     assert runs["busy"].to_dict() == {0: False, 1: False, 2: False, 3: True}
+
+
+def test_busy_runs_are_left_out_of_the_speeds_and_the_probe_range_is_stated():
+    labels = np.arange(200) % 10
+    clocks = ((10.0, 100.0, 300.0), (12.0, 90.0, 310.0), (11.0, 95.0, 290.0), (40.0, 20.0, 150.0))
+    records = [
+        make_record("m", seed, labels, labels, timings=speed_timings(*clock))
+        for seed, clock in enumerate(clocks)
+    ]
+    agg = aggregate(records)
+    row = agg.summary.loc[("digits", "m")]
+    assert row["n_seeds"] == 4 and row["timed_runs"] == 3, "the busy run keeps its accuracy"
+    assert (row["train_s_median"], row["train_s_min"], row["train_s_max"]) == (11.0, 10.0, 12.0)
+    assert row["train_samples_per_s"] == 95.0 and row["train_samples_per_s_max"] == 100.0
+    assert (row["probe_gflops_min"], row["probe_gflops_max"]) == (290.0, 310.0)
+    text = leaderboard_markdown(agg, generated="now")
+    m_row = next(line for line in text.splitlines() if line.startswith("| **m**"))
+    assert "| 95 [90–100] " in m_row and "| 300 [290–310] " in m_row
+    flat = " ".join(text.split())
+    assert "the matmul probe of these runs read 290–310 GFLOP/s" in flat
+    assert "they are left out of every speed column" in flat
+    assert probes_agree(300.0, 275.0) and not probes_agree(300.0, 265.0)
 
 
 def test_timings_from_several_hosts_and_failed_runs_are_shown():
