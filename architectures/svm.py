@@ -67,13 +67,15 @@ ROBUSTNESS_SUBSET = 2000
     preprocess=flatten_and_scale,
     config={"pca_components": 50, "C": 5.0, "gamma": 0.02},
     reference=PublishedReference(
+        # not LeCun et al. 1998: that paper's SVMs are polynomial (1.1 / 1.0 / 0.8%); the 1.4%
+        # Gaussian-kernel row is on the MNIST page's table, which names no paper for it
         source=(
-            "LeCun, Bottou, Bengio, Haffner 1998, Gradient-based learning applied to "
-            "document recognition (Proc. IEEE), comparison table"
+            "LeCun, Cortes, Burges, The MNIST database of handwritten digits (web page), "
+            "comparison table, row 'SVM, Gaussian Kernel' (no paper named)"
         ),
         test_error_pct=1.4,
         conditions=(
-            "SVM with a Gaussian kernel on the raw pixels, 60,000 training images "
+            "SVM with a Gaussian kernel, 60,000 training images, preprocessing not stated "
             "(ours: on the first 50 principal components)"
         ),
     ),

@@ -124,16 +124,19 @@ def test_main_table_and_notes(results, records):
         c.strip()
         for c in next(line for line in text.splitlines() if line.startswith("| mlp ")).split("|")
     ]
-    assert mlp_cells[6] == f"{np.mean(f1):.4f} ± {half:.4f}"
+    assert mlp_cells[7] == f"{np.mean(f1):.4f} ± {half:.4f}"
     assert mlp_cells[3] == f"{2 * mlp[0].parameters / 1e6:.3g}"
     clocks = sorted(r.train_seconds for r in mlp)
-    assert mlp_cells[10] == f"{clocks[1]:.1f} [{clocks[0]:.1f}–{clocks[2]:.1f}]"
+    assert mlp_cells[11] == f"{clocks[1]:.1f} [{clocks[0]:.1f}–{clocks[2]:.1f}]"
+    accuracies = [r.accuracy for r in mlp]
+    assert mlp_cells[6] == f"{100 * np.std(accuracies, ddof=1):.2f}", "seed sd, own column"
     logreg_row = next(line for line in text.splitlines() if line.startswith("| **logreg**"))
     assert "†" in logreg_row and "C from a 5-fold search" in logreg_row
     assert "± 0.00" not in text and "+/- 0.00" not in text
     flat = " ".join(text.split())
     assert "Note, logreg (seeds 0, 1, 2): lbfgs stopped at max_iter=30" in flat
-    assert "Wilson interval over the test images of one run" in flat
+    assert "the interval covers the test images only" in flat
+    assert "Speeds: median [min–max] over the runs not flagged busy" in flat
 
 
 def test_pairwise_row_matches_the_seed_level_test(results, records):

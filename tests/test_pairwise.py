@@ -14,6 +14,7 @@ from statsmodels.stats.contingency_tables import mcnemar
 from synthetic_records import make_record
 
 from bench.cli import main
+from bench.results.stats.crossed import crossed_difference_test
 from bench.results.stats.intervals import (
     contingency_table,
     format_p_value,
@@ -64,12 +65,17 @@ def test_compare_models_reports_statsmodels_numbers_per_seed():
         assert s.p_value == pytest.approx(mcnemar(s.table, exact=True).pvalue)
         assert s.accuracy_a.estimate == pytest.approx(a.accuracy)
         assert s.difference.estimate == pytest.approx(right_a.mean() - right_b.mean())
-    # the deciding test is the stats module's seed-level bootstrap on all runs of each model
-    expected = two_level_bootstrap_difference(
+    # the deciding test is the crossed seeds x images t-test on all runs of each model
+    expected = crossed_difference_test(
         right_answers(records, "big"), right_answers(records, "small")
     )
-    assert pair.difference == expected.interval
-    assert pair.p_value == expected.p_value
+    assert (pair.difference.low, pair.difference.high) == (expected.low, expected.high)
+    assert pair.p_value == expected.p_value and pair.cross_check is None
+    checked = compare_models(records, "big", "small", "digits", cross_check_seed=3)
+    bootstrap = two_level_bootstrap_difference(
+        right_answers(records, "big"), right_answers(records, "small"), seed=3
+    )
+    assert checked.cross_check == bootstrap and checked.p_value == pair.p_value
     assert pair.seeds_a == pair.seeds_b == [0, 1, 2]
 
 
@@ -114,9 +120,11 @@ def test_verdicts_need_five_seeds_of_each_model():
         two_models(n=3000, seeds=range(5), acc_a=0.99, acc_b=0.99, seed=3), "big", "small", "digits"
     )
     assert verdict(tie).startswith("No significant difference between big and small")
-    assert verdict_words(tie, tie.p_value) == "no significant difference"
+    resolution = f"80%-power resolution {100 * tie.minimum_detectable:.2f} points"
+    assert verdict_words(tie, tie.p_value) == f"no significant difference; {resolution}"
+    assert 0.001 < tie.minimum_detectable < 0.01
     # a correction that lifts p over the level takes the verdict away
-    assert verdict_words(five, 0.2) == "no significant difference"
+    assert verdict_words(five, 0.2).startswith("no significant difference; 80%-power")
 
 
 def test_a_deterministic_model_needs_one_run():

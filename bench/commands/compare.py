@@ -96,7 +96,8 @@ def comparison_lines(pair: PairComparison) -> list[str]:
         "",
         f"accuracy difference A - B: {100 * diff.estimate:+.2f} points, "
         f"95% CI [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}] ({diff.method})",
-        f"p-value (two-sided, seed level): {format_p_value(pair.p_value)}",
+        f"p-value (two-sided, seed level): {format_p_value(pair.p_value)}; 80%-power "
+        f"resolution {100 * pair.minimum_detectable:.2f} points",
     ]
     if not pair.per_seed:
         return [*lines, "", "no common seed: no per-seed McNemar test"]
@@ -151,6 +152,7 @@ def comparison_json(pair: PairComparison, verdict: str, stale_left_out: int) -> 
         "seeds_b": pair.seeds_b,
         "difference": interval(pair.difference),
         "p_value": pair.p_value,
+        "minimum_detectable_difference": pair.minimum_detectable,
         "winner": pair.winner(),
         "seeds_missing": pair.seeds_missing(),
         "verdict": verdict,

@@ -10,8 +10,9 @@ split; the test set is predicted once, after training. A preset whose config set
 ``validate_on="test"`` reproduces a tutorial that validated on the test set instead, and its
 records say so (they are reported apart from the race).
 
-Time-to-accuracy checks the validation split about ``CHECKS_PER_RUN`` times per run (at
-least once per epoch), off the training clock.
+Time-to-accuracy checks the validation split every ``CHECK_EVERY_IMAGES`` training images
+(and at each epoch's end), the same points for every model whatever its epoch count, off the
+training clock.
 
 Clocks: ``train_seconds`` is time inside training (input setup and graph building included,
 validation checks excluded); ``eval_seconds`` is validation checks plus the one test-set
@@ -21,7 +22,6 @@ build, train, evaluate and measure.
 
 from __future__ import annotations
 
-import math
 import random
 import time
 import traceback
@@ -55,13 +55,14 @@ from bench.measure.timing import (
 from bench.models.family import Adapter, FitResult, adapter_class
 from bench.models.keep import keep_model
 from bench.models.registry import ModelSpec, get_model
+from bench.results.store.files import PROBABILITY_DTYPE
 from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem
 from bench.run.fingerprint import code_info
 
 LATENCY_IMAGES = 500
 THROUGHPUT_REPEATS = 5
-CHECKS_PER_RUN = 10
+CHECK_EVERY_IMAGES = 5_000
 VALIDATE_ON_TEST = "test"
 CORRUPTION_SEED = 0
 
@@ -175,7 +176,7 @@ def _train_and_measure(
     phases.end("build")
 
     fit: FitResult = adapter.fit(
-        x_train_in, y_train, x_val_in, y_val, on_epoch, checks_per_epoch(run.config)
+        x_train_in, y_train, x_val_in, y_val, on_epoch, checks_per_epoch(len(y_train))
     )
     partial.update(history=fit.history, checks=fit.checks, notes=list(fit.notes))
     phases.end("train")
@@ -183,9 +184,10 @@ def _train_and_measure(
         raise NonFiniteLoss(fit.failure)
 
     test_start = time.perf_counter()
-    test_proba = adapter.predict_proba(x_test_in)
+    # metrics from exactly the array the record stores, so they recompute from its file
+    test_proba = np.asarray(adapter.predict_proba(x_test_in), dtype=PROBABILITY_DTYPE)
     test_seconds = time.perf_counter() - test_start
-    val_proba = adapter.predict_proba(x_val_in)
+    val_proba = np.asarray(adapter.predict_proba(x_val_in), dtype=PROBABILITY_DTYPE)
     predictions = test_proba.argmax(axis=1)
     metrics = {
         **classification_metrics(y_test, predictions, data.num_classes),
@@ -329,10 +331,17 @@ def framework_info(adapter_type: Any, adapter: Adapter) -> dict[str, Any]:
     return {**adapter_type.framework_versions(), **(runtime() if runtime else {})}
 
 
-def checks_per_epoch(config: dict[str, Any]) -> int:
-    """Validation checks per epoch: about ``CHECKS_PER_RUN`` over the run, at least one per
-    epoch (10 per epoch for a one-epoch model, 2 per epoch for a nine-epoch one)."""
-    return max(1, math.ceil(CHECKS_PER_RUN / max(1, int(config.get("epochs", 1)))))
+def checks_per_epoch(n_train: int) -> int:
+    """Validation checks per epoch: one per ``CHECK_EVERY_IMAGES`` training images, at least
+    one (11 for MNIST's 55,000 training images, for every model: time to accuracy is read at
+    the same image counts, within a batch, for a one-epoch and a nine-epoch model alike).
+
+    Example
+    -------
+    >>> checks_per_epoch(55_000), checks_per_epoch(1_200)
+    (11, 1)
+    """
+    return max(1, round(n_train / CHECK_EVERY_IMAGES))
 
 
 def model_info(spec: ModelSpec) -> dict[str, Any]:

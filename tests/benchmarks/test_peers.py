@@ -167,7 +167,7 @@ def fast_cnn_ours(model: str, seed: int, data: tuple[np.ndarray, ...]) -> dict[s
     seed_everything(seed)
     adapter_class(spec).seed_framework(seed, False)
     adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
-    fit = adapter.fit(x, y, x_val, y_val, None, checks_per_epoch(config))
+    fit = adapter.fit(x, y, x_val, y_val, None, checks_per_epoch(len(x)))
     accuracy = float(np.mean(adapter.predict_proba(x_test).argmax(axis=1) == y_test))
     reached = time_to_accuracy(fit.checks, (0.99,)).get("0.99")
     best = max(check["val_accuracy"] for check in fit.checks)
@@ -207,7 +207,7 @@ def cnn_fast_bare(seed: int, data: tuple[np.ndarray, ...]) -> dict[str, float | 
         None,
         batch_size,
         start,
-        checks_per_epoch(config),
+        checks_per_epoch(len(x)),
     )
     model.fit(
         x,
@@ -250,7 +250,7 @@ def torch_fast_bare(seed: int, data: tuple[np.ndarray, ...]) -> dict[str, float 
     start = time.perf_counter()
     optimizer, scheduler = spec.optimizer(config, model.parameters(), steps)
     loss_fn = spec.loss(config)
-    recorder = FitRecorder(epochs, steps, scores, None, batch_size, start, checks_per_epoch(config))
+    recorder = FitRecorder(epochs, steps, scores, None, batch_size, start, checks_per_epoch(len(x)))
     images, labels = torch.as_tensor(x), torch.as_tensor(y.astype(np.int64))
     generator = torch.Generator().manual_seed(seed)
     recorder.training_began()

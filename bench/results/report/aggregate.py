@@ -5,9 +5,10 @@ bootstraps use fixed seeds). :func:`aggregate` builds all of them at once; the m
 the figures only format and draw what is here, and decide nothing (the order of models, which
 interval a cell shows, which run looks disturbed and which pairs are tested are decided here).
 
-Intervals: over seeds, Student's t (:func:`bench.results.stats.intervals.t_interval`); for a
-model with one run, or whose predictions do not depend on the seed
-(``model_info["deterministic"]``), the Wilson interval over the test images of one run instead.
+Accuracy intervals: the mean over seeds and test images with the t-interval of the crossed
+seeds x images model (:func:`bench.results.stats.crossed.crossed_mean_interval`), the same
+variance model the pairwise verdicts use, for seeded and deterministic models alike; the
+seed-to-seed spread is its own column (``acc_seed_sd``). Other metrics: Student's t over seeds.
 """
 
 from __future__ import annotations
@@ -32,14 +33,17 @@ from bench.results.report.frames_detail import (
 )
 from bench.results.report.frames_reference import published_frame, replication_frames
 from bench.results.report.frames_robustness import robustness_frames
-from bench.results.stats.intervals import ALPHA, holm_adjust, t_interval, wilson_interval
+from bench.results.stats.crossed import MeanInterval, crossed_mean_interval
+from bench.results.stats.intervals import ALPHA, holm_adjust, t_interval
 from bench.results.stats.pairwise import (
     Answers,
     NotComparable,
     compare_models,
+    correctness,
     ranked_pairs,
     verdict_words,
 )
+from bench.results.stats.speed import SPEED_COLUMNS, speed_summary
 from bench.results.store.record import RunRecord
 
 BUSY_PEAK_SHORTFALL = 0.25
@@ -89,10 +93,13 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
     ok = [r for r in every_ok if r.dataset_info.get("protocol") != REPLICATION_PROTOCOL]
     runs = run_frame(ok)
     datasets = dataset_frame(ok)
-    summary = summary_frame(runs, datasets.index.tolist())
+    answers = Answers()
+    summary = summary_frame(runs, datasets.index.tolist(), accuracy_intervals(ok, answers))
     order = model_order(summary)
-    pairwise, not_compared = pairwise_frame(ok, order)
-    tta = time_to_accuracy_frame(ok, datasets, order)
+    pairwise, not_compared = pairwise_frame(ok, order, answers)
+    # a clock read on a busy machine says nothing about the model: busy runs time nothing
+    quiet = set(runs.loc[~runs["busy"], "run_id"])
+    tta = time_to_accuracy_frame([r for r in ok if r.run_id in quiet], datasets, order)
     calibration = calibration_frame(runs)
     robustness, corruptions = robustness_frames(ok, order, robustness_baseline)
     epochs, diagonal = replication_frames(every_ok)
@@ -338,28 +345,50 @@ def _busy(frame: pd.DataFrame) -> pd.Series:
 # --- summary and order ----------------------------------------------------------------------
 
 
-def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
+def accuracy_intervals(
+    records: Sequence[RunRecord], answers: Answers | None = None
+) -> dict[tuple[str, str], MeanInterval]:
+    """Per (dataset, model): the interval of the mean accuracy over seeds and test images
+    (:func:`bench.results.stats.crossed.crossed_mean_interval`)."""
+    answers = answers or Answers()
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for r in records:
+        groups.setdefault((r.dataset, r.label), []).append(r)
+    result = {}
+    for key, runs in groups.items():
+        runs = sorted(runs, key=lambda r: r.seed)
+        try:
+            _, right = correctness(runs, answers)
+        except NotComparable:  # seeds tested on different images: no common matrix
+            continue
+        result[key] = crossed_mean_interval(right)
+    return result
+
+
+def summary_frame(
+    runs: pd.DataFrame,
+    datasets: Sequence[str],
+    intervals: dict[tuple[str, str], MeanInterval],
+) -> pd.DataFrame:
     """One row per (dataset, model), best mean accuracy first within a dataset.
 
-    ``accuracy`` is the mean over seeds with ``acc_low``/``acc_high`` from the t-interval over
-    seeds, or from the Wilson interval of one run (``acc_method`` says which). Other quality
-    metrics carry the t half-width (``*_hw``, NaN for one seed); training time is the median
-    with min and max; speeds are medians over seeds.
+    ``accuracy`` is the mean over seeds and test images with ``acc_low``/``acc_high`` from
+    ``intervals`` (:func:`accuracy_intervals`; ``acc_method`` names it) and ``acc_seed_sd``
+    the standard deviation of the per-seed accuracies (NaN for one seed). Other quality
+    metrics carry the t half-width (``*_hw``, NaN for one seed); training time, speeds and the
+    matmul probe are medians with min and max over the runs not flagged busy (``timed_runs``).
     """
     rows = []
     for (dataset, model), part in runs.groupby(["dataset", "model"], sort=False):
         part = part.sort_values("seed")
         deterministic = bool(part["deterministic"].all())
-        if deterministic or len(part) == 1:
-            first = part.iloc[0]
-            ci = wilson_interval(int(first.n_correct), int(first.n_test))
-            method = "Wilson, test set" + (", same for every seed" if deterministic else "")
-            accuracy, low, high = float(part["accuracy"].mean()), ci.low, ci.high
-        else:
-            ci = t_interval(part["accuracy"].tolist())
-            # an accuracy lies in [0, 1]; a t-interval over two or three seeds can reach past it
-            low, high = max(ci.low, 0.0), min(ci.high, 1.0)
-            accuracy, method = ci.estimate, "t over seeds"
+        accuracy = float(part["accuracy"].mean())
+        ci = intervals.get((dataset, model))
+        low, high = (ci.low, ci.high) if ci else (np.nan, np.nan)
+        method = "t over seeds and test images" if ci else "none: seeds on different images"
+        if ci and len(part) == 1 and not deterministic:
+            method += " (one seed: no seed level)"
+        seed_sd = ci.seed_sd if ci and not deterministic else np.nan
         row = {
             "dataset": dataset,
             "model": model,
@@ -369,16 +398,12 @@ def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
             "acc_low": low,
             "acc_high": high,
             "acc_method": method,
+            "acc_seed_sd": seed_sd,
             "deterministic": deterministic,
             "params": part["params"].iloc[0],
             "mflops": part["mflops"].iloc[0],
             "tuning": part["tuning"].iloc[-1],
-            "train_s_median": part["train_seconds"].median(),
-            "train_s_min": part["train_seconds"].min(),
-            "train_s_max": part["train_seconds"].max(),
-            "train_samples_per_s": part["train_samples_per_s"].median(),
-            "inference_samples_per_s": part["inference_samples_per_s"].median(),
-            "latency_p50_ms": part["latency_p50_ms"].median(),
+            **_speeds(part),
             "train_gflops": part["train_gflops"].median(),
             "train_percent_of_peak": part["train_percent_of_peak"].median(),
             "busy_seeds": part.loc[part["busy"], "seed"].tolist(),
@@ -404,6 +429,21 @@ def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
     return frame.drop(columns="_d").set_index(["dataset", "model"])
 
 
+def _speeds(part: pd.DataFrame) -> dict[str, float | int]:
+    """The summary's speed columns from :func:`bench.results.stats.speed.speed_summary`
+    (busy runs left out): ``train_s_median/min/max`` and, for the other speeds, the median
+    under the run column's own name with ``_min``/``_max`` beside it."""
+    speeds = speed_summary(part)
+    result: dict[str, float | int] = {"timed_runs": speeds["timed_runs"]}
+    for column, prefix in SPEED_COLUMNS.items():
+        name = "train_s" if column == "train_seconds" else prefix
+        middle = "train_s_median" if column == "train_seconds" else name
+        result[middle] = speeds[f"{prefix}_median"]
+        result[f"{name}_min"] = speeds[f"{prefix}_min"]
+        result[f"{name}_max"] = speeds[f"{prefix}_max"]
+    return result
+
+
 _SUMMARY_COLUMNS = [
     "dataset",
     "model",
@@ -413,6 +453,7 @@ _SUMMARY_COLUMNS = [
     "acc_low",
     "acc_high",
     "acc_method",
+    "acc_seed_sd",
     "deterministic",
     "params",
     "mflops",
@@ -421,8 +462,18 @@ _SUMMARY_COLUMNS = [
     "train_s_min",
     "train_s_max",
     "train_samples_per_s",
+    "train_samples_per_s_min",
+    "train_samples_per_s_max",
     "inference_samples_per_s",
+    "inference_samples_per_s_min",
+    "inference_samples_per_s_max",
     "latency_p50_ms",
+    "latency_p50_ms_min",
+    "latency_p50_ms_max",
+    "probe_gflops",
+    "probe_gflops_min",
+    "probe_gflops_max",
+    "timed_runs",
     "train_gflops",
     "train_percent_of_peak",
     "busy_seeds",
@@ -442,22 +493,29 @@ def model_order(summary: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def pairwise_frame(
-    records: Sequence[RunRecord], order: dict[str, list[str]]
+    records: Sequence[RunRecord],
+    order: dict[str, list[str]],
+    answers: Answers | None = None,
+    cross_check_seed: int | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Each model against the best and against its neighbour in rank, on every dataset.
 
     One row per test with the seed-level difference (points), its 95% interval, the p-value,
     the Holm-adjusted p-value over every test in the frame (all datasets: every test on the
-    page), the verdict, and per common seed McNemar's exact p as detail. Also returns the
-    pairs that could not be compared, with the reason.
+    page), the verdict, the 80%-power resolution (``mdd``, points), and per common seed
+    McNemar's exact p as detail. ``cross_check_seed`` adds the two-level bootstrap's p-value
+    (``p_bootstrap``) with that resampling seed; no verdict reads it. Also returns the pairs
+    that could not be compared, with the reason.
     """
     rows, skipped = [], []
-    answers = Answers()
+    answers = answers or Answers()
     for dataset, labels in order.items():
         mine = [r for r in records if r.dataset == dataset]
         for label_a, label_b, why in ranked_pairs(labels):
             try:
-                pair = compare_models(mine, label_a, label_b, dataset, False, answers)
+                pair = compare_models(
+                    mine, label_a, label_b, dataset, False, answers, cross_check_seed
+                )
             except NotComparable as reason:
                 skipped.append(f"{label_a} vs {label_b} on {dataset}: {reason}")
                 continue
@@ -474,6 +532,9 @@ def pairwise_frame(
                     "low": 100 * pair.difference.low,
                     "high": 100 * pair.difference.high,
                     "p": pair.p_value,
+                    "df": pair.test.df,
+                    "mdd": 100 * pair.minimum_detectable,
+                    "p_bootstrap": pair.cross_check.p_value if pair.cross_check else np.nan,
                     "mcnemar": [(s.seed, s.only_a, s.only_b, s.p_value) for s in pair.per_seed],
                     "pair": pair,
                 }
@@ -501,6 +562,9 @@ _PAIR_COLUMNS = [
     "low",
     "high",
     "p",
+    "df",
+    "mdd",
+    "p_bootstrap",
     "mcnemar",
     "pair",
 ]
@@ -580,7 +644,9 @@ def verdict_frame(
                     runner_up_seeds=test["seeds_b"],
                     lead_verdict=test["verdict"],
                 )
-        everyone = tta[(tta["dataset"] == dataset) & (tta["reached"] == tta["n_seeds"])]
+        everyone = tta[
+            (tta["dataset"] == dataset) & (tta["reached"] == tta["n_seeds"]) & (tta["n_seeds"] > 0)
+        ]
         if len(everyone):
             top = everyone["target"].max()
             at_top = everyone[everyone["target"] == top].sort_values(["median_s", "model"])

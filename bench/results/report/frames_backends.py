@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from bench.core.spec import DEFAULT_BACKEND, model_label
+from bench.results.stats.crossed import equivalence_words
 from bench.results.stats.pairwise import Answers, NotComparable, compare_models
+from bench.results.stats.speed import probes_agree
 from bench.results.store.record import RunRecord
 
 BACKEND_COLUMNS = [
@@ -33,13 +35,15 @@ BACKEND_COLUMNS = [
     "diff",
     "diff_low",
     "diff_high",
-    "within",
+    "agreement",
     "train_samples_per_s",
     "train_ratio",
     "inference_samples_per_s",
     "inference_ratio",
     "latency_p50_ms",
     "latency_ratio",
+    "probe_gflops",
+    "probes_agree",
     "hosts",
 ]
 
@@ -63,11 +67,12 @@ def backend_frame(
     """One row per (dataset, model, backend) for models that ran on two or more backends.
 
     ``diff`` (points, with ``diff_low``/``diff_high``) is this backend's accuracy minus the
-    reference backend's, from the two-level bootstrap of :mod:`bench.results.stats.intervals`;
-    ``within`` is True when that interval contains 0. The ratios are "times faster than the
-    reference": training and inference images/s divided by the reference's, and the
-    reference's median single-image latency divided by this backend's. The reference row has
-    ratios of 1 and no difference.
+    reference backend's, from the crossed t-test of :mod:`bench.results.stats.crossed`;
+    ``agreement`` reads equivalent (TOST within +/-0.1 points), different or undecided. The
+    ratios are "times faster than the reference": training and inference images/s divided by
+    the reference's, and the reference's median single-image latency divided by this
+    backend's, given only when the two rows' median matmul probes agree within 10%
+    (``probes_agree``; else NaN). The reference row has ratios of 1 and no difference.
     """
     answers = answers or Answers()
     groups: dict[tuple[str, str], dict[str, list[RunRecord]]] = {}
@@ -88,7 +93,10 @@ def backend_frame(
             runs = by_backend[backend]
             label = runs[0].label
             mine = summary.loc[(dataset, label)]
-            diff = (np.nan, np.nan, np.nan)
+            # speeds compare only when the two rows' machines ran at the same matmul speed
+            agree = probes_agree(mine["probe_gflops"], ref["probe_gflops"])
+            comparable = 1.0 if agree else np.nan
+            diff = (np.nan, np.nan, np.nan, "reference")
             if backend != reference:
                 diff = _difference(records, label, ref_label, dataset, answers)
             rows.append(
@@ -106,15 +114,18 @@ def backend_frame(
                     "diff": diff[0],
                     "diff_low": diff[1],
                     "diff_high": diff[2],
-                    "within": bool(diff[1] <= 0 <= diff[2]) if backend != reference else True,
+                    "agreement": diff[3],
                     "train_samples_per_s": mine["train_samples_per_s"],
-                    "train_ratio": _ratio(mine["train_samples_per_s"], ref["train_samples_per_s"]),
+                    "train_ratio": comparable
+                    * _ratio(mine["train_samples_per_s"], ref["train_samples_per_s"]),
                     "inference_samples_per_s": mine["inference_samples_per_s"],
-                    "inference_ratio": _ratio(
-                        mine["inference_samples_per_s"], ref["inference_samples_per_s"]
-                    ),
+                    "inference_ratio": comparable
+                    * _ratio(mine["inference_samples_per_s"], ref["inference_samples_per_s"]),
                     "latency_p50_ms": mine["latency_p50_ms"],
-                    "latency_ratio": _ratio(ref["latency_p50_ms"], mine["latency_p50_ms"]),
+                    "latency_ratio": comparable
+                    * _ratio(ref["latency_p50_ms"], mine["latency_p50_ms"]),
+                    "probe_gflops": mine["probe_gflops"],
+                    "probes_agree": comparable == 1.0,
                     "hosts": mine["hosts"],
                 }
             )
@@ -123,14 +134,17 @@ def backend_frame(
 
 def _difference(
     records: Sequence[RunRecord], label: str, reference: str, dataset: str, answers: Answers
-) -> tuple[float, float, float]:
-    """Accuracy of ``label`` minus ``reference`` in points, with its 95% interval."""
+) -> tuple[float, float, float, str]:
+    """Accuracy of ``label`` minus ``reference`` in points, with its 95% interval, and the
+    agreement word of :func:`bench.results.stats.crossed.equivalence_words` (TOST with the
+    margin :data:`bench.results.stats.crossed.EQUIVALENCE_MARGIN`)."""
     try:
         pair = compare_models(records, label, reference, dataset, False, answers)
     except NotComparable:
-        return (np.nan, np.nan, np.nan)
+        return (np.nan, np.nan, np.nan, "")
     d = pair.difference
-    return (100 * d.estimate, 100 * d.low, 100 * d.high)
+    agreement = equivalence_words(pair.p_value, pair.test.equivalence())
+    return (100 * d.estimate, 100 * d.low, 100 * d.high, agreement)
 
 
 def _ratio(numerator: float, denominator: float) -> float:

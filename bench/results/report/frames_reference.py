@@ -23,7 +23,8 @@ def replication_frames(records: Sequence[RunRecord]) -> tuple[pd.DataFrame, pd.D
     Runs count when they are the article's model on its dataset with the test set as
     validation data (``dataset_info["protocol"] == "test-as-validation"``). Returns per epoch
     the article's validation accuracy and ours (mean, 95% interval over seeds) and per class
-    the article's correct count (confusion diagonal) and ours.
+    the article's correct count (confusion diagonal) and ours; ``inside`` says whether the
+    article's value lies in our interval.
     """
     from bench.results.report.article_log import (
         ARTICLE_CONFUSION_DIAGONAL,
@@ -55,11 +56,12 @@ def replication_frames(records: Sequence[RunRecord]) -> tuple[pd.DataFrame, pd.D
         for digit, article in enumerate(ARTICLE_CONFUSION_DIAGONAL):
             ours = [float(d[digit]) for d in diagonals if digit < len(d)]
             class_rows.append({"model": label, "digit": digit, "article": article, **_mean(ours)})
-    columns = ["model", "article", "ours", "low", "high", "n_seeds", "difference"]
+    columns = ["model", "article", "ours", "low", "high", "n_seeds", "difference", "inside"]
     epochs = pd.DataFrame(epoch_rows, columns=["epoch", *columns])
     diagonal = pd.DataFrame(class_rows, columns=["digit", *columns])
     for frame in (epochs, diagonal):
         frame["difference"] = frame["ours"] - frame["article"]
+        frame["inside"] = (frame["low"] <= frame["article"]) & (frame["article"] <= frame["high"])
     return epochs, diagonal
 
 

@@ -15,15 +15,16 @@ from bench.core.errors import BenchError
 from bench.results.report.robustness import (
     DEFAULT_BASELINE,
     mean_corruption_accuracy,
+    relative_corruption_error,
     relative_mce,
-    worst_corruption,
+    relative_mce_corruptions,
 )
 from bench.results.stats.intervals import t_interval
 from bench.results.store.record import RunRecord
 
 CLEAN = "clean"
 LONG_COLUMNS = ["dataset", "model", "seed", "corruption", "accuracy", "clean", "n"]
-SUMMARY_METRICS = ("clean", "mean_corrupted", "relative_mce", "worst")
+SUMMARY_METRICS = ("clean", "mean_corrupted", "mce", "relative_mce")
 
 
 def corruption_rows(records: Sequence[RunRecord]) -> pd.DataFrame:
@@ -57,11 +58,15 @@ def robustness_frames(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Summary per (dataset, model) and accuracy per (dataset, model, corruption).
 
-    Summary: clean accuracy, mean corruption accuracy, relative mCE against the baseline,
-    worst corruption; each a mean over seeds with its t-interval half-width (NaN for one
-    seed). The baseline is ``baseline`` if it has robustness results on the dataset, else
-    :data:`~bench.results.report.robustness.DEFAULT_BASELINE`, else the least accurate such model;
-    its errors are means over its seeds. ``mce_note`` says why a relative mCE is missing.
+    Summary: clean accuracy, mean corruption accuracy, mCE and relative mCE against the
+    baseline, each a mean over seeds with its t-interval half-width (NaN for one seed), and the
+    worst corruption: the one with the lowest mean accuracy over the seeds (``worst``, with
+    ``worst_hw``). The relative mCE counts only the corruptions where the baseline's error
+    rises at least :data:`~bench.results.report.robustness.MIN_BASELINE_RISE` above its clean
+    error (``relative_left_out`` names the others). The baseline is ``baseline`` if it has
+    robustness results on the dataset, else
+    :data:`~bench.results.report.robustness.DEFAULT_BASELINE`, else the least accurate such
+    model; its errors are means over its seeds. ``mce_note`` says why a relative mCE is missing.
     """
     long = corruption_rows(records)
     summary_rows, grid_rows = [], []
@@ -74,39 +79,46 @@ def robustness_frames(
         base_part = part[part["model"] == base]
         base_errors = (1 - base_part.groupby("corruption")["accuracy"].mean()).to_dict()
         base_clean = 1 - float(base_part.groupby("seed")["clean"].first().mean())
+        kept, left_out = relative_mce_corruptions(base_errors, base_clean)
         for model in present:
             mine = part[part["model"] == model]
             per_seed, note = [], ""
             for _, run in mine.groupby("seed"):
                 accuracies = dict(zip(run["corruption"], run["accuracy"], strict=True))
-                worst_name, worst_accuracy = worst_corruption(accuracies)
+                errors = {c: 1 - a for c, a in accuracies.items()}
+                plain = relative = np.nan
                 try:
+                    plain = relative_corruption_error(errors, base_errors)[1]
                     relative = relative_mce(
-                        {c: 1 - a for c, a in accuracies.items()},
+                        {c: e for c, e in errors.items() if c in kept},
                         1 - float(run["clean"].iloc[0]),
                         base_errors,
                         base_clean,
                     )[1]
                 except BenchError as reason:
-                    relative, note = np.nan, str(reason)
+                    note = str(reason)
                 per_seed.append(
                     (
                         float(run["clean"].iloc[0]),
                         mean_corruption_accuracy(accuracies),
+                        plain,
                         relative,
-                        worst_accuracy,
-                        worst_name,
                     )
                 )
+            means = mine.groupby("corruption", sort=False)["accuracy"].mean()
+            worst = str(means.idxmin())
             row: dict[str, Any] = {
                 "dataset": dataset,
                 "model": model,
                 "baseline": base,
                 "n_seeds": len(per_seed),
-                "worst_corruption": pd.Series([p[4] for p in per_seed]).mode().iloc[0],
+                "worst_corruption": worst,
+                "worst": float(means[worst]),
+                "worst_hw": _half_width(mine.loc[mine["corruption"] == worst, "accuracy"]),
+                "relative_left_out": ", ".join(left_out),
                 "mce_note": note,
             }
-            values = np.array([p[:4] for p in per_seed], dtype=np.float64)
+            values = np.array(per_seed, dtype=np.float64)
             for i, name in enumerate(SUMMARY_METRICS):
                 column = values[:, i][~np.isnan(values[:, i])]
                 interval = t_interval(column.tolist())
@@ -120,7 +132,8 @@ def robustness_frames(
                 grid_rows.append(
                     (dataset, model, corruption, float(accuracy.mean()), _half_width(accuracy))
                 )
-    summary_columns = ["dataset", "model", "baseline", "n_seeds", "worst_corruption", "mce_note"]
+    summary_columns = ["dataset", "model", "baseline", "n_seeds", "worst_corruption", "worst"]
+    summary_columns += ["worst_hw", "relative_left_out", "mce_note"]
     summary_columns += [f"{n}{s}" for n in SUMMARY_METRICS for s in ("", "_hw")]
     grid_columns = ["dataset", "model", "corruption", "accuracy", "accuracy_hw"]
     return (

@@ -29,7 +29,10 @@ from bench.results.report.markdown_closing import (
     replication_section,
 )
 from bench.results.report.markdown_runs import LEADERBOARD_FILE, RUNS_FILE, runs_markdown
+from bench.results.report.robustness import MIN_BASELINE_RISE
+from bench.results.stats.crossed import EQUIVALENCE_MARGIN
 from bench.results.stats.intervals import format_p_value
+from bench.results.stats.speed import PROBE_AGREEMENT
 from bench.results.store.stale import StaleRecord
 
 __all__ = ["LEADERBOARD_FILE", "RUNS_FILE", "leaderboard_markdown", "runs_markdown"]
@@ -148,18 +151,12 @@ def verdict_lines(agg: Aggregates, dataset: str) -> list[str]:
 
 
 def _ci_words(row: pd.Series) -> str:
+    interval = f"95% CI {fmt.pct(row['acc_low'])}–{fmt.pct(row['acc_high'])}"
     if row["deterministic"]:
-        return (
-            f"{fmt.pct(row['acc_low'])}–{fmt.pct(row['acc_high'])} over the test images; "
-            "the same predictions for every seed"
-        )
+        return f"{interval} over the test images; the same predictions for every seed"
     if row["n_seeds"] == 1:
-        return (
-            f"{fmt.pct(row['acc_low'])}–{fmt.pct(row['acc_high'])} over the test images, one seed"
-        )
-    return (
-        f"95% CI {fmt.pct(row['acc_low'])}–{fmt.pct(row['acc_high'])} over {row['n_seeds']} seeds"
-    )
+        return f"{interval} over the test images, one seed"
+    return f"{interval} over {row['n_seeds']} seeds and the test images"
 
 
 def _seeds(n: Any) -> str:
@@ -189,8 +186,9 @@ def dataset_section(
     lines += ["### Time to accuracy", ""]
     lines += fmt.wrap(
         "Training-clock seconds until the validation accuracy first reached each target: "
-        "median [min–max] over seeds when every seed reached it; when more than half did, "
-        "the median with the others counted as never arriving, and how many reached it."
+        "median [min–max] over the seeds not flagged busy "
+        "when every one reached it; when more than half did, the median with the others "
+        "counted as never arriving, and how many reached it."
     )
     lines += ["", time_to_accuracy_table(agg, dataset), ""]
     lines += backend_lines(agg, dataset)
@@ -211,12 +209,20 @@ def dataset_section(
     return lines
 
 
-LEADING_HEADERS = ["Model", "Params", "MFLOPs / image", "Seeds", "Test acc % [95% CI]"]
+LEADING_HEADERS = [
+    "Model",
+    "Params",
+    "MFLOPs / image",
+    "Seeds",
+    "Test acc % [95% CI]",
+    "Seed sd (points)",
+]
 TRAILING_HEADERS = [
     "Train s, median [min–max]",
-    "Train img/s",
-    "Inference img/s",
-    "Latency p50 ms",
+    "Train img/s [min–max]",
+    "Inference img/s [min–max]",
+    "Latency p50 ms [min–max]",
+    "Probe GFLOP/s [min–max]",
     "Defaults chosen by",
 ]
 
@@ -224,6 +230,14 @@ TRAILING_HEADERS = [
 def main_headers() -> list[str]:
     """The main table's columns: accuracy, then every registered metric, then speed."""
     return [*LEADING_HEADERS, *(spec.title for spec in table_metrics()), *TRAILING_HEADERS]
+
+
+SPEED_CELLS = [
+    ("train_samples_per_s", "{:,.0f}"),
+    ("inference_samples_per_s", "{:,.0f}"),
+    ("latency_p50_ms", "{:.2f}"),
+    ("probe_gflops", "{:.0f}"),
+]
 
 
 def main_table(agg: Aggregates, dataset: str) -> str:
@@ -241,11 +255,13 @@ def main_table(agg: Aggregates, dataset: str) -> str:
                 fmt.pct(s["accuracy"])
                 + f" [{fmt.pct(s['acc_low'])}, {fmt.pct(s['acc_high'])}]"
                 + mark,
+                fmt.num(100 * s["acc_seed_sd"], "{:.2f}"),
                 *(fmt.mean_hw(s, spec.name, spec.fmt) for spec in table_metrics()),
                 fmt.median_range(s["train_s_median"], s["train_s_min"], s["train_s_max"]),
-                fmt.count(s["train_samples_per_s"]),
-                fmt.count(s["inference_samples_per_s"]),
-                fmt.num(s["latency_p50_ms"], "{:.2f}"),
+                *(
+                    fmt.range_of(s[name], s[f"{name}_min"], s[f"{name}_max"], style)
+                    for name, style in SPEED_CELLS
+                ),
                 short_tuning(s["tuning"]),
             ]
         )
@@ -304,16 +320,23 @@ def main_table_notes(agg: Aggregates, dataset: str) -> list[str]:
     """Footnotes of the main table: interval marks, machine-busy runs, the runs' own notes."""
     summary = agg.summary.loc[dataset]
     notes = hosts_note(agg, dataset)
+    notes.append(
+        "Test accuracy: the mean over seeds and test images with its 95% interval from the "
+        "model the pairwise tests use (training seeds and test images as crossed random "
+        "factors, Student's t with Satterthwaite's degrees of freedom). *Seed sd*: the "
+        "standard deviation of the per-seed accuracies."
+    )
     if summary["deterministic"].any():
         notes.append(
-            "† The same predictions for every seed: the interval is the Wilson interval over "
-            "the test images of one run; more seeds would add nothing."
+            "† The same predictions for every seed: no seed level, the interval covers the "
+            "test images only; more seeds would add nothing."
         )
     if ((summary["n_seeds"] == 1) & ~summary["deterministic"]).any():
         notes.append(
-            "‡ One seed: Wilson interval over the test images; it leaves out seed-to-seed "
-            "variation."
+            "‡ One seed: the interval covers the test images only; it leaves out seed-to-seed "
+            "variation, which one run cannot measure."
         )
+    notes.append(speed_note(agg, dataset))
     busy = agg.runs[(agg.runs["dataset"] == dataset) & agg.runs["busy"]]
     if len(busy):
         runs = ", ".join(
@@ -321,14 +344,30 @@ def main_table_notes(agg: Aggregates, dataset: str) -> list[str]:
         )
         notes.append(
             f"Machine busy: the matmul probe at the start of {runs} ran more than "
-            f"{BUSY_PEAK_SHORTFALL:.0%} below the median of the runs on the same host; their "
-            "timings are suspect (accuracy is not affected)."
+            f"{BUSY_PEAK_SHORTFALL:.0%} below the median of the runs on the same host; they "
+            "are left out of every speed column (their accuracy counts)."
         )
     notes += _run_notes(agg, dataset)
     lines = []
     for note in notes:
         lines += fmt.wrap(note) + [""]
     return lines
+
+
+def speed_note(agg: Aggregates, dataset: str) -> str:
+    """How to read the speed columns: what they are, the probe range, the comparison rule."""
+    runs = agg.runs[(agg.runs["dataset"] == dataset) & ~agg.runs["busy"]]
+    probes = runs["peak_gflops"].dropna()
+    where = (
+        f"the matmul probe of these runs read {probes.min():.0f}–{probes.max():.0f} GFLOP/s"
+        if len(probes)
+        else "no run recorded a matmul probe"
+    )
+    return (
+        "Speeds: median [min–max] over the runs not flagged busy; "
+        f"{where}. Compare two rows' speeds only when their median probes agree within "
+        f"{PROBE_AGREEMENT:.0%} (column *Probe*); speeds are not normalised by the probe."
+    )
 
 
 def _run_notes(agg: Aggregates, dataset: str) -> list[str]:
@@ -431,8 +470,7 @@ def backend_lines(agg: Aggregates, dataset: str) -> list[str]:
     for r in part.itertuples():
         difference = "reference" if r.reference else "-"
         if not r.reference and fmt.given(r.diff):
-            verdict = "within" if r.within else "outside"
-            difference = f"{r.diff:+.2f} [{r.diff_low:+.2f}, {r.diff_high:+.2f}] ({verdict})"
+            difference = f"{r.diff:+.2f} [{r.diff_low:+.2f}, {r.diff_high:+.2f}] ({r.agreement})"
         rows.append(
             [
                 r.model,
@@ -443,6 +481,7 @@ def backend_lines(agg: Aggregates, dataset: str) -> list[str]:
                 f"{fmt.count(r.train_samples_per_s)} ({_times(r.train_ratio)})",
                 f"{fmt.count(r.inference_samples_per_s)} ({_times(r.inference_ratio)})",
                 f"{fmt.num(r.latency_p50_ms, '{:.2f}')} ({_times(r.latency_ratio)})",
+                fmt.num(r.probe_gflops, "{:.0f}"),
             ]
         )
     headers = [
@@ -454,6 +493,7 @@ def backend_lines(agg: Aggregates, dataset: str) -> list[str]:
         "Train img/s (x ref.)",
         "Inference img/s (x ref.)",
         "Latency p50 ms (x ref.)",
+        "Probe GFLOP/s",
     ]
     hosts = sorted({h for cell in part["hosts"] for h in cell.split("; ")})
     where = (
@@ -463,10 +503,14 @@ def backend_lines(agg: Aggregates, dataset: str) -> list[str]:
     )
     text = (
         "The same Keras model and recipe trained on each backend. The difference is this "
-        "backend's test accuracy minus the reference's with its 95% interval (seeds and test "
-        "images resampled); *within* means the interval holds 0, i.e. the backends agree. "
-        "Speeds are medians over seeds, with the ratio to the reference backend in brackets "
-        f"(above 1x: faster; latency as the reference's over this one's); {where}."
+        "backend's test accuracy minus the reference's with its 95% interval (crossed seeds "
+        "and test images, as in the pairwise tests), and whether the two agree: *equivalent* "
+        f"when a TOST puts the difference within ±{100 * EQUIVALENCE_MARGIN:.1f} points "
+        "(alpha 0.05), *different* when the difference is significant, *undecided* when "
+        "neither. Speeds are medians over the runs not flagged busy, with the ratio to the "
+        "reference backend in brackets (above 1x: faster; latency as the reference's over "
+        f"this one's), given only when the two rows' median matmul probes agree within "
+        f"{PROBE_AGREEMENT:.0%}; {where}."
     )
     return ["### Across Keras backends", "", *fmt.wrap(text), "", fmt.table(rows, headers), ""]
 
@@ -518,6 +562,24 @@ def calibration_lines(agg: Aggregates, dataset: str, figure: Mapping[str, str]) 
     ]
 
 
+def corruption_table(agg: Aggregates, dataset: str) -> str:
+    """Models x corruptions: mean accuracy % over seeds ± the t half-width."""
+    grid = agg.corruptions[agg.corruptions["dataset"] == dataset]
+    names = list(dict.fromkeys(grid["corruption"]))
+    cells = grid.set_index(["model", "corruption"])
+    rows = []
+    for model in dict.fromkeys(grid["model"]):
+        row = [model]
+        for name in names:
+            if (model, name) not in cells.index:
+                row.append("-")
+                continue
+            mean, half = cells.loc[(model, name), ["accuracy", "accuracy_hw"]]
+            row.append(fmt.pct(mean, 1) + (f" ± {100 * half:.1f}" if fmt.given(half) else ""))
+        rows.append(row)
+    return fmt.table(rows, ["Accuracy % per corruption", *names])
+
+
 def robustness_lines(agg: Aggregates, dataset: str, figure: Mapping[str, str]) -> list[str]:
     """Accuracy under corruptions: clean, mean corrupted, relative mCE, worst corruption."""
     part = agg.robustness[agg.robustness["dataset"] == dataset]
@@ -530,6 +592,7 @@ def robustness_lines(agg: Aggregates, dataset: str, figure: Mapping[str, str]) -
             r["n_seeds"],
             fmt.pct_hw(r, "clean"),
             fmt.pct_hw(r, "mean_corrupted"),
+            fmt.mean_hw(r, "mce", "{:.2f}"),
             fmt.mean_hw(r, "relative_mce", "{:.2f}"),
             f"{r['worst_corruption']} ({fmt.pct_hw(r, 'worst')})",
         ]
@@ -540,21 +603,32 @@ def robustness_lines(agg: Aggregates, dataset: str, figure: Mapping[str, str]) -
         "Seeds",
         "Clean acc %",
         "Mean corruption acc %",
+        f"mCE (vs {baseline})",
         f"Relative mCE (vs {baseline})",
-        "Worst corruption (acc %)",
+        "Worst corruption (mean acc %)",
     ]
     title = agg.datasets.at[dataset, "title"]
+    left_out = part["relative_left_out"].iloc[0]
+    rule = (
+        f"It counts only the corruptions where {baseline}'s error rises at least "
+        f"{100 * MIN_BASELINE_RISE:.0f} points above its clean error"
+        + (f"; left out here: {left_out}." if left_out else " (all of them here).")
+    )
     return [
         "### Robustness",
         "",
         fmt.table(rows, headers),
         "",
         *fmt.wrap(
-            f"Relative mCE: per corruption, the rise in error from clean to corrupted divided "
-            f"by {baseline}'s rise, averaged over corruptions (below 1: degrades less than "
-            f"{baseline}). Each model is a mean over its seeds with the t half-width; the "
-            "corruptions are described in docs/robustness.md."
+            f"mCE: per corruption, the error divided by {baseline}'s error, averaged over the "
+            "corruptions. Relative mCE: per corruption, the rise in error from clean to "
+            f"corrupted divided by {baseline}'s rise, averaged (below 1: degrades less than "
+            f"{baseline}). {rule} Worst corruption: the lowest mean accuracy over the seeds. "
+            "Each value is a mean over seeds with the t half-width; the corruptions are "
+            "described in docs/robustness.md."
         ),
+        "",
+        corruption_table(agg, dataset),
         "",
         *[
             line

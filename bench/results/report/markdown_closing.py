@@ -8,7 +8,13 @@ import pandas as pd
 from bench.measure.calibration import ECE_BINS
 from bench.results.report import markdown_format as fmt
 from bench.results.report.aggregate import BUSY_PEAK_SHORTFALL, Aggregates
-from bench.results.stats.intervals import ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE, MIN_SEEDS
+from bench.results.stats.intervals import (
+    ALPHA,
+    CONFIDENCE,
+    MIN_SEEDS,
+    format_p_value,
+)
+from bench.results.stats.replication import reproduction_test, sign_test
 
 
 def cross_dataset_table(agg: Aggregates) -> str:
@@ -41,6 +47,7 @@ def replication_section(agg: Aggregates) -> list[str]:
             f"{r.article:.4f}",
             fmt.mean_interval(r.ours, r.low, r.high, "{:.4f}"),
             "-" if pd.isna(r.difference) else f"{r.difference:+.4f}",
+            "yes" if r.inside else "no",
         ]
         for r in epochs.itertuples()
     ]
@@ -50,6 +57,7 @@ def replication_section(agg: Aggregates) -> list[str]:
             int(r.article),
             fmt.mean_interval(r.ours, r.low, r.high, "{:.1f}"),
             "-" if pd.isna(r.difference) else f"{r.difference:+.1f}",
+            "yes" if r.inside else "no",
         ]
         for r in diagonal.itertuples()
     ]
@@ -60,21 +68,63 @@ def replication_section(agg: Aggregates) -> list[str]:
         *fmt.wrap(
             f"`{model}` under the tutorial's protocol (the test set serves as validation data, "
             f"as in the article), {n} seed(s), beside {ARTICLE_SOURCE}. Ours: mean over seeds "
-            f"with its {CONFIDENCE:.0%} t-interval."
+            f"with its {CONFIDENCE:.0%} t-interval. {replication_summary(epochs, 'epoch')}"
         ),
         "",
         fmt.table(
-            epoch_rows, ["Epoch", "Article val acc", "Ours val acc [95% CI]", "Ours − article"]
+            epoch_rows,
+            ["Epoch", "Article val acc", "Ours val acc [95% CI]", "Ours − article", "Inside?"],
         ),
+        "",
+        *fmt.wrap(final_epoch_words(epochs)),
         "",
         *fmt.wrap(
             "Correct test images per digit (the diagonal of the final confusion matrix): "
-            f"article {int(diagonal['article'].sum()):,} in all, ours {total_ours:,.1f}."
+            f"article {int(diagonal['article'].sum()):,} in all, ours {total_ours:,.1f}. "
+            + replication_summary(diagonal, "digit")
         ),
         "",
-        fmt.table(class_rows, ["Digit", "Article", "Ours [95% CI]", "Ours − article"]),
+        fmt.table(class_rows, ["Digit", "Article", "Ours [95% CI]", "Ours − article", "Inside?"]),
         "",
     ]
+
+
+def replication_summary(frame: pd.DataFrame, row: str) -> str:
+    """One sentence from the numbers: where ours runs against the article (sign test) and
+    the rows where the article's value falls outside our interval."""
+    test = sign_test(frame["difference"].to_numpy())
+    rows = len(frame)
+    if test.above > test.below:
+        lead = f"Ours runs higher at {test.above} of {rows} {row}s"
+    elif test.below > test.above:
+        lead = f"Ours runs lower at {test.below} of {rows} {row}s"
+    else:
+        lead = f"Ours runs higher at {test.above} and lower at {test.below} of {rows} {row}s"
+    outside = [str(int(v)) for v, inside in zip(frame[row], frame["inside"], strict=True)]
+    outside = [v for v, inside in zip(outside, frame["inside"], strict=True) if not inside]
+    where = (
+        f"the article's value is outside our interval at {row}{'s' if len(outside) > 1 else ''} "
+        f"{', '.join(outside)}"
+        if outside
+        else f"the article's value is inside our interval at every {row}"
+    )
+    return f"{lead} (sign test p {format_p_value(test.p_value)}); {where}."
+
+
+def final_epoch_words(epochs: pd.DataFrame) -> str:
+    """Does the article's final validation accuracy look like one more seed of ours? TOST."""
+    last = epochs.dropna(subset=["ours"]).iloc[-1]
+    result = reproduction_test(
+        last["ours"], last["low"], last["high"], int(last["n_seeds"]), last["article"]
+    )
+    if result is None:
+        return "Final epoch: too few seeds to judge whether the article's run is reproduced."
+    return (
+        f"Final epoch ({int(last['epoch'])}): the article's run against ours as one more seed "
+        f"would be: **{result.words}** (TOST within ±{100 * result.margin:.1f} points "
+        f"p {format_p_value(result.p_equivalent)}; difference p "
+        f"{format_p_value(result.p_different)})."
+    )
 
 
 def published_section(agg: Aggregates) -> list[str]:
@@ -124,28 +174,32 @@ def method_section(agg: Aggregates) -> list[str]:
     latency = _used(agg.runs["latency_calls"])
     passes = _used(agg.runs["inference_passes"])
     paragraphs = [
-        f"**Accuracy intervals.** With several seeds a cell reads mean [low, high] of the "
-        f"{CONFIDENCE:.0%} Student-t interval over seeds (K−1 degrees of freedom); other "
-        "quality columns show mean ± the same half-width. A model with one seed, or whose "
-        "predictions do not depend on the seed, gets the Wilson interval over the test images "
-        "of one run instead.",
+        f"**Accuracy intervals.** The test-accuracy cell is the mean over seeds and test "
+        f"images with its {CONFIDENCE:.0%} interval from the model the pairwise tests use: "
+        "training seeds and test images as crossed random factors, the seed level from the "
+        "spread of the per-seed accuracies, the image level from the per-image answers, "
+        "Student's t with Satterthwaite's degrees of freedom. A model whose predictions do "
+        "not depend on the seed, or with one seed, has the image level only. *Seed sd* is the "
+        "standard deviation of the per-seed accuracies. Other quality columns show mean ± "
+        "the t half-width over seeds.",
         f"**Pairwise tests.** Each model is tested against the best one and against the model "
         f"ranked just above it, so the number of tests grows with the number of models. A "
-        f"test is a two-level bootstrap ({BOOTSTRAP_RESAMPLES:,} resamples): each resample "
-        "draws each model's seeds with replacement and the test images with replacement, once "
-        "for both models (an image keeps both models' answers), and takes the difference of "
-        "mean accuracies; the seed level is scaled so that test-image noise is not counted "
-        f"twice. The interval is the {CONFIDENCE:.0%} percentile interval; the p-value is "
-        "the smallest level whose percentile interval excludes 0, so it agrees with the "
-        f"interval and cannot fall below 2 / ({BOOTSTRAP_RESAMPLES:,} + 1); it is "
-        "two-sided. Holm's correction runs over every test on this page. A *better* verdict "
+        "test is Welch's t-test generalised to seeds and paired test images: the variance of "
+        "the difference of mean accuracies is each model's seed-level variance of its mean "
+        "(never cut to zero) plus the variance of the paired per-image differences left "
+        "after the seed-by-image noise, with Satterthwaite's degrees of freedom; the interval "
+        f"is the {CONFIDENCE:.0%} t-interval and the p-value two-sided and analytic (no "
+        "resampling). Holm's correction runs over every test on this page. A *better* verdict "
         f"needs a Holm-adjusted p below {ALPHA}, an interval that excludes 0 and at least "
         f"{MIN_SEEDS} seeds of each model (one run of a model whose predictions "
         "do not depend on the seed); otherwise the table says how many seeds are missing. "
-        "McNemar's exact test on each common seed is in RUNS.md as detail: it compares two "
-        "runs, not two models. Details: docs/statistics.md.",
+        "Each *no significant difference* states the test's resolution: the smallest true "
+        f"difference it finds 80% of the time at alpha {ALPHA} (before Holm), from the "
+        "observed variances. McNemar's exact test on each common seed is in RUNS.md as "
+        "detail: it compares two runs, not two models. Details: docs/statistics.md.",
         "**Speed.** Train time is the training clock (training steps only: no data loading, "
-        "no validation, no evaluation), median [min–max] over seeds. Train images/s leaves "
+        "no validation, no evaluation), median [min–max] over the runs not flagged busy. "
+        "Train images/s leaves "
         "out the first epoch (graph building) where there are several. Inference is warm, "
         f"the median of {passes} pass(es) over the test set; latency is one image per "
         f"call, the median of {latency} calls. Time to accuracy is training-clock seconds "

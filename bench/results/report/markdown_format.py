@@ -104,3 +104,13 @@ def count(value: Any) -> str:
     if value is None or pd.isna(value):
         return "-"
     return f"{int(round(value)):,}"
+
+
+def range_of(median: Any, low: Any, high: Any, fmt: str = "{:,.0f}") -> str:
+    """``median [min–max]`` in ``fmt`` (the median alone when all are equal; ``-`` when
+    missing)."""
+    if median is None or pd.isna(median):
+        return "-"
+    if low == high or pd.isna(low) or pd.isna(high):
+        return fmt.format(median)
+    return f"{fmt.format(median)} [{fmt.format(low)}–{fmt.format(high)}]"

@@ -71,6 +71,30 @@ def relative_mce(
     return per, math.fsum(per.values()) / len(per)
 
 
+MIN_BASELINE_RISE = 0.05
+"""A corruption counts in the relative mCE only when the baseline's error rises at least this
+much (5 points) above its clean error: a smaller rise as denominator would let one corruption
+where the baseline barely suffers decide the mean (a 3-point rise turns a model's 27-point
+rise into a relative CE of 9)."""
+
+
+def relative_mce_corruptions(
+    baseline_errors: Mapping[str, float],
+    baseline_clean_error: float,
+    min_rise: float = MIN_BASELINE_RISE,
+) -> tuple[list[str], list[str]]:
+    """``(kept, left_out)``: the corruptions whose baseline error rises at least ``min_rise``
+    above the baseline's clean error, and the others.
+
+    Example
+    -------
+    >>> relative_mce_corruptions({"fog": 0.40, "glass_blur": 0.10}, 0.07)
+    (['fog'], ['glass_blur'])
+    """
+    kept = [c for c, e in baseline_errors.items() if e - baseline_clean_error >= min_rise]
+    return kept, [c for c in baseline_errors if c not in kept]
+
+
 def mean_corruption_accuracy(accuracies: Mapping[str, float]) -> float:
     """The mean accuracy over the corruptions (every corruption weighs the same)."""
     _check_fractions(accuracies, "accuracy")

@@ -1,10 +1,12 @@
 """Is model A more accurate than model B? Paired comparisons from stored test predictions.
 
 Two models are compared on one dataset when their runs were tested on the same labels in the
-same order (so the same images). The test that decides is seed-level: a two-level bootstrap
-that resamples each model's seeds and then the test images, giving an interval of the
-accuracy difference and a p-value that count both sources of chance (which seed, which
-images). A "better" verdict needs the p-value below ``ALPHA`` after Holm's correction over
+same order (so the same images). The test that decides is seed-level: a t-test over crossed
+training seeds and paired test images with Welch-Satterthwaite degrees of freedom
+(:mod:`bench.results.stats.crossed`), giving an interval of the accuracy difference and an
+analytic p-value that count both sources of chance (which seed, which images); the old
+two-level bootstrap stays available as a cross-check (``cross_check_seed``). A "better"
+verdict needs the p-value below ``ALPHA`` after Holm's correction over
 every test on the page, and at least ``MIN_SEEDS`` seeds of each model (one run of
 a model that gives the same predictions for every seed). McNemar's exact test on each common
 seed is kept as detail: it says whether one run beat another on these images, not whether the
@@ -23,6 +25,7 @@ import numpy as np
 
 from bench.core.errors import BenchError
 from bench.core.spec import model_label, split_model_ref
+from bench.results.stats.crossed import CrossedTest, crossed_difference_test
 from bench.results.stats.intervals import (
     ALPHA,
     MIN_SEEDS,
@@ -83,13 +86,21 @@ class PairComparison:
     seeds_b: list[int]
     deterministic_a: bool
     deterministic_b: bool
-    test: DifferenceTest
+    test: CrossedTest
     per_seed: list[SeedComparison]
+    cross_check: DifferenceTest | None = None
 
     @property
     def difference(self) -> Interval:
         """Accuracy A - B (a fraction) with its seed-level 95% interval."""
-        return self.test.interval
+        t = self.test
+        method = f"t over crossed seeds and images, {t.df:.1f} df (Satterthwaite)"
+        return Interval(t.estimate, t.low, t.high, t.confidence, method)
+
+    @property
+    def minimum_detectable(self) -> float:
+        """The difference (a fraction) this pair resolves with 80% power at alpha 0.05."""
+        return self.test.minimum_detectable
 
     @property
     def p_value(self) -> float:
@@ -215,12 +226,15 @@ def compare_models(
     dataset: str,
     per_seed_bootstrap: bool = True,
     answers: Answers | None = None,
+    cross_check_seed: int | None = None,
 ) -> PairComparison:
     """Compare two models on ``dataset`` over all their ok runs; see the module docstring.
 
     ``per_seed_bootstrap=False`` leaves out the per-seed bootstrap intervals (tables that show
     only the per-seed McNemar test need not pay for them); ``answers`` shares converted
-    arrays between many comparisons. Raises :class:`NotComparable` when either model has no
+    arrays between many comparisons; ``cross_check_seed`` adds the two-level bootstrap with
+    that resampling seed as :attr:`PairComparison.cross_check` (no verdict reads it).
+    Raises :class:`NotComparable` when either model has no
     ok run there or their test sets differ.
     """
     records = list(records)
@@ -237,6 +251,10 @@ def compare_models(
             )
     answers = answers or Answers()
     _, right = correctness(runs_a + runs_b, answers)
+    right_a, right_b = right[: len(runs_a)], right[len(runs_a) :]
+    cross_check = None
+    if cross_check_seed is not None:
+        cross_check = two_level_bootstrap_difference(right_a, right_b, seed=cross_check_seed)
     by_seed_b = {r.seed: r for r in runs_b}
     per_seed = [
         compare_runs(a, by_seed_b[a.seed], per_seed_bootstrap, answers)
@@ -252,8 +270,9 @@ def compare_models(
         seeds_b=[r.seed for r in runs_b],
         deterministic_a=_deterministic(runs_a),
         deterministic_b=_deterministic(runs_b),
-        test=two_level_bootstrap_difference(right[: len(runs_a)], right[len(runs_a) :]),
+        test=crossed_difference_test(right_a, right_b),
         per_seed=per_seed,
+        cross_check=cross_check,
     )
 
 
@@ -283,7 +302,13 @@ def verdict_words(pair: PairComparison, p_adjusted: float, alpha: float = ALPHA)
     excludes_zero = pair.difference.low > 0 or pair.difference.high < 0
     if p_adjusted < alpha and excludes_zero:
         return f"{pair.ahead()} ahead; " + needs_more_seeds(pair)
-    return "no significant difference"
+    return f"no significant difference; {resolution_words(pair)}"
+
+
+def resolution_words(pair: PairComparison) -> str:
+    """``80%-power resolution 0.21 points``: the smallest true difference the test finds
+    with 80% power at alpha 0.05 (before Holm), from the observed variances."""
+    return f"80%-power resolution {100 * pair.minimum_detectable:.2f} points"
 
 
 def needs_more_seeds(pair: PairComparison) -> str:
@@ -314,7 +339,9 @@ def verdict(pair: PairComparison, alpha: float = ALPHA) -> str:
         )
     return (
         f"No significant difference between {pair.label_a} and {pair.label_b} on "
-        f"{pair.dataset}: {size}; p = {p}."
+        f"{pair.dataset}: {size}; p = {p}; with these seeds and images the test finds a "
+        f"true difference of {100 * pair.minimum_detectable:.2f} points 80% of the time "
+        "(smaller ones are below its resolution)."
     )
 
 

@@ -69,20 +69,28 @@ def write_record(results_dir: Path, record: RunRecord) -> Path:
     return path
 
 
+PROBABILITY_DTYPE = "float32"
+"""How probabilities are stored. The trainer computes the test metrics from the float32 array
+it stores, so log-loss, ECE and the predictions recompute exactly from the file (float16
+rounded true-class probabilities to 0 and made argmax ties)."""
+
+
 def write_probabilities(results_dir: Path, run_id: str, arrays: dict[str, np.ndarray]) -> dict:
-    """Store ``arrays`` (e.g. ``val`` and ``test`` probabilities) as float16 beside the record.
+    """Store ``arrays`` (e.g. ``val`` and ``test`` probabilities) as float32 beside the record.
 
     Returns the record's ``probabilities`` entry: file name, SHA-256 of the file, dtype, shapes.
     """
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{k: np.asarray(v, dtype=np.float16) for k, v in arrays.items()})
+    np.savez_compressed(
+        buffer, **{k: np.asarray(v, dtype=PROBABILITY_DTYPE) for k, v in arrays.items()}
+    )
     content = buffer.getvalue()
     path = run_folder(results_dir, run_id) / PROBABILITIES_FILE
     atomic_write_bytes(path, content)
     return {
         "file": PROBABILITIES_FILE,
         "sha256": hashlib.sha256(content).hexdigest(),
-        "dtype": "float16",
+        "dtype": PROBABILITY_DTYPE,
         "shapes": {k: list(np.shape(v)) for k, v in arrays.items()},
     }
 
