@@ -57,6 +57,7 @@ from bench.results.record import RunError, RunRecord
 from bench.run.backends import backend_problem
 from bench.run.fingerprint import code_info
 from bench.run.spec import OUR_CORRUPTIONS, RunSpec
+from bench.run.trial import TrialControl, TrialPlan
 
 LATENCY_IMAGES = 500
 THROUGHPUT_REPEATS = 5
@@ -159,7 +160,8 @@ def _train_and_measure(
     partial.update(n_train=int(len(x_train)), n_val=int(len(x_val)), n_test=int(len(x_test)))
     check_image_size(spec, data.image_shape)
     x_train_in, x_val_in = spec.preprocess(x_train), spec.preprocess(x_val)
-    x_test_in = spec.preprocess(x_test)
+    control = TrialControl(TrialPlan.from_dict(run.tuning)) if run.tuning else None
+    x_test_in = spec.preprocess(x_test) if control is None else None  # a trial never sees it
     phases.end("data")
 
     wrong_backend = backend_problem(spec.family, run.backend)
@@ -174,12 +176,20 @@ def _train_and_measure(
     phases.end("build")
 
     fit: FitResult = adapter.fit(
-        x_train_in, y_train, x_val_in, y_val, on_epoch, checks_per_epoch(run.config)
+        x_train_in,
+        y_train,
+        x_val_in,
+        y_val,
+        on_epoch,
+        checks_per_epoch(run.config) if control is None else 1,
+        **({} if control is None else {"control": control}),
     )
     partial.update(history=fit.history, checks=fit.checks, notes=list(fit.notes))
     phases.end("train")
     if fit.failure:
         raise NonFiniteLoss(fit.failure)
+    if control is not None:  # a tuning trial: scored on the validation split, nothing more
+        return _trial_record(run, control, fit, phases, started_at, partial)
 
     test_start = time.perf_counter()
     test_proba = adapter.predict_proba(x_test_in)
@@ -224,6 +234,43 @@ def _train_and_measure(
         timings=timings,
         robustness=robustness,
         probability_arrays={"val": val_proba, "test": test_proba},
+        **partial,
+    )
+
+
+def _trial_record(
+    run: RunSpec,
+    control: TrialControl,
+    fit: FitResult,
+    phases: _Phases,
+    started_at: str,
+    partial: dict[str, Any],
+) -> RunRecord:
+    """The record of a tuning trial: its last validation check is its score; no test-set
+    prediction, no speed measurements."""
+    last = fit.checks[-1]
+    stopped = next((e["stopped"] for e in fit.history if e.get("stopped")), None)
+    framework = partial.pop("framework")
+    return RunRecord(
+        run=run,
+        status="ok",
+        started_at=started_at,
+        finished_at=now_iso(),
+        environment={**collect_environment(), "framework": framework},
+        metrics={
+            "val_accuracy": float(last["val_accuracy"]),
+            "val_loss": float(last["val_loss"]),
+            "trial": control.outcome(stopped, fit.train_seconds),
+        },
+        timings={
+            "clocks": {
+                "train_seconds": fit.train_seconds,
+                "eval_seconds": fit.check_seconds,
+                "wall_seconds": phases.total,
+                "fit_seconds": fit.fit_seconds,
+            },
+            "phases": phases.seconds,
+        },
         **partial,
     )
 

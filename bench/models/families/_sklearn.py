@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 
-from bench.models.family import EpochCallback, FitResult
+from bench.models.family import EpochCallback, FitControl, FitResult
 from bench.models.registry import ModelSpec
 
 # Training rows scored after the fit for the history's loss and accuracy: scoring all of them
@@ -61,8 +61,13 @@ class SklearnAdapter:
         y_val: np.ndarray,
         on_epoch: EpochCallback | None = None,
         checks_per_epoch: int = 10,
+        *,
+        control: FitControl | None = None,
     ) -> FitResult:
         """Fit once; the one "epoch" records solver iterations and whether it converged.
+
+        One ``fit`` call cannot be stopped part-way: a ``control`` (tuning) gets no milestone
+        reports, and a fit past its cap is flagged by the trainer, not cut.
 
         Training loss and accuracy are measured on at most ``TRAIN_SCORE_LIMIT`` evenly
         spaced training rows (``train_scored`` says how many).
