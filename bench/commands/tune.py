@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bench.commands.models_from import add_models_from_option
-from bench.results.store import DEFAULT_RESULTS_DIR
+from bench.results.store.files import DEFAULT_RESULTS_DIR
 
 EXAMPLES = """examples:
   python -m bench tune --model logreg,knn --dataset digits --trials 10 --trial-budget 5
@@ -69,7 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_seeds(text: str) -> list[int]:
     """``"0,1"`` -> ``[0, 1]``; a clear error for anything else."""
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
 
     try:
         seeds = [int(part) for part in text.split(",") if part.strip()]
@@ -84,8 +84,8 @@ def parse_seeds(text: str) -> list[int]:
 
 def handle_tune(args: argparse.Namespace) -> int:
     """Check everything, then run one study per model and search seed; write tuned presets."""
+    from bench.core.errors import BenchError
     from bench.data import load_dataset
-    from bench.errors import BenchError
     from bench.models.registry import get_model
     from bench.tune.batches import trial_runner
     from bench.tune.budget import checked_budget

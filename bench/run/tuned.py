@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.models.registry import ModelSpec
 from bench.models.space import space_hash
 from bench.run.fingerprint import model_fingerprint

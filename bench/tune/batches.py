@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.errors import BenchError
-from bench.results.record import RunRecord
-from bench.run.spec import RunSpec
+from bench.core.errors import BenchError
+from bench.core.spec import RunSpec
+from bench.results.store.record import RunRecord
 from bench.tune.study import BatchRunner, Progress
 
 EXECUTOR_NAMES = ("local", "dask")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.run.trial import MILESTONES
 
 MIN_TRIAL_SECONDS = 1.0

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_json
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_json
 from bench.models.registry import ModelSpec
 from bench.models.space import space_dict, space_hash
 from bench.run.fingerprint import model_fingerprint

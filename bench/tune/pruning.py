@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.results.record import RunRecord
+from bench.results.store.record import RunRecord
 
 
 def plan_history(study: Any) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.models.family import FAMILIES
 from bench.models.params import HARNESS_RULES, config_problems
 from bench.models.registry import ModelSpec

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.spec import RunSpec
 from bench.models.registry import ModelSpec, get_model
 from bench.models.space import space_dict, space_hash
 from bench.models.user_files import model_file
-from bench.results.record import RunRecord
+from bench.results.store.record import RunRecord
 from bench.run.fingerprint import model_fingerprint
-from bench.run.spec import RunSpec
 from bench.run.trial import PRUNERS, TrialPlan, make_pruner
 from bench.run.tuned import TUNING_FOLDER
 from bench.tune.budget import Budget

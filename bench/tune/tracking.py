@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.results.record import RunRecord
+from bench.core.errors import BenchError
+from bench.results.store.record import RunRecord
 from bench.tune.study import StudySettings
 
 EXPERIMENT = "mnist-bench tuning"
