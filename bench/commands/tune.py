@@ -95,6 +95,10 @@ def handle_tune(args: argparse.Namespace) -> int:
     from bench.tune.study import StudySettings, check_start, run_study
     from bench.tune.tracking import open_study_tracker
 
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise BenchError("bench tune needs Optuna: pip install 'mnist-bench[tune]'") from None
     budget = checked_budget(args.trials, args.trial_budget)
     seeds = parse_seeds(args.search_seed)
     names = [name.strip() for name in args.model.split(",") if name.strip()]
