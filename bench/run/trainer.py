@@ -149,7 +149,9 @@ def _train_and_measure(
         x_train, y_train = split.x_train[: run.limit_train], split.y_train[: run.limit_train]
         x_val, y_val = split.x_val, split.y_val
         split_info = {**split.describe(), "protocol": "holdout"}
-    x_test, y_test = data.x_test[: run.limit_test], data.y_test[: run.limit_test]
+    control = TrialControl(TrialPlan.from_dict(run.tuning)) if run.tuning else None
+    n_test = run.limit_test if control is None else 0  # a tuning trial never sees the test set
+    x_test, y_test = data.x_test[:n_test], data.y_test[:n_test]
     partial["dataset_info"] = {
         **data.metadata(),
         "title": entry.display_name,
@@ -160,8 +162,7 @@ def _train_and_measure(
     partial.update(n_train=int(len(x_train)), n_val=int(len(x_val)), n_test=int(len(x_test)))
     check_image_size(spec, data.image_shape)
     x_train_in, x_val_in = spec.preprocess(x_train), spec.preprocess(x_val)
-    control = TrialControl(TrialPlan.from_dict(run.tuning)) if run.tuning else None
-    x_test_in = spec.preprocess(x_test) if control is None else None  # a trial never sees it
+    x_test_in = spec.preprocess(x_test) if control is None else None
     phases.end("data")
 
     wrong_backend = backend_problem(spec.family, run.backend)
