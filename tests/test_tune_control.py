@@ -1,0 +1,57 @@
+"""A trial's budget cap and Optuna's pruner inside a real training loop (PyTorch and Keras on
+digits): stopped where the cap or the pruner says, scored there, recorded as such."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("optuna", reason="pip install 'mnist-bench[tune]'")
+
+from bench.core.spec import RunSpec  # noqa: E402
+from bench.models.registry import get_model  # noqa: E402
+from bench.run.trainer import execute_run  # noqa: E402
+from bench.run.trial import TrialPlan  # noqa: E402
+
+# Five finished trials that reached 100% validation accuracy at every milestone: the median
+# pruner stops any trial below that at its first milestone past warm-up.
+PERFECT = [
+    {
+        "number": n,
+        "state": "COMPLETE",
+        "value": 1.0,
+        "intermediate": [[s, 1.0] for s in range(1, 11)],
+    }
+    for n in range(5)
+]
+
+
+def trial(model: str, budget: float, pruner: str, history: list, **config) -> RunSpec:
+    spec = get_model(model)
+    plan = TrialPlan("digits--test", len(history), budget, pruner, history=history)
+    return RunSpec(model, "trial", "digits", 0, {**spec.config, **config}, tuning=plan.to_dict())
+
+
+@pytest.mark.parametrize("model", ["torch_cnn", "mlp"])
+def test_a_trial_stops_at_its_budget_and_is_scored_there(model):
+    pytest.importorskip("torch" if model.startswith("torch") else "keras")
+    record = execute_run(trial(model, 2.0, "none", [], epochs=400))
+    assert record.ok, record.error
+    outcome = record.metrics["trial"]
+    assert outcome["stopped"] == "budget" and outcome["state"] == "COMPLETE"
+    # the training clock includes setup: a first compiled call past the cap ends it there
+    first_step = record.history[0]["first_step_seconds"]
+    assert 2.0 <= record.train_seconds < max(2.0, first_step) + 1.0
+    assert record.history[-1]["epoch"] < 400 and record.history[-1]["stopped"] == "budget"
+    assert [step for step, _ in outcome["reports"]] == list(range(1, 11))
+    assert record.metrics["val_accuracy"] == record.checks[-1]["val_accuracy"]
+    assert not record.test_labels and record.n_test == 0
+
+
+def test_the_median_pruner_stops_a_trial_below_the_finished_ones():
+    pytest.importorskip("torch")
+    record = execute_run(trial("torch_cnn", 4.0, "median", PERFECT, epochs=400, learning_rate=1e-6))
+    assert record.ok, record.error
+    outcome = record.metrics["trial"]
+    assert outcome["state"] == "PRUNED" and outcome["stopped"] == "pruned"
+    assert outcome["pruned_at"] <= 2
+    assert record.train_seconds < 4.0 * 0.5  # stopped well before the cap
