@@ -19,7 +19,7 @@ from bench.cli import main  # noqa: E402
 from bench.core.spec import RunSpec  # noqa: E402
 from bench.models.registry import get_model, list_models  # noqa: E402
 from bench.results.store.files import load_records  # noqa: E402
-from bench.run.tuned import preset_path  # noqa: E402
+from bench.results.store.tuned import preset_path  # noqa: E402
 from bench.tune.budget import Budget  # noqa: E402
 from bench.tune.spaces import checked_space  # noqa: E402
 from bench.tune.study import StudySettings, run_study, storage_url  # noqa: E402

@@ -13,7 +13,7 @@ from test_dask_cli import cluster  # noqa: E402, F401  (the CLI-started cluster 
 
 from bench.cli import main  # noqa: E402
 from bench.results.store.files import load_records  # noqa: E402
-from bench.run.tuned import preset_path  # noqa: E402
+from bench.results.store.tuned import preset_path  # noqa: E402
 from bench.tune.study import storage_url  # noqa: E402
 
 

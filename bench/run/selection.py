@@ -11,10 +11,11 @@ from bench.core.spec import DEFAULT_BACKEND, RunSpec, split_model_ref
 from bench.models.registry import DEFAULT_PRESET, ModelSpec, get_model, list_models
 from bench.models.user_files import model_file
 from bench.results.store.files import DEFAULT_RESULTS_DIR
+from bench.results.store.tuned import is_tuned
 from bench.run.backends import uses_backends
 from bench.run.config import parse_overrides, resolve_config
 from bench.run.fingerprint import model_fingerprint
-from bench.run.tuned import is_tuned, tuned_config
+from bench.run.tuned import tuned_config
 
 QUICK_PRESET = "quick"
 QUICK_LIMIT_TRAIN = 5000

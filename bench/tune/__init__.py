@@ -7,6 +7,6 @@ distributions and trial configs; :mod:`.budget` holds the equal budget (trials, 
 seconds per trial); :mod:`.pruning` hands the study's state to each trial and replays the
 trial's reports into the study; :mod:`.study` runs the search, batch by batch, through the
 run executors (every trial is a run, recorded with protocol ``tuning``); :mod:`.preset`
-writes the outcome as the preset ``MODEL:tuned``; :mod:`.frames` and :mod:`.figures` give the
-report its race data.
+writes the outcome as the preset ``MODEL:tuned``; :mod:`.report` sums a study up. The report's
+race data and figure are in ``bench.results.report.frames_tuning`` and ``.tuning_figures``.
 """

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.run.tuned import TUNING_FOLDER
+from bench.results.store.tuned import TUNING_FOLDER
 from bench.tune.budget import Budget
 from bench.tune.study import StudyResult
 

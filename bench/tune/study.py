@@ -26,9 +26,9 @@ from bench.models.registry import ModelSpec, get_model
 from bench.models.space import space_dict, space_hash
 from bench.models.user_files import model_file
 from bench.results.store.record import RunRecord
+from bench.results.store.tuned import TUNING_FOLDER
 from bench.run.fingerprint import model_fingerprint
 from bench.run.trial import PRUNERS, TrialPlan, make_pruner
-from bench.run.tuned import TUNING_FOLDER
 from bench.tune.budget import Budget
 from bench.tune.pruning import plan_history, tell_record
 from bench.tune.spaces import checked_space, distributions, trial_config
