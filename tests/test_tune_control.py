@@ -55,3 +55,12 @@ def test_the_median_pruner_stops_a_trial_below_the_finished_ones():
     assert outcome["state"] == "PRUNED" and outcome["stopped"] == "pruned"
     assert outcome["pruned_at"] <= 2
     assert record.train_seconds < 4.0 * 0.5  # stopped well before the cap
+
+
+def test_a_forest_grows_in_steps_and_is_pruned_between_them():
+    """scikit-learn's iterative case: a random forest grown tree batch by tree batch."""
+    record = execute_run(trial("random_forest", 1.0, "median", PERFECT, n_estimators=4000))
+    assert record.ok, record.error
+    outcome = record.metrics["trial"]
+    assert outcome["state"] == "PRUNED" and outcome["pruned_at"] <= 2
+    assert record.history[-1]["stopped"] == "pruned"

@@ -57,7 +57,7 @@ def make_pruner(name: str, milestones: int = MILESTONES) -> Any:
     import optuna
 
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=1)
+        return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=2)
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(
             min_resource=1, max_resource=milestones, reduction_factor=HYPERBAND_REDUCTION
