@@ -83,7 +83,7 @@ def smoothed_crossentropy(config: dict[str, Any]) -> Any:
         "warmup_fraction": FloatRange(0.05, 0.4),
         "label_smoothing": FloatRange(0.0, 0.2),
         "batch_size": Choice((64, 128, 256)),
-        "epochs": IntRange(1, 4),
+        "epochs": IntRange(1, 15),
         "filters": Choice((16, 32, 48)),
         "dense_units": Choice((128, 256, 512)),
     },

@@ -15,6 +15,7 @@ from bench.results.report.frames_tuning import (  # noqa: E402
     race_label,
     trial_counts,
     trial_frame,
+    tuned_note,
 )
 from bench.results.report.tuning_figures import best_so_far_figure  # noqa: E402
 from bench.results.store.files import load_records  # noqa: E402
@@ -54,8 +55,14 @@ def test_best_so_far_is_the_running_maximum_of_complete_trials(results):
 
 
 def test_race_labels_tell_defaults_from_tuned(results):
-    labels = {record.label: race_label(record) for record in load_records(results)}
+    records = load_records(results)
+    labels = {record.label: race_label(record) for record in records}
     assert labels == {"knn": "defaults", "knn:tuned": "tuned"}
+    notes = {record.label: tuned_note(results, record) for record in records}
+    assert notes["knn"] is None
+    assert notes["knn:tuned"] == (
+        "bench tune, 2 trials of 5 s each (tpe, median pruning, search seed 0: 0 pruned, 0 failed)"
+    )
 
 
 def test_the_figure_draws_one_line_per_study_in_both_panels(results):

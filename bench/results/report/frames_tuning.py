@@ -5,6 +5,7 @@
 - :func:`trial_frame`: one row per trial, with the best-so-far validation accuracy against
   the trial number and against the cumulative training seconds of its study.
 - :func:`trial_counts`: per study, the trials by state and the budget they ran under.
+- :func:`tuned_note`: what the leaderboard's "Defaults chosen by" says for a tuned preset.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.core.errors import BenchError
 from bench.results.store.files import load_records
 from bench.results.store.record import RunRecord
-from bench.results.store.tuned import TUNING_FOLDER, is_tuned
+from bench.results.store.tuned import (
+    TUNING_FOLDER,
+    is_tuned,
+    preset_path,
+    read_preset,
+    search_seed_of,
+)
 
 DEFAULTS_RACE = "defaults"
 TUNED_RACE = "tuned"
@@ -102,3 +110,22 @@ def trial_counts(frame: pd.DataFrame) -> pd.DataFrame:
         train_seconds=("train_seconds", "sum"),
     )
     return counts.reset_index()
+
+
+def tuned_note(results_dir: Path, record: RunRecord) -> str | None:
+    """``bench tune, 20 trials of 60 s each (tpe, median pruning, search seed 0: 4 pruned, 0
+    failed)`` for a tuned preset's record; None for any other record or a missing preset."""
+    if not is_tuned(record.preset):
+        return None
+    path = preset_path(results_dir, record.dataset, record.model, search_seed_of(record.preset))
+    try:
+        preset = read_preset(path)
+    except BenchError:
+        return None
+    budget, trials = preset.get("budget") or {}, preset.get("trials") or {}
+    return (
+        f"bench tune, {budget.get('trials')} trials of {budget.get('trial_seconds'):g} s each "
+        f"({preset.get('sampler')}, {preset.get('pruner')} pruning, search seed "
+        f"{preset.get('search_seed')}: {trials.get('pruned', 0)} pruned, "
+        f"{trials.get('failed', 0)} failed)"
+    )
