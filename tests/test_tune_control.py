@@ -64,3 +64,21 @@ def test_a_forest_grows_in_steps_and_is_pruned_between_them():
     outcome = record.metrics["trial"]
     assert outcome["state"] == "PRUNED" and outcome["pruned_at"] <= 2
     assert record.history[-1]["stopped"] == "pruned"
+
+
+def test_a_tuned_preset_replays_the_training_its_trial_had_inside_the_budget():
+    """``stop_at_epochs`` (what a tuned preset sets when the cap cut its best trial) stops an
+    ordinary run at the same step: same weights, same validation accuracy, and the test set
+    predicted once as for every run."""
+    pytest.importorskip("torch")
+    cut = execute_run(trial("torch_cnn", 1.5, "none", [], epochs=400))
+    outcome = cut.metrics["trial"]
+    assert outcome["stopped"] == "budget" and 0 < outcome["epochs_done"] < 400
+    spec = get_model("torch_cnn")
+    config = {**spec.config, "epochs": 400, "stop_at_epochs": outcome["epochs_done"]}
+    replay = execute_run(RunSpec("torch_cnn", "tuned", "digits", 0, config))
+    assert replay.ok, replay.error
+    assert replay.history[-1]["stopped"] == "budget"
+    assert replay.history[-1]["stopped_at_epochs"] == outcome["epochs_done"]
+    assert replay.checks[-1]["val_accuracy"] == cut.metrics["val_accuracy"]
+    assert replay.metrics["accuracy"] > 0 and len(replay.test_labels) == replay.n_test > 0

@@ -57,7 +57,7 @@ from bench.models.registry import ModelSpec, get_model
 from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem
 from bench.run.fingerprint import code_info
-from bench.run.trial import TrialControl, TrialPlan
+from bench.run.trial import STOP_AT_EPOCHS, StepCap, TrialControl, TrialPlan
 
 LATENCY_IMAGES = 500
 THROUGHPUT_REPEATS = 5
@@ -149,8 +149,9 @@ def _train_and_measure(
         x_train, y_train = split.x_train[: run.limit_train], split.y_train[: run.limit_train]
         x_val, y_val = split.x_val, split.y_val
         split_info = {**split.describe(), "protocol": "holdout"}
-    control = TrialControl(TrialPlan.from_dict(run.tuning)) if run.tuning else None
-    n_test = run.limit_test if control is None else 0  # a tuning trial never sees the test set
+    trial = TrialControl(TrialPlan.from_dict(run.tuning)) if run.tuning else None
+    control = trial or step_cap(run.config)
+    n_test = run.limit_test if trial is None else 0  # a tuning trial never sees the test set
     x_test, y_test = data.x_test[:n_test], data.y_test[:n_test]
     partial["dataset_info"] = {
         **data.metadata(),
@@ -162,7 +163,7 @@ def _train_and_measure(
     partial.update(n_train=int(len(x_train)), n_val=int(len(x_val)), n_test=int(len(x_test)))
     check_image_size(spec, data.image_shape)
     x_train_in, x_val_in = spec.preprocess(x_train), spec.preprocess(x_val)
-    x_test_in = spec.preprocess(x_test) if control is None else None
+    x_test_in = spec.preprocess(x_test) if trial is None else None
     phases.end("data")
 
     wrong_backend = backend_problem(spec.family, run.backend)
@@ -182,15 +183,15 @@ def _train_and_measure(
         x_val_in,
         y_val,
         on_epoch,
-        checks_per_epoch(run.config) if control is None else 1,
+        checks_per_epoch(run.config) if trial is None else 1,
         **({} if control is None else {"control": control}),
     )
     partial.update(history=fit.history, checks=fit.checks, notes=list(fit.notes))
     phases.end("train")
     if fit.failure:
         raise NonFiniteLoss(fit.failure)
-    if control is not None:  # a tuning trial: scored on the validation split, nothing more
-        return _trial_record(run, control, fit, phases, started_at, partial)
+    if trial is not None:  # a tuning trial: scored on the validation split, nothing more
+        return _trial_record(run, trial, fit, phases, started_at, partial)
 
     test_start = time.perf_counter()
     test_proba = adapter.predict_proba(x_test_in)
@@ -239,6 +240,12 @@ def _train_and_measure(
     )
 
 
+def step_cap(config: dict[str, Any]) -> StepCap | None:
+    """The step cap of a tuned preset whose best trial the budget cut (``stop_at_epochs``)."""
+    epochs = config.get(STOP_AT_EPOCHS)
+    return None if epochs is None else StepCap(epochs)
+
+
 def _trial_record(
     run: RunSpec,
     control: TrialControl,
@@ -261,7 +268,11 @@ def _trial_record(
         metrics={
             "val_accuracy": float(last["val_accuracy"]),
             "val_loss": float(last["val_loss"]),
-            "trial": control.outcome(stopped, fit.train_seconds),
+            "trial": control.outcome(
+                stopped,
+                fit.train_seconds,
+                fit.history[-1].get("stopped_at_epochs") or last["epoch_fraction"],
+            ),
         },
         timings={
             "clocks": {

@@ -16,10 +16,13 @@ batch of parallel trials, each sees the trials finished before its batch began.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PRUNERS = ("median", "hyperband", "none")
+STOP_AT_EPOCHS = "stop_at_epochs"
+"""The harness config key a tuned preset sets when its best trial was cut by the budget."""
 MEDIAN_STARTUP_TRIALS = 5
 HYPERBAND_REDUCTION = 3
 MILESTONES = 10
@@ -98,6 +101,7 @@ class TrialControl:
         self.plan = plan
         self.budget_seconds = float(plan.budget_seconds)
         self.milestones = int(plan.milestones)
+        self.stop_at_epochs: float | None = None
         self.reports: list[list[float]] = []
         self.pruned_at: int | None = None
         self._trial: Any = None
@@ -128,13 +132,17 @@ class TrialControl:
             return True
         return False
 
-    def outcome(self, stopped: str | None, train_seconds: float) -> dict[str, Any]:
-        """What the record keeps about the trial: its reports and how it ended."""
+    def outcome(
+        self, stopped: str | None, train_seconds: float, epochs_done: float
+    ) -> dict[str, Any]:
+        """What the record keeps about the trial: its reports, how it ended, and how many
+        epochs it trained (a fraction where the cap cut an epoch)."""
         return {
             **{k: v for k, v in self.plan.to_dict().items() if k != "history"},
             "state": "PRUNED" if self.pruned_at is not None else "COMPLETE",
             "stopped": stopped,
             "pruned_at": self.pruned_at,
+            "epochs_done": epochs_done,
             "reports": self.reports,
             "train_seconds": train_seconds,
             "over_budget": train_seconds > self.budget_seconds * OVER_BUDGET_TOLERANCE,
@@ -144,3 +152,19 @@ class TrialControl:
 OVER_BUDGET_TOLERANCE = 1.05
 """A trial is flagged over budget when its training clock passed the cap by more than 5%: an
 uninterruptible fit (one scikit-learn ``fit`` call), or a training step longer than the rest."""
+
+
+class StepCap:
+    """The :class:`~bench.models.family.FitControl` of a tuned preset's run: no time cap and
+    no reports, only a stop after ``stop_at_epochs`` epochs (the training its best trial had
+    inside the budget, replayed step for step)."""
+
+    budget_seconds = math.inf
+    milestones = 1
+
+    def __init__(self, stop_at_epochs: float) -> None:
+        self.stop_at_epochs = float(stop_at_epochs)
+
+    def report(self, step: int, value: float) -> bool:
+        """Never asked (no milestone is ever due); never prunes."""
+        return False

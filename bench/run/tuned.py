@@ -15,6 +15,7 @@ from bench.models.registry import ModelSpec
 from bench.models.space import space_hash
 from bench.results.store.tuned import preset_path, read_preset, search_seed_of
 from bench.run.fingerprint import model_fingerprint
+from bench.run.trial import STOP_AT_EPOCHS
 
 
 def stale_reason(spec: ModelSpec, preset: dict[str, Any]) -> str | None:
@@ -47,7 +48,7 @@ def tuned_config(spec: ModelSpec, dataset: str, preset: str, results_dir: Path) 
             f"{spec.name}:{preset} on {dataset} is stale ({reason}); tune it again: "
             f"{command} (a new study: another --search-seed, or delete the old one)"
         )
-    unknown = sorted(set(data["config"]) - set(spec.config))
+    unknown = sorted(set(data["config"]) - set(spec.config) - {STOP_AT_EPOCHS})
     if unknown:
         raise BenchError(f"{path} sets config keys {spec.name!r} does not have: {unknown}")
     return {**spec.config, **data["config"]}

@@ -12,6 +12,7 @@ from bench.models.registry import ModelSpec
 from bench.models.space import space_dict, space_hash
 from bench.results.store.tuned import PRESET_FORMAT, preset_name, preset_path
 from bench.run.fingerprint import model_fingerprint
+from bench.run.trial import STOP_AT_EPOCHS
 from bench.tune.study import STORAGE_FILE, StudyResult, StudySettings
 
 
@@ -30,7 +31,7 @@ def preset_content(settings: StudySettings, spec: ModelSpec, result: StudyResult
         "model": spec.name,
         "dataset": settings.dataset,
         "preset": preset_name(settings.search_seed),
-        "config": {key: best.params[key] for key in sorted(best.params)},
+        "config": best_config(best),
         "best_trial": best.number,
         "best_val_accuracy": best.value,
         "best_run_id": best.user_attrs.get("run_id"),
@@ -60,6 +61,15 @@ def preset_content(settings: StudySettings, spec: ModelSpec, result: StudyResult
         "space": space_dict(spec.space),
         "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def best_config(best: Any) -> dict[str, Any]:
+    """The best trial's sampled values; when the budget cut its training, also where
+    (``stop_at_epochs``), so a run of the preset trains exactly as the trial did."""
+    config = {key: best.params[key] for key in sorted(best.params)}
+    if best.user_attrs.get("stopped") == "budget" and best.user_attrs.get("epochs_done"):
+        config[STOP_AT_EPOCHS] = float(best.user_attrs["epochs_done"])
+    return config
 
 
 def write_preset(

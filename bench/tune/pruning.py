@@ -47,6 +47,7 @@ def tell_record(study: Any, trial: Any, record: RunRecord) -> str:
     outcome = record.metrics["trial"]
     trial.set_user_attr("stopped", outcome.get("stopped"))
     trial.set_user_attr("over_budget", bool(outcome.get("over_budget")))
+    trial.set_user_attr("epochs_done", outcome.get("epochs_done"))
     for step, value in outcome["reports"]:
         trial.report(float(value), int(step))
         trial.should_prune()  # lets a successive-halving pruner note the trial's rungs

@@ -75,6 +75,7 @@ class FitRecorder:
         self._epoch_check_seconds = 0.0
         self.control = control
         self.stopped: str | None = None
+        self.stopped_at: float | None = None  # epochs done when it stopped (a fraction)
         self._milestone = 1
         self._fresh_check = False
 
@@ -111,6 +112,10 @@ class FitRecorder:
             and self.train_clock() >= self._milestone_seconds()
         )
 
+    def _step_cap_reached(self, fraction: float) -> bool:
+        cap = None if self.control is None else self.control.stop_at_epochs
+        return cap is not None and self.stopped is None and fraction >= cap - 1e-9
+
     def _follow_control(self, fraction: float, accuracy: float | None = None) -> None:
         """Report every milestone the training clock has passed (one check serves them all,
         ``accuracy`` when just measured); stop on the control's word or at its cap."""
@@ -124,6 +129,8 @@ class FitRecorder:
             self._milestone += 1
             if self._milestone > self.control.milestones:
                 self.stopped = self.stopped or BUDGET
+        if self.stopped:
+            self.stopped_at = fraction
 
     def training_began(self) -> None:
         """The loop is about to run its first step: setup (input, compilation) is over."""
@@ -141,9 +148,13 @@ class FitRecorder:
         """True when a mid-epoch check (or, with a control, a milestone or the cap) falls due
         after ``steps_done`` steps of this epoch."""
         return (
-            self._next_check < len(self.check_steps)
-            and steps_done >= self.check_steps[self._next_check]
-        ) or self._control_due()
+            (
+                self._next_check < len(self.check_steps)
+                and steps_done >= self.check_steps[self._next_check]
+            )
+            or self._control_due()
+            or self._step_cap_reached(self._epoch + steps_done / self.steps_per_epoch)
+        )
 
     def steps_finished(
         self, steps_done: int, before_check: Callable[[], None] | None = None
@@ -166,6 +177,8 @@ class FitRecorder:
             if before_check is not None:
                 before_check()
             self._follow_control(fraction)
+        if self._step_cap_reached(fraction):
+            self.stopped, self.stopped_at = BUDGET, fraction  # the epoch's end check scores it
 
     def epoch_ended(self, epoch: int, loss: float | None, accuracy: float | None) -> dict[str, Any]:
         """Epoch ``epoch`` (0-based) ended with this mean training loss and accuracy: check the
@@ -174,7 +187,7 @@ class FitRecorder:
         if self.stopped and self._fresh_check:  # just checked where it stopped
             val_accuracy, val_loss = self.checks[-1]["val_accuracy"], self.checks[-1]["val_loss"]
         else:
-            val_accuracy, val_loss = self.check(epoch + 1.0)
+            val_accuracy, val_loss = self.check(self.stopped_at or epoch + 1.0)
             if self._control_due():  # an epoch's end past a milestone: report this check
                 self._follow_control(epoch + 1.0, val_accuracy)
         now = time.perf_counter()
@@ -194,6 +207,7 @@ class FitRecorder:
         }
         if self.stopped:
             entry["stopped"] = self.stopped
+            entry["stopped_at_epochs"] = self.stopped_at
         if epoch == 0:
             entry["setup_seconds"] = self._setup_seconds
             if self._first_step is not None:
