@@ -82,3 +82,35 @@ def test_a_tuned_preset_replays_the_training_its_trial_had_inside_the_budget():
     assert replay.history[-1]["stopped_at_epochs"] == outcome["epochs_done"]
     assert replay.checks[-1]["val_accuracy"] == cut.metrics["val_accuracy"]
     assert replay.metrics["accuracy"] > 0 and len(replay.test_labels) == replay.n_test > 0
+
+
+def test_hyperband_prunes_a_trial_far_below_its_bracket_and_keeps_a_good_one():
+    """Optuna's Hyperband, rebuilt on the worker from the finished trials the plan carries
+    (their rung records included), as the client's plan_history hands them over."""
+    import optuna
+
+    from bench.run.trial import TrialControl, make_pruner
+    from bench.tune.pruning import plan_history
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize", study_name="digits--hb", pruner=make_pruner("hyperband")
+    )
+    for _ in range(30):
+        trial = study.ask()
+        for step in range(1, 11):
+            trial.report(0.9, step)
+            if trial.should_prune():
+                break
+        study.tell(trial, 0.9)
+    history = plan_history(study)
+
+    def steps_until_pruned(value: float) -> int | None:
+        control = TrialControl(TrialPlan("digits--hb", 30, 10.0, "hyperband", history=history))
+        for step in range(1, 11):
+            if control.report(step, value):
+                return step
+        return None
+
+    assert steps_until_pruned(0.99) is None
+    assert steps_until_pruned(0.1) is not None
