@@ -19,7 +19,11 @@ from bench.tune.study import storage_url  # noqa: E402
 
 @pytest.mark.slow
 def test_a_study_runs_on_a_cli_started_cluster(cluster, tmp_path, capsys):  # noqa: F811
+    from distributed import Client
+
     address, _ = cluster
+    with Client(address, timeout="60s") as client:  # both workers in: batches of two
+        client.wait_for_workers(2, timeout=120)
     results = tmp_path / "results"
     argv = ["tune", "--model", "knn", "--dataset", "digits", "--trials", "4"]
     argv += ["--trial-budget", "5", "--executor", "dask", "--scheduler", address]

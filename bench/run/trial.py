@@ -27,6 +27,9 @@ MEDIAN_STARTUP_TRIALS = 5
 HYPERBAND_REDUCTION = 3
 MILESTONES = 10
 """Validation checks per trial budget: at 10%, 20%, ... of the budget's training seconds."""
+OVER_BUDGET_TOLERANCE = 1.05
+"""A trial is flagged over budget when its training clock passed the cap by more than 5%: an
+uninterruptible fit (one scikit-learn ``fit`` call), or a training step longer than the rest."""
 
 
 @dataclass(frozen=True)
@@ -147,11 +150,6 @@ class TrialControl:
             "train_seconds": train_seconds,
             "over_budget": train_seconds > self.budget_seconds * OVER_BUDGET_TOLERANCE,
         }
-
-
-OVER_BUDGET_TOLERANCE = 1.05
-"""A trial is flagged over budget when its training clock passed the cap by more than 5%: an
-uninterruptible fit (one scikit-learn ``fit`` call), or a training step longer than the rest."""
 
 
 class StepCap:
