@@ -16,6 +16,8 @@ from bench.models.registry import ModelSpec
 # Training rows scored after the fit for the history's loss and accuracy: scoring all of them
 # cost k-NN (brute force) as much as six passes over the 10,000 test images.
 TRAIN_SCORE_LIMIT = 10_000
+# A tuning trial (fit with a control) scores fewer: its training loss is shown, never used.
+TRIAL_SCORE_LIMIT = 1_000
 
 
 class SklearnAdapter:
@@ -89,7 +91,7 @@ class SklearnAdapter:
         iterations = _iterations(self.estimator)
         labels = list(range(self.num_classes))
         check_start = time.perf_counter()
-        scored = training_rows_to_score(len(x))
+        scored = training_rows_to_score(len(x), TRIAL_SCORE_LIMIT if control else None)
         train_proba = self.predict_proba(x[scored])
         val_proba = self.predict_proba(x_val)
         val_accuracy = float(accuracy_score(y_val, val_proba.argmax(axis=1)))
@@ -172,7 +174,7 @@ class SklearnAdapter:
             if recorder.stopped:
                 break
         scoring = time.perf_counter()
-        scored = training_rows_to_score(len(x))
+        scored = training_rows_to_score(len(x), TRIAL_SCORE_LIMIT if control else None)
         train_proba = self.predict_proba(x[scored])
         # scoring the training rows is evaluation: off the training clock, as after one fit
         recorder.check_seconds += time.perf_counter() - scoring
