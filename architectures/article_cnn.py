@@ -20,6 +20,7 @@ from typing import Any
 
 from bench.models.preprocess import images_with_channel
 from bench.models.registry import register_model
+from bench.models.space import Choice, FloatRange, IntRange
 
 
 def article_sgd(config: dict[str, Any], steps_per_epoch: int) -> Any:
@@ -58,6 +59,13 @@ def article_sgd(config: dict[str, Any], steps_per_epoch: int) -> Any:
     optimizer=article_sgd,
     tuning="from the tutorial (not tuned here)",
     min_image_size=10,
+    space={
+        "learning_rate": FloatRange(1e-3, 0.1, log=True),
+        "momentum": FloatRange(0.0, 0.95),
+        "dropout": FloatRange(0.0, 0.5),
+        "batch_size": Choice((32, 64, 128)),
+        "epochs": IntRange(1, 12),
+    },
 )
 def article_cnn(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """The Keras tutorial's CNN: 2 conv blocks + 3 dense layers, plain SGD (563,114 params)."""

@@ -28,6 +28,7 @@ from typing import Any
 
 from bench.models.preprocess import images_with_channel
 from bench.models.registry import register_model
+from bench.models.space import Choice, FloatRange, IntRange
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 
@@ -71,13 +72,21 @@ def smoothed_crossentropy(config: dict[str, Any]) -> Any:
         "precision": "float32",
     },
     presets={"bf16": {"precision": "mixed_bfloat16"}},
-    tuning="28 configurations searched on the validation split (learning rate, warm-up, "
-    "label smoothing, batch size, filters, dense units, steps per execution, bfloat16, two "
-    "epochs; scripts/search_cnn_fast.py): dense 256 instead of 128 kept (every seed reached "
-    "99% validation accuracy in the epoch); learning rate, warm-up, smoothing and batch size "
-    "stay as set by hand before the split existed, since no searched change beat them",
+    tuning="learning rate, warm-up, label smoothing and batch size set by hand while the "
+    "test set still served as validation (docs/protocol.md); a later search of 28 "
+    "configurations on the validation split (scripts/search_cnn_fast.py) changed only the "
+    "dense width (256) and kept them; cnn_fast:tuned is the fair entry",
     optimizer=one_cycle_adam,
     loss=smoothed_crossentropy,
+    space={
+        "learning_rate": FloatRange(1e-3, 0.05, log=True),
+        "warmup_fraction": FloatRange(0.05, 0.4),
+        "label_smoothing": FloatRange(0.0, 0.2),
+        "batch_size": Choice((64, 128, 256)),
+        "epochs": IntRange(1, 15),
+        "filters": Choice((16, 32, 48)),
+        "dense_units": Choice((128, 256, 512)),
+    },
 )
 def cnn_fast(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """Fast small CNN: strided 6x6 conv, 3x3 conv, dense; one epoch of one-cycle Adam."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from bench.models.preprocess import flatten_and_scale
 from bench.models.registry import register_model
+from bench.models.space import Choice, IntRange
 
 
 @register_model(
@@ -17,6 +18,10 @@ from bench.models.registry import register_model
         "scikit-learn's defaults (100 trees, sqrt features); 200 trees gained 0.16 points "
         "on a 5,000-image validation split of the training set for 2.2x the fit time"
     ),
+    space={
+        "n_estimators": IntRange(20, 400, log=True),
+        "max_features": Choice(("sqrt", "log2", 0.05, 0.1)),
+    },
 )
 def random_forest(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """Random forest of fully grown trees on pixels / 255, trees built on all cores.

@@ -18,6 +18,7 @@ from typing import Any
 from bench.core.errors import BenchError
 from bench.models.preprocess import flatten_and_scale, images_with_channel
 from bench.models.registry import PublishedReference, register_model
+from bench.models.space import Choice, FloatRange, IntRange
 
 PAPER = (
     "LeCun, Bottou, Bengio, Haffner 1998, Gradient-based learning applied to document "
@@ -92,6 +93,12 @@ def check_image_size(input_shape: tuple[int, ...]) -> None:
         "epochs 98.74% (taken: fastest)"
     ),
     min_image_size=MIN_IMAGE_SIZE,
+    space={
+        "learning_rate": FloatRange(0.005, 0.2, log=True),
+        "momentum": FloatRange(0.5, 0.99),
+        "batch_size": Choice((32, 64, 128, 256)),
+        "epochs": IntRange(1, 12),
+    },
 )
 def lenet5(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """LeNet-5 (LeCun et al. 1998): C1-S2-C3-S4-C5-F6, scaled tanh, 61,750 params.
@@ -165,6 +172,12 @@ def lenet5(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: in
         "0.001 97.30%, SGD momentum 0.9 lr 0.05 97.44%, the same on the paper's input "
         "levels 97.68% (taken)"
     ),
+    space={
+        "learning_rate": FloatRange(0.005, 0.2, log=True),
+        "momentum": FloatRange(0.5, 0.99),
+        "batch_size": Choice((32, 64, 128, 256)),
+        "epochs": IntRange(1, 20),
+    },
 )
 def mlp_300(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """784-300-10 network of LeCun et al. 1998: scaled tanh, softmax + cross-entropy.

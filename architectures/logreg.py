@@ -6,6 +6,7 @@ from typing import Any
 
 from bench.models.preprocess import flatten_and_scale
 from bench.models.registry import register_model
+from bench.models.space import FloatRange
 
 
 @register_model(
@@ -21,6 +22,7 @@ from bench.models.registry import register_model
     "92.16% on validation (scikit-learn's bench_mnist recipe, SAG at tol=0.1 and C=1e4: "
     "91.85%) in 1.1-1.3x the recipe's fit time; before: L-BFGS, C=0.1, 100 iterations "
     "(about 8x the recipe's time), not searched",
+    space={"C": FloatRange(1e-3, 1e3, log=True), "tol": FloatRange(0.01, 0.5, log=True)},
 )
 def logreg(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """Multinomial logistic regression (SAGA, a few passes) on the flattened, scaled pixels."""

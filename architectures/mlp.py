@@ -6,6 +6,7 @@ from typing import Any
 
 from bench.models.preprocess import flatten_and_scale
 from bench.models.registry import register_model
+from bench.models.space import Choice, FloatRange, IntRange
 
 
 def adam_cosine(config: dict[str, Any], steps_per_epoch: int) -> Any:
@@ -36,8 +37,16 @@ def adam_cosine(config: dict[str, Any], steps_per_epoch: int) -> Any:
     },
     presets={"quick": {"epochs": 2}, "small": {"hidden_units": 128}},
     optimizer=adam_cosine,
-    tuning="common defaults (Adam 1e-3, 2x512, dropout 0.2); cosine decay added after "
-    "a constant-rate run wandered between epochs",
+    tuning="common defaults (Adam 1e-3, 2x512, dropout 0.2); cosine decay added while the "
+    "trainer still validated on the test set (commit dab8f1c, docs/protocol.md)",
+    space={
+        "learning_rate": FloatRange(1e-4, 1e-2, log=True),
+        "batch_size": Choice((32, 64, 128, 256)),
+        "epochs": IntRange(1, 20),
+        "hidden_units": Choice((128, 256, 512, 1024)),
+        "hidden_layers": IntRange(1, 3),
+        "dropout": FloatRange(0.0, 0.5),
+    },
 )
 def mlp(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """Two dense ReLU layers of 512 with dropout 0.2; Adam with a cosine learning-rate decay."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from bench.models.preprocess import flatten_and_scale
 from bench.models.registry import PublishedReference, register_model
+from bench.models.space import FloatRange, IntRange
 
 
 class DecisionSoftmax:
@@ -86,6 +87,11 @@ ROBUSTNESS_SUBSET = 2000
         "on 20,000 images, then PCA 35/50/80 x gamma 0.02/0.04 (C 5) on 55,000: all "
         "98.4-98.6%; took the cheapest (50, 0.02, 5: fewest support vectors)"
     ),
+    space={
+        "pca_components": IntRange(20, 100),
+        "C": FloatRange(0.5, 50.0, log=True),
+        "gamma": FloatRange(0.005, 0.1, log=True),
+    },
 )
 def svm_rbf_pca(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """RBF-kernel SVM (one-vs-one) on the first 50 principal components of pixels / 255.

@@ -11,10 +11,12 @@ from bench.commands import (
     predict,
     report,
     run,
+    tune,
 )
 
 COMMAND_MODULES = [
     run,
+    tune,
     report,
     compare,
     diff,

@@ -30,6 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="build each model on 28x28 inputs to count its parameters (imports TensorFlow)",
     )
     parser.add_argument(
+        "--spaces",
+        action="store_true",
+        help="show each model's search space for bench tune (key, range, default)",
+    )
+    parser.add_argument(
         "--results-dir",
         type=Path,
         default=DEFAULT_RESULTS_DIR,
@@ -45,6 +50,9 @@ def handle_list(args: argparse.Namespace) -> int:
 
     from bench.models.registry import get_model, list_models
 
+    if args.spaces:
+        print(tabulate(space_rows(list_models(args.pattern)), headers=SPACE_HEADERS))
+        return 0
     recorded = {} if args.params else recorded_parameters(args.results_dir)
     rows = []
     for name in list_models(args.pattern):
@@ -69,6 +77,24 @@ def handle_list(args: argparse.Namespace) -> int:
     headers = ["Model", "Family", "Backends", "Params", "Presets", "Defaults", "Description"]
     print(tabulate(rows, headers=headers, disable_numparse=True))
     return 0
+
+
+SPACE_HEADERS = ["Model", "Key", "Searched over", "Default"]
+
+
+def space_rows(names: list[str]) -> list[list[str]]:
+    """One row per searched key of each model (``bench list --spaces``); a model without a
+    space gets one row saying so."""
+    from bench.models.registry import get_model
+
+    rows = []
+    for name in names:
+        spec = get_model(name)
+        if not spec.space:
+            rows.append([name, "-", "no space declared: bench tune cannot tune it", "-"])
+        for key, dimension in spec.space.items():
+            rows.append([name, key, dimension.describe(), repr(spec.config.get(key))])
+    return rows
 
 
 def recorded_parameters(results_dir: Path) -> dict[str, str]:

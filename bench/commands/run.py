@@ -44,6 +44,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", default=None, help="run every model")
+    parser.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="run every selected model at this preset, e.g. --all --preset tuned (the configs "
+        "bench tune found for each dataset)",
+    )
     which.add_argument(
         "--model",
         metavar="NAMES",
@@ -165,6 +171,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_run(args: argparse.Namespace) -> int:
     """Check everything, execute the runs, write the leaderboard, say where everything went."""
+    from bench.core.spec import split_model_ref
     from bench.results.tracking import open_trackers, tracker_names
     from bench.run.executors import EXECUTORS
     from bench.run.preflight import check_sweep
@@ -175,8 +182,11 @@ def handle_run(args: argparse.Namespace) -> int:
     results_dir = sweep.results_dir
     executor = EXECUTORS.get(sweep.executor or ("dask" if sweep.scheduler else "local"))
     trackers = tracker_names(sweep.track)
+    models = all_installed_models() if sweep.models is None else sweep.models
+    if getattr(args, "preset", None):  # --all --preset tuned: every model at that preset
+        models = [f"{split_model_ref(m)[0]}:{args.preset}" for m in models]
     runs = build_runs(
-        all_installed_models() if sweep.models is None else sweep.models,
+        models,
         sweep.datasets,
         sweep.seeds,
         sweep.overrides,
@@ -188,6 +198,7 @@ def handle_run(args: argparse.Namespace) -> int:
         robustness=sweep.robustness,
         backends=sweep.backends,
         save_model=sweep.save_model,
+        results_dir=results_dir,
     )
     check_sweep(
         runs,

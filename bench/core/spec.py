@@ -51,6 +51,9 @@ class RunSpec:
     save_model: bool = False
     """Keep the trained model (and its ONNX export) beside the record: files it writes, no
     number it changes, so it is not part of :meth:`config_hash`."""
+    tuning: dict[str, Any] | None = None
+    """For a ``bench tune`` trial: its study, number, budget and pruner (see
+    :mod:`bench.run.trial`); such a run never predicts the test set."""
 
     def identity(self) -> dict[str, Any]:
         """The four fields that name a run in tables and in ``--resume``."""
@@ -78,6 +81,8 @@ class RunSpec:
             payload["robustness"] = self.robustness
         if self.backend != DEFAULT_BACKEND:
             payload["backend"] = self.backend
+        if self.tuning:  # a trial: its study and number make it a run of its own
+            payload["tuning"] = self.tuning
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
@@ -111,6 +116,8 @@ class RunSpec:
             raise ValueError(f"run field 'seed' must be an integer, got {spec.seed!r}")
         if not isinstance(spec.config, dict):
             raise ValueError("run field 'config' must be a mapping")
+        if spec.tuning is not None and not isinstance(spec.tuning, dict):
+            raise ValueError("run field 'tuning' must be a mapping or null")
         if not isinstance(spec.backend, str) or not spec.backend:
             raise ValueError(f"run field 'backend' must be a non-empty string: {spec.backend!r}")
         return spec

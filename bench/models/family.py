@@ -48,8 +48,33 @@ class FitResult:
     failure: str | None = None
 
 
+class FitControl(Protocol):
+    """Steers a fit from outside (``bench tune``): a cap on training seconds, and a verdict on
+    the validation accuracy at fixed shares of that cap.
+
+    The recorder checks the validation split when the training clock passes each
+    ``k * budget_seconds / milestones`` (k = 1..milestones) and calls :meth:`report` with k;
+    a True answer stops training there (pruned). At ``budget_seconds`` training stops and is
+    scored at that point. ``stop_at_epochs`` (when not None) stops training once that many
+    epochs (a fraction: 2.5 is halfway through the third) have run: how a tuned preset
+    replays exactly the training its best trial had inside its budget.
+    """
+
+    budget_seconds: float
+    milestones: int
+    stop_at_epochs: float | None
+
+    def report(self, step: int, value: float) -> bool:
+        """Note validation accuracy ``value`` at milestone ``step``; True to stop (prune)."""
+        ...
+
+
 class Adapter(Protocol):
-    """The interface the trainer uses for every family."""
+    """The interface the trainer uses for every family.
+
+    ``fit`` may also take a keyword ``control`` (a :class:`FitControl`), which the trainer
+    passes only for tuning trials; an adapter without it cannot be tuned.
+    """
 
     inference_method: str
 

@@ -46,6 +46,9 @@ HARNESS_RULES: Mapping[str, Param] = {
     # Where per-epoch validation looks: the held-out split (the race) or the test set (only
     # for replicating a tutorial that did so; such runs are reported apart).
     "validate_on": Param("holdout", choices=("holdout", "test")),
+    # Set by a tuned preset whose best trial was cut by the tuning budget: train this many
+    # epochs (a fraction) of the config's schedule, as the trial did, then stop.
+    "stop_at_epochs": Param(None, minimum=0.0),
 }
 
 

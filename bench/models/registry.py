@@ -24,6 +24,7 @@ from bench.core.registry import Registry
 from bench.core.spec import DEFAULT_PRESET
 from bench.models.family import FAMILIES
 from bench.models.params import Param, split_params
+from bench.models.space import Space
 
 ENTRY_POINT_GROUP = "mnist_bench.architectures"
 ARCHITECTURES_PACKAGE = "architectures"
@@ -86,6 +87,9 @@ class ModelSpec:
         uses (a fixed, stratified subset, the same for every run); None for all of them.
     rules:
         The allowed ranges its config declared with :class:`~bench.models.params.Param`.
+    space:
+        What ``bench tune`` searches: config key -> ``FloatRange``, ``IntRange`` or ``Choice``
+        (:mod:`bench.models.space`); empty for a model that cannot be tuned yet.
     """
 
     name: str
@@ -103,6 +107,7 @@ class ModelSpec:
     min_image_size: int | None = None
     robustness_subset: int | None = None
     rules: Mapping[str, Param] = field(default_factory=dict)
+    space: Space = field(default_factory=dict)
 
     def preset_names(self) -> list[str]:
         """Return ``default`` followed by the declared presets."""
@@ -141,6 +146,7 @@ def register_model(
     tuning: str = "",
     min_image_size: int | None = None,
     robustness_subset: int | None = None,
+    space: Space | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator that registers a model builder under its function name.
 
@@ -181,6 +187,7 @@ def register_model(
             deterministic=deterministic,
             tuning=tuning,
             min_image_size=min_image_size,
+            space=MappingProxyType(dict(space or {})),
         )
         REGISTRY.add(spec.name, spec)
         return builder

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 from bench.core.errors import BenchError
 from bench.core.spec import DEFAULT_BACKEND, RunSpec, split_model_ref
-from bench.models.registry import DEFAULT_PRESET, get_model, list_models
+from bench.models.registry import DEFAULT_PRESET, ModelSpec, get_model, list_models
 from bench.models.user_files import model_file
+from bench.results.store.files import DEFAULT_RESULTS_DIR
+from bench.results.store.tuned import is_tuned
 from bench.run.backends import uses_backends
 from bench.run.config import parse_overrides, resolve_config
 from bench.run.fingerprint import model_fingerprint
+from bench.run.tuned import tuned_config
 
 QUICK_PRESET = "quick"
 QUICK_LIMIT_TRAIN = 5000
@@ -82,6 +87,7 @@ def build_runs(
     robustness: str | None = None,
     backends: Sequence[str] = (DEFAULT_BACKEND,),
     save_model: bool = False,
+    results_dir: Path = DEFAULT_RESULTS_DIR,
 ) -> list[RunSpec]:
     """Return one RunSpec per (model, preset, dataset, seed, backend), configs resolved and
     validated.
@@ -105,8 +111,11 @@ def build_runs(
         limit_train = limit_train or QUICK_LIMIT_TRAIN
     routed = split_overrides(overrides, sorted({n for n, _ in pairs}))
     configs = {
-        (name, preset): resolve_config(get_model(name), preset, routed[name])
+        (name, preset, dataset): resolve_config(
+            *tuned_spec(get_model(name), preset, dataset, results_dir), routed[name]
+        )
         for name, preset in pairs
+        for dataset in datasets
     }
     fingerprints = {name: model_fingerprint(get_model(name)) for name in {n for n, _ in pairs}}
     backends_of = {
@@ -127,7 +136,7 @@ def build_runs(
                         preset=preset,
                         dataset=dataset,
                         seed=seed,
-                        config=configs[(name, preset)],
+                        config=configs[(name, preset, dataset)],
                         limit_train=limit_train,
                         limit_test=limit_test,
                         deterministic=deterministic,
@@ -141,3 +150,13 @@ def build_runs(
                     for backend in backends_of[name]
                 )
     return runs
+
+
+def tuned_spec(
+    spec: ModelSpec, preset: str, dataset: str, results_dir: Path
+) -> tuple[ModelSpec, str]:
+    """For a tuned preset (``tuned``, ``tuned-s<K>``): the spec with the tuned config of
+    ``dataset`` as its defaults, and the default preset; otherwise ``(spec, preset)``."""
+    if not is_tuned(preset):
+        return spec, preset
+    return replace(spec, config=tuned_config(spec, dataset, preset, results_dir)), DEFAULT_PRESET

@@ -59,6 +59,7 @@ from bench.results.store.files import PROBABILITY_DTYPE
 from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem
 from bench.run.fingerprint import code_info
+from bench.run.trial import STOP_AT_EPOCHS, StepCap, TrialControl, TrialPlan
 
 LATENCY_IMAGES = 500
 THROUGHPUT_REPEATS = 5
@@ -150,7 +151,10 @@ def _train_and_measure(
         x_train, y_train = split.x_train[: run.limit_train], split.y_train[: run.limit_train]
         x_val, y_val = split.x_val, split.y_val
         split_info = {**split.describe(), "protocol": "holdout"}
-    x_test, y_test = data.x_test[: run.limit_test], data.y_test[: run.limit_test]
+    trial = TrialControl(TrialPlan.from_dict(run.tuning)) if run.tuning else None
+    control = trial or step_cap(run.config)
+    n_test = run.limit_test if trial is None else 0  # a tuning trial never sees the test set
+    x_test, y_test = data.x_test[:n_test], data.y_test[:n_test]
     partial["dataset_info"] = {
         **data.metadata(),
         "title": entry.display_name,
@@ -161,7 +165,7 @@ def _train_and_measure(
     partial.update(n_train=int(len(x_train)), n_val=int(len(x_val)), n_test=int(len(x_test)))
     check_image_size(spec, data.image_shape)
     x_train_in, x_val_in = spec.preprocess(x_train), spec.preprocess(x_val)
-    x_test_in = spec.preprocess(x_test)
+    x_test_in = spec.preprocess(x_test) if trial is None else None
     phases.end("data")
 
     wrong_backend = backend_problem(spec.family, run.backend)
@@ -176,12 +180,20 @@ def _train_and_measure(
     phases.end("build")
 
     fit: FitResult = adapter.fit(
-        x_train_in, y_train, x_val_in, y_val, on_epoch, checks_per_epoch(len(y_train))
+        x_train_in,
+        y_train,
+        x_val_in,
+        y_val,
+        on_epoch,
+        checks_per_epoch(len(y_train)) if trial is None else 1,
+        **({} if control is None else {"control": control}),
     )
     partial.update(history=fit.history, checks=fit.checks, notes=list(fit.notes))
     phases.end("train")
     if fit.failure:
         raise NonFiniteLoss(fit.failure)
+    if trial is not None:  # a tuning trial: scored on the validation split, nothing more
+        return _trial_record(run, trial, fit, phases, started_at, partial)
 
     test_start = time.perf_counter()
     # metrics from exactly the array the record stores, so they recompute from its file
@@ -239,6 +251,53 @@ def _train_and_measure(
         timings=timings,
         robustness=robustness,
         probability_arrays={"val": val_proba, "test": test_proba},
+        **partial,
+    )
+
+
+def step_cap(config: dict[str, Any]) -> StepCap | None:
+    """The step cap of a tuned preset whose best trial the budget cut (``stop_at_epochs``)."""
+    epochs = config.get(STOP_AT_EPOCHS)
+    return None if epochs is None else StepCap(epochs)
+
+
+def _trial_record(
+    run: RunSpec,
+    control: TrialControl,
+    fit: FitResult,
+    phases: _Phases,
+    started_at: str,
+    partial: dict[str, Any],
+) -> RunRecord:
+    """The record of a tuning trial: its last validation check is its score; no test-set
+    prediction, no speed measurements."""
+    last = fit.checks[-1]
+    stopped = next((e["stopped"] for e in fit.history if e.get("stopped")), None)
+    framework = partial.pop("framework")
+    return RunRecord(
+        run=run,
+        status="ok",
+        started_at=started_at,
+        finished_at=now_iso(),
+        environment={**collect_environment(), "framework": framework},
+        metrics={
+            "val_accuracy": float(last["val_accuracy"]),
+            "val_loss": float(last["val_loss"]),
+            "trial": control.outcome(
+                stopped,
+                fit.train_seconds,
+                fit.history[-1].get("stopped_at_epochs") or last["epoch_fraction"],
+            ),
+        },
+        timings={
+            "clocks": {
+                "train_seconds": fit.train_seconds,
+                "eval_seconds": fit.check_seconds,
+                "wall_seconds": phases.total,
+                "fit_seconds": fit.fit_seconds,
+            },
+            "phases": phases.seconds,
+        },
         **partial,
     )
 

@@ -32,7 +32,7 @@ from bench.models.families._keras_files import (  # noqa: E402
     save_keras,
 )
 from bench.models.families._recorder import FitRecorder  # noqa: E402
-from bench.models.family import EpochCallback, FitResult  # noqa: E402
+from bench.models.family import EpochCallback, FitControl, FitResult  # noqa: E402
 from bench.models.portable import OnnxExport, SavedFiles  # noqa: E402
 from bench.models.registry import ModelSpec  # noqa: E402
 
@@ -82,6 +82,8 @@ class EpochRecorder(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.recorder.steps_finished(batch + 1, before_check=self._sync_weights)
+        if self.recorder.stopped:  # a tuning trial pruned or at its cap: Keras stops mid-epoch
+            self.model.stop_training = True
 
     def _sync_weights(self) -> None:
         _ = self.model  # the property syncs JAX's training state into the model's variables
@@ -158,8 +160,11 @@ class KerasAdapter:
         y_val: np.ndarray,
         on_epoch: EpochCallback | None = None,
         checks_per_epoch: int = 10,
+        *,
+        control: FitControl | None = None,
     ) -> FitResult:
-        """Compile and train for ``config['epochs']`` epochs, checking ``(x_val, y_val)``.
+        """Compile and train for ``config['epochs']`` epochs, checking ``(x_val, y_val)``;
+        a ``control`` (tuning) may stop training early (see :class:`FitRecorder`).
 
         A model may set ``steps_per_execution`` in its config (default 1): that many batches
         run per call of the compiled train function (where the backend allows; see
@@ -189,6 +194,7 @@ class KerasAdapter:
             batch_size,
             start,
             checks_per_epoch,
+            control,
         )
         train = self.backend.fit_input(x, y, self.num_classes, batch_size)
         self.model.fit(

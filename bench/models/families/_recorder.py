@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.models.family import EpochCallback
+from bench.models.family import EpochCallback, FitControl
+
+BUDGET = "budget"
+PRUNED = "pruned"
 
 Validate = Callable[[], tuple[float, float]]
 
@@ -29,6 +32,11 @@ class FitRecorder:
     training step (or first compiled call of several steps) returned (``first_step_seconds``)
     and on how many images, so throughput can be measured without the start-up. A non-finite
     training loss is the run's failure (:attr:`failure`); the loop should stop then.
+
+    With a ``control`` (tuning trials), the recorder also checks at the control's milestones
+    of training seconds and reports each to it; :attr:`stopped` becomes ``"pruned"`` when the
+    control says so, or ``"budget"`` when the training clock reaches the control's cap, and
+    the loop should stop then too (the epoch's end check scores the model where it stopped).
     """
 
     def __init__(
@@ -40,6 +48,7 @@ class FitRecorder:
         batch_size: int,
         start: float,
         checks_per_epoch: int,
+        control: FitControl | None = None,
     ) -> None:
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
@@ -64,6 +73,11 @@ class FitRecorder:
         self._epoch_start = start
         self._epoch_end = start
         self._epoch_check_seconds = 0.0
+        self.control = control
+        self.stopped: str | None = None
+        self.stopped_at: float | None = None  # epochs done when it stopped (a fraction)
+        self._milestone = 1
+        self._fresh_check = False
 
     def train_clock(self) -> float:
         """Seconds of training so far: wall time since ``start`` minus validation checks."""
@@ -84,7 +98,39 @@ class FitRecorder:
                 "val_loss": loss,
             }
         )
+        self._fresh_check = True
         return accuracy, loss
+
+    def _milestone_seconds(self) -> float:
+        assert self.control is not None
+        return self._milestone * self.control.budget_seconds / self.control.milestones
+
+    def _control_due(self) -> bool:
+        return (
+            self.control is not None
+            and self.stopped is None
+            and self.train_clock() >= self._milestone_seconds()
+        )
+
+    def _step_cap_reached(self, fraction: float) -> bool:
+        cap = None if self.control is None else self.control.stop_at_epochs
+        return cap is not None and self.stopped is None and fraction >= cap - 1e-9
+
+    def _follow_control(self, fraction: float, accuracy: float | None = None) -> None:
+        """Report every milestone the training clock has passed (one check serves them all,
+        ``accuracy`` when just measured); stop on the control's word or at its cap."""
+        assert self.control is not None
+        clock = self.train_clock()
+        while self.stopped is None and clock >= self._milestone_seconds():
+            if accuracy is None:
+                accuracy, _ = self.check(fraction)
+            if self.control.report(self._milestone, accuracy):
+                self.stopped = PRUNED
+            self._milestone += 1
+            if self._milestone > self.control.milestones:
+                self.stopped = self.stopped or BUDGET
+        if self.stopped:
+            self.stopped_at = fraction
 
     def training_began(self) -> None:
         """The loop is about to run its first step: setup (input, compilation) is over."""
@@ -99,10 +145,15 @@ class FitRecorder:
         self._epoch_start = self.start if epoch == 0 else self._epoch_end
 
     def due_check(self, steps_done: int) -> bool:
-        """True when a mid-epoch check falls due after ``steps_done`` steps of this epoch."""
+        """True when a mid-epoch check (or, with a control, a milestone or the cap) falls due
+        after ``steps_done`` steps of this epoch."""
         return (
-            self._next_check < len(self.check_steps)
-            and steps_done >= self.check_steps[self._next_check]
+            (
+                self._next_check < len(self.check_steps)
+                and steps_done >= self.check_steps[self._next_check]
+            )
+            or self._control_due()
+            or self._step_cap_reached(self._epoch + steps_done / self.steps_per_epoch)
         )
 
     def steps_finished(
@@ -112,18 +163,33 @@ class FitRecorder:
         the checks that fell due (``before_check`` runs first, e.g. to sync the weights)."""
         if self._first_step is None:
             self._first_step = (time.perf_counter() - self.start, steps_done)
-        while self.due_check(steps_done):
+        self._fresh_check = False
+        fraction = self._epoch + steps_done / self.steps_per_epoch
+        while self._next_check < len(self.check_steps) and (
+            steps_done >= self.check_steps[self._next_check]
+        ):
             self._next_check += 1
             if steps_done < self.steps_per_epoch:
                 if before_check is not None:
                     before_check()
-                self.check(self._epoch + steps_done / self.steps_per_epoch)
+                self.check(fraction)
+        if self._control_due():
+            if before_check is not None:
+                before_check()
+            self._follow_control(fraction)
+        if self._step_cap_reached(fraction):
+            self.stopped, self.stopped_at = BUDGET, fraction  # the epoch's end check scores it
 
     def epoch_ended(self, epoch: int, loss: float | None, accuracy: float | None) -> dict[str, Any]:
         """Epoch ``epoch`` (0-based) ended with this mean training loss and accuracy: check the
         validation split, record the epoch's entry, and return it."""
         train_clock = self.train_clock()
-        val_accuracy, val_loss = self.check(epoch + 1.0)
+        if self.stopped and self._fresh_check:  # just checked where it stopped
+            val_accuracy, val_loss = self.checks[-1]["val_accuracy"], self.checks[-1]["val_loss"]
+        else:
+            val_accuracy, val_loss = self.check(self.stopped_at or epoch + 1.0)
+            if self._control_due():  # an epoch's end past a milestone: report this check
+                self._follow_control(epoch + 1.0, val_accuracy)
         now = time.perf_counter()
         self._epoch_end = now
         seconds = now - self._epoch_start
@@ -139,6 +205,9 @@ class FitRecorder:
             "elapsed_train_seconds": train_clock,
             "elapsed_seconds": now - self.start,
         }
+        if self.stopped:
+            entry["stopped"] = self.stopped
+            entry["stopped_at_epochs"] = self.stopped_at
         if epoch == 0:
             entry["setup_seconds"] = self._setup_seconds
             if self._first_step is not None:

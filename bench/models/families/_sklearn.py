@@ -16,13 +16,15 @@ from bench.models.families._sklearn_files import (
     load_sklearn,
     save_sklearn,
 )
-from bench.models.family import EpochCallback, FitResult
+from bench.models.family import EpochCallback, FitControl, FitResult
 from bench.models.portable import OnnxExport, SavedFiles
 from bench.models.registry import ModelSpec
 
 # Training rows scored after the fit for the history's loss and accuracy: scoring all of them
 # cost k-NN (brute force) as much as six passes over the 10,000 test images.
 TRAIN_SCORE_LIMIT = 10_000
+# A tuning trial (fit with a control) scores fewer: its training loss is shown, never used.
+TRIAL_SCORE_LIMIT = 1_000
 
 
 class SklearnAdapter:
@@ -68,8 +70,16 @@ class SklearnAdapter:
         y_val: np.ndarray,
         on_epoch: EpochCallback | None = None,
         checks_per_epoch: int = 10,
+        *,
+        control: FitControl | None = None,
     ) -> FitResult:
         """Fit once; the one "epoch" records solver iterations and whether it converged.
+
+        One ``fit`` call cannot be stopped part-way: with a ``control`` (tuning), an ensemble
+        that can grow (``warm_start`` and ``n_estimators``, such as a random forest) is grown in
+        ``GROWTH_CHUNKS`` steps instead, checked, pruned and capped between them (the trees are
+        the same as one fit's: scikit-learn draws their seeds as one fit would); any other
+        estimator fits once, and a fit past its cap is flagged by the trainer, not cut.
 
         Training loss and accuracy are measured on at most ``TRAIN_SCORE_LIMIT`` evenly
         spaced training rows (``train_scored`` says how many).
@@ -77,6 +87,8 @@ class SklearnAdapter:
         The validation split is scored once, after the fit (an estimator has no earlier
         state to check), off the training clock.
         """
+        if control is not None and grows_in_steps(self.estimator):
+            return self._grow(x, y, x_val, y_val, on_epoch, control)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -86,7 +98,7 @@ class SklearnAdapter:
         iterations = _iterations(self.estimator)
         labels = list(range(self.num_classes))
         check_start = time.perf_counter()
-        scored = training_rows_to_score(len(x))
+        scored = training_rows_to_score(len(x), TRIAL_SCORE_LIMIT if control else None)
         train_proba = self.predict_proba(x[scored])
         val_proba = self.predict_proba(x_val)
         val_accuracy = float(accuracy_score(y_val, val_proba.argmax(axis=1)))
@@ -129,6 +141,62 @@ class SklearnAdapter:
             check_seconds=check_seconds,
             fit_seconds=fit_seconds + check_seconds,
             notes=notes,
+        )
+
+    def _grow(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        x_val: np.ndarray,
+        y_val: np.ndarray,
+        on_epoch: EpochCallback | None,
+        control: FitControl,
+    ) -> FitResult:
+        """Grow the ensemble to its ``n_estimators`` in steps, through a :class:`FitRecorder`
+        (one "epoch" of ``GROWTH_CHUNKS`` steps) that checks, prunes and caps it."""
+        from bench.models.families._recorder import FitRecorder
+
+        labels = list(range(self.num_classes))
+
+        def validate() -> tuple[float, float]:
+            proba = self.predict_proba(x_val)
+            accuracy = float(accuracy_score(y_val, proba.argmax(axis=1)))
+            return accuracy, float(log_loss(y_val, proba, labels=labels))
+
+        total = int(self.estimator.n_estimators)
+        sizes = sorted(
+            {max(1, round(total * k / GROWTH_CHUNKS)) for k in range(1, GROWTH_CHUNKS + 1)}
+        )
+        start = time.perf_counter()
+        recorder = FitRecorder(
+            1, len(sizes), validate, on_epoch, max(1, len(x) // len(sizes)), start, 1, control
+        )
+        self.estimator.set_params(warm_start=True)
+        recorder.training_began()
+        recorder.epoch_began(0)
+        for step, size in enumerate(sizes, start=1):
+            self.estimator.set_params(n_estimators=size)
+            self.estimator.fit(x, y)
+            recorder.steps_finished(step)
+            if recorder.stopped:
+                break
+        scoring = time.perf_counter()
+        scored = training_rows_to_score(len(x), TRIAL_SCORE_LIMIT if control else None)
+        train_proba = self.predict_proba(x[scored])
+        # scoring the training rows is evaluation: off the training clock, as after one fit
+        recorder.check_seconds += time.perf_counter() - scoring
+        recorder.epoch_ended(
+            0,
+            float(log_loss(y[scored], train_proba, labels=labels)),
+            float(accuracy_score(y[scored], train_proba.argmax(axis=1))),
+        )
+        fit_seconds = time.perf_counter() - start
+        return FitResult(
+            history=recorder.history,
+            checks=recorder.checks,
+            train_seconds=fit_seconds - recorder.check_seconds,
+            check_seconds=recorder.check_seconds,
+            fit_seconds=fit_seconds,
         )
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -176,6 +244,16 @@ class SklearnAdapter:
     def export_onnx(self, sample: np.ndarray) -> OnnxExport:
         """The estimator as ONNX through skl2onnx, where it has a converter."""
         return export_sklearn_onnx(self.estimator, feature_count(self.input_shape))
+
+
+GROWTH_CHUNKS = 10
+
+
+def grows_in_steps(estimator: Any) -> bool:
+    """True for an ensemble scikit-learn can grow tree by tree (``warm_start`` and
+    ``n_estimators``), such as a random forest."""
+    params = estimator.get_params() if hasattr(estimator, "get_params") else {}
+    return "warm_start" in params and int(params.get("n_estimators") or 0) >= 2
 
 
 def _iterations(estimator: Any) -> int | None:

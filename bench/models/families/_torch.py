@@ -35,7 +35,7 @@ from bench.measure.torch_flops import count_torch_flops
 from bench.models.families._recorder import FitRecorder
 from bench.models.families._torch_average import WeightAverage
 from bench.models.families._torch_files import export_torch_onnx, load_state, save_torch
-from bench.models.family import EpochCallback, FitResult
+from bench.models.family import EpochCallback, FitControl, FitResult
 from bench.models.portable import OnnxExport, SavedFiles
 from bench.models.registry import ModelSpec
 
@@ -163,10 +163,12 @@ class TorchAdapter:
         y_val: np.ndarray,
         on_epoch: EpochCallback | None = None,
         checks_per_epoch: int = 10,
+        *,
+        control: FitControl | None = None,
     ) -> FitResult:
         """Train for ``config['epochs']`` epochs of shuffled batches, checking ``(x_val, y_val)``
         several times per epoch off the training clock; stop after an epoch whose mean
-        training loss is not finite."""
+        training loss is not finite, or where a ``control`` (tuning) stops it."""
         batch_size = int(self.config["batch_size"])
         epochs = int(self.config["epochs"])
         steps_per_epoch = math.ceil(len(x) / batch_size)
@@ -181,6 +183,7 @@ class TorchAdapter:
             batch_size,
             start,
             checks_per_epoch,
+            control,
         )
         images, labels = self._tensor(x), self._tensor(y, torch.int64)
         generator = torch.Generator().manual_seed(self._shuffle_seed)
@@ -191,6 +194,7 @@ class TorchAdapter:
             loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
             correct = torch.zeros((), device=self.device, dtype=torch.int64)
             order = torch.randperm(len(x), generator=generator).to(self.device)
+            seen = 0
             for step in range(steps_per_epoch):
                 index = order[step * batch_size : (step + 1) * batch_size]
                 batch_x, batch_y = images[index], labels[index]
@@ -207,15 +211,16 @@ class TorchAdapter:
                 with torch.no_grad():
                     loss_sum += loss.detach().double() * len(index)
                     correct += (logits.argmax(dim=1) == batch_y).sum()
+                seen += len(index)
                 if (epoch == 0 and step == 0) or recorder.due_check(step + 1):
                     self._synchronize()
                     recorder.steps_finished(step + 1)
                     self.model.train()
+                    if recorder.stopped:
+                        break
             self._synchronize()
-            recorder.epoch_ended(
-                epoch, float(loss_sum.item()) / len(x), float(correct.item()) / len(x)
-            )
-            if recorder.failure:
+            recorder.epoch_ended(epoch, float(loss_sum.item()) / seen, float(correct.item()) / seen)
+            if recorder.failure or recorder.stopped:
                 break
         fit_seconds = time.perf_counter() - start
         return FitResult(

@@ -294,7 +294,15 @@ def _check_types(values: dict[str, Any]) -> None:
 
 
 def _check_ok(record: RunRecord) -> None:
-    """An ok record must carry finite metrics and one prediction per test label."""
+    """An ok record must carry finite metrics and one prediction per test label (a tuning
+    trial: a finite validation accuracy, and no test predictions at all)."""
+    if record.run.tuning:
+        score = record.metrics.get("val_accuracy")
+        if not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
+            raise RecordError(f"status ok but the trial's validation accuracy is {score!r}")
+        if record.predictions or record.test_labels:
+            raise RecordError("a tuning trial's record must hold no test predictions or labels")
+        return
     accuracy = record.metrics.get("accuracy")
     if not isinstance(accuracy, (int, float)) or not math.isfinite(accuracy):
         raise RecordError(f"status ok but accuracy is {accuracy!r}")

@@ -129,5 +129,13 @@ def run_in_process(
 
 def summary_line(position: str, run: RunSpec, record: RunRecord, seconds: float, path: Path) -> str:
     """One line saying how a finished run went and where its record is."""
-    outcome = f"ok, test accuracy {record.accuracy:.4f}" if record.ok else f"FAILED: {record.error}"
+    if not record.ok:
+        outcome = f"FAILED: {record.error}"
+    elif run.tuning:  # a tuning trial never predicts the test set
+        trial = record.metrics["trial"]
+        outcome = (
+            f"{trial['state'].lower()}, validation accuracy {record.metrics['val_accuracy']:.4f}"
+        )
+    else:
+        outcome = f"ok, test accuracy {record.accuracy:.4f}"
     return f"{position} {run.label}: {outcome} ({_format_seconds(seconds)}) -> {path}"

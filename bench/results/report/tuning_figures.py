@@ -1,0 +1,34 @@
+"""The tuned race's figure: best-so-far validation accuracy against the trial number and
+against cumulative training seconds, one line per study (model, and search seed when not 0)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from bench.results.report.figure_style import model_colors, subplots
+
+
+def best_so_far_figure(frame: pd.DataFrame, dataset: str) -> Any:
+    """A two-panel matplotlib figure of the rows of ``dataset`` in ``frame`` (from
+    :func:`~bench.results.report.frames_tuning.trial_frame`); ``figure_style.png_bytes`` turns
+    it into PNG bytes."""
+    rows = frame[frame["dataset"] == dataset]
+    fig, (by_trial, by_seconds) = subplots(1, 2, figsize=(10.0, 4.0), sharey=True)
+    colors = model_colors(rows["model"].unique())
+    for _study, lines in rows.groupby("study", sort=True):
+        lines = lines.sort_values("trial")
+        model, seed = lines["model"].iloc[0], int(lines["search_seed"].iloc[0])
+        label = model if seed == 0 else f"{model} (search seed {seed})"
+        style = {"color": colors[model], "linestyle": "-" if seed == 0 else ":", "label": label}
+        by_trial.step(lines["trial"] + 1, 100 * lines["best_so_far"], where="post", **style)
+        by_seconds.step(
+            lines["cumulative_seconds"], 100 * lines["best_so_far"], where="post", **style
+        )
+    by_trial.set_xlabel("trial")
+    by_seconds.set_xlabel("cumulative training seconds")
+    by_trial.set_ylabel("best validation accuracy so far (%)")
+    by_seconds.legend(fontsize="small", loc="lower right")
+    fig.suptitle(f"{dataset}: best-so-far validation accuracy of each model's search")
+    return fig

@@ -1,0 +1,72 @@
+"""The tuned race's data for the report, from real studies on digits: best-so-far validation
+accuracy against trials and cumulative training seconds, trial counts, race labels, the figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("optuna", reason="pip install 'mnist-bench[tune]'")
+
+from bench.cli import main  # noqa: E402
+from bench.results.report.figure_style import png_bytes  # noqa: E402
+from bench.results.report.frames_tuning import (  # noqa: E402
+    load_trial_records,
+    race_label,
+    trial_counts,
+    trial_frame,
+    tuned_note,
+)
+from bench.results.report.tuning_figures import best_so_far_figure  # noqa: E402
+from bench.results.store.files import load_records  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    results = tmp_path_factory.mktemp("tuning") / "results"
+    common = ["--dataset", "digits", "--trial-budget", "5", "--results-dir", str(results)]
+    assert main(["tune", "--model", "logreg", "--trials", "4", "--sampler", "random", *common]) == 0
+    assert main(["tune", "--model", "knn", "--trials", "2", "--search-seed", "0,1", *common]) == 0
+    run = ["run", "--model", "knn,knn:tuned", "--dataset", "digits", "--no-report"]
+    assert main([*run, "--results-dir", str(results)]) == 0
+    return results
+
+
+def test_best_so_far_is_the_running_maximum_of_complete_trials(results):
+    records = load_trial_records(results, "digits")
+    frame = trial_frame(records)
+    assert sorted(frame["study"].unique()) == [
+        "digits--knn--search0",
+        "digits--knn--search1",
+        "digits--logreg--search0",
+    ]
+    for _, rows in frame.groupby("study"):
+        values = rows["val_accuracy"].to_numpy(dtype=float)
+        assert np.allclose(rows["best_so_far"], np.maximum.accumulate(values))
+        assert np.allclose(rows["cumulative_seconds"], np.cumsum(rows["train_seconds"]))
+        assert list(rows["trial"]) == list(range(len(rows)))
+    by_id = {r.run.tuning["study"] + str(r.run.tuning["number"]): r for r in records}
+    for row in frame.itertuples():
+        assert row.val_accuracy == by_id[row.study + str(row.trial)].metrics["val_accuracy"]
+    counts = trial_counts(frame).set_index("study")
+    assert counts.loc["digits--logreg--search0", "trials"] == 4
+    assert counts.loc["digits--knn--search1", "complete"] == 2
+    assert (counts["budget_seconds"] == 5.0).all()
+
+
+def test_race_labels_tell_defaults_from_tuned(results):
+    records = load_records(results)
+    labels = {record.label: race_label(record) for record in records}
+    assert labels == {"knn": "defaults", "knn:tuned": "tuned"}
+    notes = {record.label: tuned_note(results, record) for record in records}
+    assert notes["knn"] is None
+    assert notes["knn:tuned"] == (
+        "bench tune, 2 trials of 5 s each (tpe, median pruning, search seed 0: 0 pruned, 0 failed)"
+    )
+
+
+def test_the_figure_draws_one_line_per_study_in_both_panels(results):
+    figure = best_so_far_figure(trial_frame(load_trial_records(results)), "digits")
+    by_trial, by_seconds = figure.axes
+    assert len(by_trial.lines) == len(by_seconds.lines) == 3
+    assert png_bytes(figure).startswith(b"\x89PNG")
