@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from bench.errors import BenchError
-from bench.fsutil import atomic_write_bytes
 from bench.results.flatten import FRAMES, TABLES
+from bench.safe_io import write_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,15 +74,17 @@ def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     raise BenchError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def write_table(frame: pd.DataFrame, path: Path, fmt: str | None = None) -> Path:
-    """Write ``frame`` to ``path`` atomically, in ``fmt`` or the format its suffix names."""
+def write_table(
+    frame: pd.DataFrame, path: Path, fmt: str | None = None, *, parents: bool = False
+) -> Path:
+    """Write ``frame`` to ``path`` atomically, in ``fmt`` or the format its suffix names.
+
+    ``path`` goes through the safe writer (:func:`bench.safe_io.write_output`): anything there
+    that is not a regular file is refused, and so is a missing folder unless ``parents``.
+    """
     path = Path(path)
     content = table_bytes(frame, fmt or format_of(path))
-    try:
-        atomic_write_bytes(path, content)
-    except OSError as error:
-        raise BenchError(f"cannot write {path}: {error.strerror or error}") from None
-    return path
+    return write_output(path, content, parents=parents)
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.errors import BenchError
+from bench.errors import AfterTrainingError, BenchError
 from bench.measure.environment import usable_cores
 from bench.results.record import RunError, RunRecord
 from bench.results.store import write_record
@@ -358,7 +358,7 @@ def _record_of(future: Future, run: RunSpec) -> RunRecord:
         frames = future.traceback()
         trace = "".join(traceback.format_tb(frames)) if frames is not None else None
         return lost_run_record(run, error, trace)
-    raise BenchError(
+    raise AfterTrainingError(
         f"the Dask cluster dropped {run.label} on {run.dataset}, seed {run.seed} "
         f"(task {future.status}: scheduler gone or restarted?). Finished records are kept; "
         "rerun the same command with --resume to do the rest"
