@@ -20,18 +20,17 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_bytes, remove_stale_temporaries
+from bench.core.names import FILE_NAME_LIMIT, name_problem
+from bench.core.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS, RunSpec
 from bench.data import load_dataset
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_bytes, remove_stale_temporaries
 from bench.models.family import FAMILIES
 from bench.models.registry import get_model
-from bench.names import FILE_NAME_LIMIT, name_problem
-from bench.run.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS, RunSpec
 
 SCHEDULER_PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss")
-HOST_NAME = re.compile(
-    r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$"
-)
+_LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
+HOST_NAME = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
 
 
 def check_results_dir(results_dir: Path) -> str | None:
@@ -89,7 +88,7 @@ def _is_ip_address(host: str) -> bool:
 
 def name_problems(runs: Sequence[RunSpec]) -> Iterator[str]:
     """Every name of ``runs`` that could not become a file name unchanged (see
-    :mod:`bench.names`), and every run id longer than a file name may be (repeats included:
+    :mod:`bench.core.names`), and every run id longer than a file name may be (repeats included:
     the caller drops them)."""
     for run in runs:
         names = {"model": run.model, "preset": run.preset, "dataset": run.dataset}

@@ -1,10 +1,11 @@
 """The record store: where records live under a results folder, and reading and writing them.
 
 Layout: ``<results>/runs/<run-id>/record.json`` plus, beside it, ``probabilities.npz`` (the
-validation and test probabilities as float16). Every write is atomic. Every read goes through
-the safe reader (:mod:`bench.safe_io`): a record must be a regular UTF-8 file inside the results
-folder, at most :data:`RECORD_LIMIT` bytes, nesting at most 64 levels, with a run id that is a
-safe file name, and the probabilities file it names must match the SHA-256 it records. Reading
+validation and test probabilities as float16). Every write is atomic. Every read goes
+through the safe reader (:mod:`bench.core.safe_io`): a record must be a regular UTF-8 file
+inside the results folder, at most :data:`RECORD_LIMIT` bytes, nesting at most 64 levels,
+with a run id that is a safe file name, and the probabilities file it names must match the
+SHA-256 it records. Reading
 never raises on a bad file: :func:`scan_records` returns the good records and, for every other
 file, the reason it was left out (``--resume`` reruns those runs).
 """
@@ -18,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import AfterTrainingError, BenchError
-from bench.fsutil import atomic_write_bytes, atomic_write_json
-from bench.names import FILE_NAME_LIMIT, name_problem
-from bench.results.record import RecordError, RunRecord
-from bench.safe_io import read_bytes, read_json
+from bench.core.errors import AfterTrainingError, BenchError
+from bench.core.fsutil import atomic_write_bytes, atomic_write_json
+from bench.core.names import FILE_NAME_LIMIT, name_problem
+from bench.core.safe_io import read_bytes, read_json
+from bench.results.store.record import RecordError, RunRecord
 
 RECORD_FILE = "record.json"
 PROBABILITIES_FILE = "probabilities.npz"
@@ -44,7 +45,7 @@ class Unreadable:
 
 def run_folder(results_dir: Path, run_id: str) -> Path:
     """The folder holding the record of ``run_id``; a run id that is not a safe file name
-    (see :mod:`bench.names`) is a :class:`BenchError`, so no record lands outside ``runs/``."""
+    (see :mod:`bench.core.names`) is a :class:`BenchError`, so no record lands outside ``runs/``."""
     problem = name_problem(run_id, FILE_NAME_LIMIT)
     if problem:
         raise BenchError(f"run id {run_id[:80]!r} {problem}; rename the model or preset")

@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_bytes
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_bytes
 
 if sys.version_info >= (3, 11):
     import tomllib
