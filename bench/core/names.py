@@ -24,9 +24,17 @@ NAME_LIMIT = 64
 FILE_NAME_LIMIT = 200
 """Longest name of a file or folder the harness makes from names (a run id), in characters;
 file systems allow 255 bytes, and temporaries add a prefix and a suffix."""
+RUN_ID_EXTRA = "@"
+"""A run id may also hold ``@``: it joins a model to a Keras backend (``cnn_fast.default@jax``)
+in ids that records made since backends existed already carry."""
 ALLOWED = "A-Z a-z 0-9 . _ -"
 _OUTSIDE = re.compile(r"[^A-Za-z0-9._-]")
 _HASH_CHARACTERS = 8
+
+
+def run_id_problem(run_id: str) -> str | None:
+    """None if ``run_id`` can name a run's folder unchanged, else why not."""
+    return name_problem(run_id, FILE_NAME_LIMIT, RUN_ID_EXTRA)
 
 
 def safe_name(text: str, limit: int = NAME_LIMIT) -> str:
@@ -45,16 +53,17 @@ def safe_name(text: str, limit: int = NAME_LIMIT) -> str:
     return f"{cleaned[: limit - _HASH_CHARACTERS - 1]}-{digest}"
 
 
-def name_problem(text: str, limit: int = NAME_LIMIT) -> str | None:
-    """None if :func:`safe_name` keeps ``text`` unchanged, else why it would change it."""
+def name_problem(text: str, limit: int = NAME_LIMIT, extra: str = "") -> str | None:
+    """None if :func:`safe_name` keeps ``text`` unchanged, else why it would change it;
+    ``extra`` characters are allowed too (:data:`RUN_ID_EXTRA` for a run id)."""
     if not isinstance(text, str) or not text:
         return "is empty"
-    bad = sorted(set(_OUTSIDE.findall(text)))
+    bad = sorted(set(_OUTSIDE.findall(text)) - set(extra))
     if bad:
         shown = " ".join(repr(ch) for ch in bad[:5])
         return f"holds characters a file name may not have here ({shown}); use only {ALLOWED}"
     if text.startswith("."):
-        return "starts with a dot"
+        return "starts with a dot (a hidden file, or a way up to the folder above)"
     if len(text) > limit:
         return f"is {len(text)} characters long, more than the {limit} allowed"
     return None

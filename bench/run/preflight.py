@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_write_bytes, remove_stale_temporaries
-from bench.core.names import FILE_NAME_LIMIT, name_problem
+from bench.core.names import name_problem, run_id_problem
 from bench.core.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS, RunSpec
 from bench.data import load_dataset
 from bench.models.family import FAMILIES
@@ -98,7 +98,7 @@ def name_problems(runs: Sequence[RunSpec]) -> Iterator[str]:
             if problem:
                 shown = value if len(value) <= 60 else f"{value[:57]}..."
                 yield f"the {what} name {shown!r} {problem}"
-        problem = name_problem(run.run_id, FILE_NAME_LIMIT)
+        problem = run_id_problem(run.run_id)
         if problem:
             yield f"the run id of {run.label[:60]} {problem}; shorten the model or preset name"
 

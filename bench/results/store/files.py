@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.core.errors import AfterTrainingError, BenchError
 from bench.core.fsutil import atomic_write_bytes, atomic_write_json
-from bench.core.names import FILE_NAME_LIMIT, name_problem
+from bench.core.names import name_problem, run_id_problem
 from bench.core.safe_io import read_bytes, read_json
 from bench.results.store.record import RecordError, RunRecord
 
@@ -46,7 +46,7 @@ class Unreadable:
 def run_folder(results_dir: Path, run_id: str) -> Path:
     """The folder holding the record of ``run_id``; a run id that is not a safe file name
     (see :mod:`bench.core.names`) is a :class:`BenchError`, so no record lands outside ``runs/``."""
-    problem = name_problem(run_id, FILE_NAME_LIMIT)
+    problem = run_id_problem(run_id)
     if problem:
         raise BenchError(f"run id {run_id[:80]!r} {problem}; rename the model or preset")
     return Path(results_dir) / "runs" / run_id
@@ -148,7 +148,7 @@ def read_record(path: Path, results_dir: Path | None = None) -> RunRecord:
     except BenchError as error:
         raise RecordError(getattr(error, "reason", str(error))) from None
     record = RunRecord.from_dict(data)
-    problem = name_problem(record.run_id, FILE_NAME_LIMIT)
+    problem = run_id_problem(record.run_id)
     if problem:
         raise RecordError(f"its run id {record.run_id[:80]!r} {problem}")
     return record
