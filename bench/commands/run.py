@@ -219,7 +219,7 @@ def handle_run(args: argparse.Namespace) -> int:
 def write_report_after_runs(results_dir: Path) -> None:
     """Regenerate the leaderboard; a failure now is exit 3, for the runs have trained."""
     from bench.core.errors import AfterTrainingError, BenchError
-    from bench.results.leaderboard import write_leaderboard
+    from bench.results.report.leaderboard import write_leaderboard
 
     try:
         say(f"leaderboard written to {write_leaderboard(results_dir)}")

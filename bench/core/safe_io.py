@@ -236,8 +236,8 @@ def check_output_path(path: Path | str, *, parents: bool = False, option: str = 
     where = f"{option} {path}"
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
+    except (FileNotFoundError, NotADirectoryError):
+        info = None  # the folder is checked next
     except OSError as error:
         raise BenchError(f"{where}: cannot check it ({error.strerror or error})") from None
     if info is not None:

@@ -121,7 +121,7 @@ def check_sweep(
     problems = [p for p in (check_results_dir(results_dir), check_scheduler(scheduler)) if p]
     problems += name_problems(runs)
     if report:
-        from bench.results.leaderboard import output_problems
+        from bench.results.report.leaderboard import output_problems
 
         problems += output_problems(results_dir)
     if scheduler and not takes_scheduler:

@@ -75,7 +75,7 @@ def output_problems(results_dir: Path) -> list[str]:
     """What would stop :func:`write_leaderboard` from writing under ``results_dir`` (a folder
     where a report file goes, a file where ``figures/`` goes, a folder it cannot write), so
     ``bench run`` can refuse before training; empty when nothing would."""
-    from bench.results.figures import FIGURES_DIR
+    from bench.results.report.figures import FIGURES_DIR
 
     outputs = (LEADERBOARD_FILE, RUNS_FILE, f"{FIGURES_DIR}/{MANIFEST_FILE}")
     problems = []
@@ -141,13 +141,14 @@ def drawing_code_version() -> str:
     """SHA-256 of the modules that draw the figures and of matplotlib's version."""
     from importlib.metadata import version
 
+    from bench.data import corruptions
     from bench.results.report import figure_style, figures
 
     digest = hashlib.sha256(version("matplotlib").encode())
     names = ("calibration_figures.py", "robustness_figures.py")
     sources = [Path(figures.__file__), Path(figure_style.__file__)]
     sources += [Path(figures.__file__).with_name(name) for name in names]
-    sources.append(Path(figures.__file__).parents[1] / "measure" / "corruptions.py")
+    sources.append(Path(corruptions.__file__))
     for source in sources:
         digest.update(source.read_bytes())
     return digest.hexdigest()
