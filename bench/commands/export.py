@@ -103,6 +103,7 @@ def handle_export(args: argparse.Namespace) -> int:
         if fmt == "parquet":
             raise BenchError("Parquet is binary: give --output FILE.parquet, not '-'")
         sys.stdout.write(table_bytes(frame, fmt).decode("utf-8"))
+        _mention_unreadable(problems)
         return 0
     path = write_table(frame, output, fmt, parents=parents)
     shape = f"{len(frame)} row(s) x {len(frame.columns)} column(s)"

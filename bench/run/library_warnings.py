@@ -46,7 +46,7 @@ def counted_warnings() -> Iterator[dict[tuple[Any, ...], int]]:
             yield counts
         for (category, text, filename, lineno), times in counts.items():
             shown = text if times == 1 else f"{text} [{times:,} times in this run]"
-            warnings.showwarning(shown, category, filename, lineno)
+            warnings.showwarning(category(shown), category, filename, lineno)
     finally:
         _COUNTING.release()
 

@@ -118,9 +118,10 @@ def check_sweep(
     the sweep before the first dataset's runs train. With ``report``, the leaderboard's files
     must be writable too.
     """
-    problems = [p for p in (check_results_dir(results_dir), check_scheduler(scheduler)) if p]
+    unwritable = check_results_dir(results_dir)
+    problems = [p for p in (unwritable, check_scheduler(scheduler)) if p]
     problems += name_problems(runs)
-    if report:
+    if report and not unwritable:  # the report's files are checked in a folder that takes files
         from bench.results.report.leaderboard import output_problems
 
         problems += output_problems(results_dir)
