@@ -9,7 +9,6 @@ measured matmul peak and the images/s, GFLOP/s and % of peak each benchmark reco
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -167,13 +166,14 @@ def benchmarks_markdown(data: dict[str, Any], source: str) -> str:
 def handle_benchmarks(args: argparse.Namespace) -> int:
     """Render the chosen JSON and say where the markdown went."""
     from bench.core.fsutil import atomic_write_text
+    from bench.core.safe_io import read_json
 
     path = args.json if args.json else newest_json(args.storage)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise BenchError(f"cannot read pytest-benchmark JSON {path}: {error}") from None
-    if "benchmarks" not in data:
+        data = read_json(path)
+    except BenchError as error:
+        raise BenchError(f"cannot read pytest-benchmark JSON {error}") from None
+    if not isinstance(data, dict) or "benchmarks" not in data:
         raise BenchError(f"{path} is not a pytest-benchmark JSON file (no 'benchmarks' list)")
     output = Path(args.results_dir) / OUTPUT_FILE
     atomic_write_text(output, benchmarks_markdown(data, str(path)))
