@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -29,6 +30,8 @@ from bench.models.family import FAMILIES
 from bench.models.registry import get_model
 
 SCHEDULER_PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss")
+LISTEN_TIMEOUT_S = 5.0
+"""How long the up-front check waits for a scheduler's port to accept a connection."""
 _LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
 HOST_NAME = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
 
@@ -78,6 +81,27 @@ def check_scheduler(address: str | None) -> str | None:
     return None
 
 
+def scheduler_listens(address: str, timeout: float = LISTEN_TIMEOUT_S) -> str | None:
+    """None if something accepts a TCP connection at the scheduler ``address`` (already
+    checked by :func:`check_scheduler`) within ``timeout`` seconds, else what happened. Only
+    the ``ucx`` protocol is not checked here. Whether it speaks Dask is known when the sweep
+    connects."""
+    protocol, _, rest = address.rpartition("://")
+    if protocol == "ucx":
+        return None
+    parts = urllib.parse.urlsplit(f"//{rest}")
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            return None
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        return (
+            f"--scheduler {address}: nothing accepts connections there within {timeout:g}s "
+            f"({reason}); start the scheduler first ('dask scheduler'), or leave out "
+            "--scheduler to use a local cluster"
+        )
+
+
 def _is_ip_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -119,7 +143,10 @@ def check_sweep(
     must be writable too.
     """
     unwritable = check_results_dir(results_dir)
-    problems = [p for p in (unwritable, check_scheduler(scheduler)) if p]
+    address_problem = check_scheduler(scheduler)
+    if scheduler and not address_problem and takes_scheduler:
+        address_problem = scheduler_listens(scheduler)
+    problems = [p for p in (unwritable, address_problem) if p]
     problems += name_problems(runs)
     if report and not unwritable:  # the report's files are checked in a folder that takes files
         from bench.results.report.leaderboard import output_problems
