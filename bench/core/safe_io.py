@@ -22,6 +22,7 @@ import re
 import secrets
 import stat
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,7 @@ def check_depth(path: Path | str, data: Any, max_depth: int = MAX_DEPTH) -> None
     pending = [(data, 1)]
     while pending:
         value, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):

@@ -18,7 +18,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO, cast
 
 _COUNTING = threading.Lock()
 _SHOWN_ACTIONS = ("default", "module", "once")
@@ -38,7 +38,14 @@ def counted_warnings() -> Iterator[dict[tuple[Any, ...], int]]:
         with warnings.catch_warnings():
             _show_every_time()
 
-            def count(message: Any, category: Any, filename: str, lineno: int, *_: Any) -> None:
+            def count(
+                message: Warning | str,
+                category: type[Warning],
+                filename: str,
+                lineno: int,
+                file: TextIO | None = None,
+                line: str | None = None,
+            ) -> None:
                 key = (category, str(message), filename, lineno)
                 counts[key] = counts.get(key, 0) + 1
 
@@ -59,9 +66,9 @@ def _show_every_time() -> None:
     warnings.simplefilter("always", append=True)  # what matches no filter is shown, as before
     for action, message, category, module, lineno in reversed(current):
         warnings.filterwarnings(
-            "always" if action in _SHOWN_ACTIONS else action,
+            cast(Any, "always" if action in _SHOWN_ACTIONS else action),
             message=_pattern(message),
-            category=category,
+            category=cast(Any, category),
             module=_pattern(module),
             lineno=lineno,
         )
