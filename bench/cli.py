@@ -43,11 +43,26 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def interrupted_hint(args: argparse.Namespace) -> str:
+    """What an interrupted command leaves behind: a command with ``--resume`` can finish its
+    work; any other one wrote each file whole or not at all, and can simply run again."""
+    if hasattr(args, "resume"):
+        return (
+            "records already written are kept; rerun the same command with --resume to "
+            "finish the sweep."
+        )
+    return (
+        f"every file 'bench {args.command}' had finished writing is complete, and none is "
+        "half-written; run the command again to finish."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; return the process exit code.
 
-    0: success; 1: a run failed (the summary says which); 2: bad input, nothing was run;
-    130 after Ctrl-C and 143 after SIGTERM (records already written are kept).
+    0: success; 1: a run failed (the summary says which); 2: bad input, found before anything
+    trained; 3: runs trained, then writing their results failed (finished records are kept);
+    130 after Ctrl-C and 143 after SIGTERM (files already written are kept).
     """
     quiet_tensorflow_environment()
     parser = build_parser()
@@ -61,14 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
     except KeyboardInterrupt as interrupt:
         how = "terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted"
-        print(
-            f"\n{how}: records already written are kept; rerun the same command with "
-            "--resume to finish the sweep.",
-            file=sys.stderr,
-        )
+        print(f"\n{how}: {interrupted_hint(args)}", file=sys.stderr)
         return 143 if isinstance(interrupt, Terminated) else 130
     finally:
         if in_main_thread:

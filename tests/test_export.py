@@ -89,7 +89,8 @@ def test_per_epoch_rows_are_the_history(results):
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_each_format_reads_back_the_same_table(results, fmt, capsys):
     out = results / "exported" / f"runs.{fmt}"
-    assert main(["export", "--results-dir", str(results), "--output", str(out)]) == 0
+    argv = ["export", "--results-dir", str(results), "--output", str(out), "--parents"]
+    assert main(argv) == 0
     assert "4 row(s) x" in capsys.readouterr().out
     expected = bench.load_results(results)
     if fmt == "csv":

@@ -177,7 +177,7 @@ def test_records_of_another_schema_and_broken_files_are_listed_not_used(tmp_path
     record_set = current_records(tmp_path)
     assert record_set.current == []
     reasons = sorted(s.reason for s in record_set.stale)
-    assert reasons[0].startswith("unreadable: not valid JSON")
+    assert reasons[0].startswith("unreadable: is not valid JSON")
     assert reasons[1].startswith("unreadable: schema 0; this version reads schemas 1 and")
     assert [s.label for s in record_set.stale if "schema 0" in s.reason] == ["logreg:quick"]
 

@@ -9,7 +9,6 @@ measured matmul peak and the images/s, GFLOP/s and % of peak each benchmark reco
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -183,11 +182,14 @@ def benchmarks_markdown(data: dict[str, Any], source: str) -> str:
 
 
 def read_benchmark_json(path: Path) -> dict[str, Any]:
-    """A pytest-benchmark JSON document; a BenchError naming the file when it is not one."""
+    """A pytest-benchmark JSON document, read through the safe reader; a BenchError naming the
+    file when it is not one."""
+    from bench.core.safe_io import read_json
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise BenchError(f"cannot read pytest-benchmark JSON {path}: {error}") from None
+        data = read_json(path)
+    except BenchError as error:
+        raise BenchError(f"cannot read pytest-benchmark JSON {error}") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise BenchError(f"{path} is not a pytest-benchmark JSON file (no 'benchmarks' list)")
     return data

@@ -55,7 +55,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "-o",
         "--output",
         metavar="PATH",
-        help="file to write ('-' for standard output; default: RESULTS/export/TABLE.FORMAT)",
+        help="file to write ('-' for standard output; default: RESULTS/export/TABLE.FORMAT); "
+        "an existing FIFO, link, device or folder there is refused",
+    )
+    parser.add_argument(
+        "--parents",
+        action="store_true",
+        help="create --output's missing parent folders (default: refuse a missing folder)",
     )
     parser.add_argument(
         "--to",
@@ -76,10 +82,10 @@ def handle_export(args: argparse.Namespace) -> int:
     """Write the table (or send the records); say where they went."""
     if args.to:
         return send_records(args)
+    from bench.core.safe_io import check_output_path
     from bench.results.export.table import format_of, records_table, table_bytes, write_table
 
     table = "per_class" if args.per_class else "per_epoch" if args.per_epoch else "runs"
-    records, problems = _records(args.results_dir)
     to_stdout = args.output == "-"
     if args.format:
         fmt = args.format
@@ -87,14 +93,19 @@ def handle_export(args: argparse.Namespace) -> int:
         fmt = format_of(Path(args.output))
     else:
         fmt = "csv"
+    output = Path(args.output) if args.output else args.results_dir / "export" / f"{table}.{fmt}"
+    parents = args.parents or not args.output  # RESULTS/export/ is ours to make
+    if not to_stdout:
+        check_output_path(output, parents=parents)
+    records, problems = _records(args.results_dir)
     frame = records_table(records, table)
     if to_stdout:
         if fmt == "parquet":
             raise BenchError("Parquet is binary: give --output FILE.parquet, not '-'")
         sys.stdout.write(table_bytes(frame, fmt).decode("utf-8"))
+        _mention_unreadable(problems)
         return 0
-    output = Path(args.output) if args.output else args.results_dir / "export" / f"{table}.{fmt}"
-    path = write_table(frame, output, fmt)
+    path = write_table(frame, output, fmt, parents=parents)
     shape = f"{len(frame)} row(s) x {len(frame.columns)} column(s)"
     print(f"{shape} from {len(records)} record(s) -> {path}")
     _mention_unreadable(problems)
@@ -105,9 +116,9 @@ def send_records(args: argparse.Namespace) -> int:
     """``--to TRACKER``: log every readable record; exit 1 if any was not taken."""
     from bench.results.tracking import open_trackers, tracker_names
 
-    if args.output or args.format or args.per_class or args.per_epoch:
+    if args.output or args.format or args.per_class or args.per_epoch or args.parents:
         raise BenchError(
-            "--to sends records to a tracker: leave out --output, --format, "
+            "--to sends records to a tracker: leave out --output, --parents, --format, "
             "--per-class and --per-epoch"
         )
     names = tracker_names([args.to])

@@ -205,6 +205,7 @@ def handle_run(args: argparse.Namespace) -> int:
         results_dir,
         scheduler=sweep.scheduler,
         takes_scheduler=executor.takes_scheduler,
+        report=sweep.report,
         say=say,
     )
     with open_trackers(trackers, results_dir, sweep.tracking_uri, say) as on_record:
@@ -232,10 +233,22 @@ def handle_run(args: argparse.Namespace) -> int:
     for record in failed:
         say(f"  failed: {record.label} on {record.dataset}, seed {record.seed}: {record.error}")
     if sweep.report:
-        from bench.results.report.leaderboard import write_leaderboard
-
-        say(f"leaderboard written to {write_leaderboard(results_dir)}")
+        write_report_after_runs(results_dir)
     return 1 if failed else 0
+
+
+def write_report_after_runs(results_dir: Path) -> None:
+    """Regenerate the leaderboard; a failure now is exit 3, for the runs have trained."""
+    from bench.core.errors import AfterTrainingError, BenchError
+    from bench.results.report.leaderboard import write_leaderboard
+
+    try:
+        say(f"leaderboard written to {write_leaderboard(results_dir)}")
+    except BenchError as error:
+        raise AfterTrainingError(
+            f"{error}. The records are kept: write the leaderboard later with "
+            f"'python -m bench report --results-dir {results_dir}'"
+        ) from None
 
 
 def say(line: str) -> None:

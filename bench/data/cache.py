@@ -9,7 +9,6 @@ written atomically and the manifest last, so concurrent writers never leave a ha
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 from datetime import datetime, timezone
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from bench.core.fsutil import atomic_write_bytes, atomic_write_json
+from bench.core.safe_io import UnsafeFile, check_regular_file, read_bytes, read_json
 from bench.data.idx import REFETCH_HINT, IdxError, sha256_hex, with_fix
 from bench.data.spec import (
     SLOTS,
@@ -34,6 +34,10 @@ HOME_ENV = "MNIST_BENCH_HOME"
 MANIFEST = "manifest.json"
 CACHE_FORMAT = 1
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+MANIFEST_LIMIT = 2**20
+"""Largest cache manifest read, in bytes."""
+ARRAY_LIMIT = 2**31
+"""Largest cached array file read, in bytes (MNIST's training images: 47 MB)."""
 
 
 def cache_home() -> Path:
@@ -111,13 +115,13 @@ class ArrayCache(Source):
 
     def _read_manifest(self) -> dict[str, Any]:
         """Return the manifest, checked to be well formed; SourceRejected says what is wrong."""
+        if not self.manifest_path.exists():
+            raise SourceRejected(f"{self.manifest_path} is missing (incomplete cache)")
         try:
-            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SourceRejected(f"{self.manifest_path} is missing (incomplete cache)") from None
-        except (OSError, ValueError) as error:
+            manifest = read_json(self.manifest_path, limit=MANIFEST_LIMIT, inside=self.folder)
+        except UnsafeFile as error:
             raise SourceRejected(
-                f"{self.manifest_path} is unreadable ({error}). Fix: {REFETCH_HINT}."
+                f"{self.manifest_path} is unreadable ({error.reason}). Fix: {REFETCH_HINT}."
             ) from None
         problem = manifest_problem(manifest, [self.npy_path(slot).name for slot in SLOTS])
         if problem:
@@ -135,6 +139,7 @@ class ArrayCache(Source):
         """
         path = self.npy_path(slot)
         try:
+            check_regular_file(path, limit=ARRAY_LIMIT, inside=self.folder)
             mapped = np.load(path, mmap_mode="r", allow_pickle=False)
             if not isinstance(mapped, np.ndarray):
                 raise ValueError(f"not a single array but {type(mapped).__name__}")
@@ -142,6 +147,8 @@ class ArrayCache(Source):
             array = np.array(mapped)
             del mapped
             self.spec.check(slot, array, str(path))
+        except UnsafeFile as error:
+            raise SourceRejected(f"{path} {error.reason}. Fix: {REFETCH_HINT}.") from None
         except (OSError, ValueError, EOFError) as error:
             raise SourceRejected(f"{path} is unreadable ({error}). Fix: {REFETCH_HINT}.") from None
         except IdxError as error:
@@ -151,11 +158,9 @@ class ArrayCache(Source):
     def _check_npy(self, slot: str, recorded: dict[str, Any]) -> FileCheck:
         path = self.npy_path(slot)
         try:
-            actual = sha256_hex(path.read_bytes())
-        except OSError as error:
-            return FileCheck(
-                str(path), f"cannot be read ({error.strerror or error}). Fix: {REFETCH_HINT}."
-            )
+            actual = sha256_hex(read_bytes(path, limit=ARRAY_LIMIT, inside=self.folder))
+        except UnsafeFile as error:
+            return FileCheck(str(path), f"{error.reason}. Fix: {REFETCH_HINT}.")
         if actual != recorded["sha256"]:
             return FileCheck(
                 str(path),

@@ -15,7 +15,6 @@ recomputed and rewritten. Writes are atomic, the manifest last.
 from __future__ import annotations
 
 import io
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,7 +25,8 @@ import numpy as np
 
 from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_write_bytes, atomic_write_json
-from bench.data.cache import cache_home, npy_bytes
+from bench.core.safe_io import UnsafeFile, read_bytes, read_json
+from bench.data.cache import ARRAY_LIMIT, MANIFEST_LIMIT, cache_home, npy_bytes
 from bench.data.corruptions import VERSION, corrupt, corruptions_for, get_corruption
 from bench.data.dataset import Dataset
 from bench.data.idx import idx_sha256, sha256_hex
@@ -126,13 +126,14 @@ class _BadEntry(Exception):
 def _verified(
     path: Path, manifest_path: Path, expected: dict[str, Any], shape: tuple[int, ...]
 ) -> np.ndarray:
+    for part in (manifest_path, path):
+        if not part.exists():
+            raise _BadEntry(f"{part.name} is missing (incomplete entry)")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        content = path.read_bytes()
-    except FileNotFoundError as error:
-        raise _BadEntry(f"{Path(error.filename).name} is missing (incomplete entry)") from None
-    except (OSError, ValueError) as error:
-        raise _BadEntry(f"unreadable ({error})") from None
+        manifest = read_json(manifest_path, limit=MANIFEST_LIMIT, inside=path.parent)
+        content = read_bytes(path, limit=ARRAY_LIMIT, inside=path.parent)
+    except UnsafeFile as error:
+        raise _BadEntry(f"{error.path.name} is unreadable: {error.reason}") from None
     if not isinstance(manifest, dict):
         raise _BadEntry(f"{manifest_path.name} is not a manifest")
     for key, value in expected.items():

@@ -109,10 +109,16 @@ def _import(path: Path, name: str, text: bytes) -> ModuleType:
     before = set(REGISTRY.names())
     try:
         spec.loader.exec_module(module)
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         sys.modules.pop(name, None)
         for model in set(REGISTRY.names()) - before:
             REGISTRY.remove(model)
+        if isinstance(error, SystemExit):
+            raise BenchError(
+                f"--models-from {path}: the file called sys.exit({error.code!r}) while being "
+                f"imported{_line_in(path, error)}; a model file should only define and register "
+                "models (guard a script part with if __name__ == '__main__':)"
+            ) from None
         if isinstance(error, BenchError):
             raise BenchError(f"--models-from {path}: {error}") from None
         line = _line_in(path, error)

@@ -1,9 +1,10 @@
 """Everything that can be checked before any training, checked at once.
 
-A sweep that would fail halfway (an unwritable results folder, a dataset that cannot load, a
-model whose layers do not fit the images, an unreachable scheduler address, a Keras backend
-or PyTorch that is not installed, a GPU asked for where there is none) is refused before the
-first run starts, with every reason in one message and nothing trained.
+A sweep that would fail halfway (an unwritable results folder or report file, a dataset that
+cannot load, a model whose layers do not fit the images, a name that cannot become a file name,
+a scheduler address that is not one, a Keras backend or PyTorch that is not installed, a GPU
+asked for where there is none) is refused before the first run starts, with every reason in
+one message and nothing trained.
 
 What a run needs of the machine it trains on (a backend installed, a GPU) is each family's
 ``preflight`` hook; it is checked only when the runs train on this machine (not with
@@ -12,19 +13,27 @@ What a run needs of the machine it trains on (a backend installed, a GPU) is eac
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
-from collections.abc import Callable, Sequence
+import socket
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_write_bytes, remove_stale_temporaries
+from bench.core.names import name_problem, run_id_problem
 from bench.core.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS, RunSpec
 from bench.data import load_dataset
 from bench.models.family import FAMILIES
 from bench.models.registry import get_model
 
-SCHEDULER_ADDRESS = re.compile(r"^(?:[a-z]+://)?[^\s:/]+(?::\d{1,5})?$")
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss")
+LISTEN_TIMEOUT_S = 5.0
+"""How long the up-front check waits for a scheduler's port to accept a connection."""
+_LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
+HOST_NAME = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
 
 
 def check_results_dir(results_dir: Path) -> str | None:
@@ -44,10 +53,78 @@ def check_results_dir(results_dir: Path) -> str | None:
 
 
 def check_scheduler(address: str | None) -> str | None:
-    """None if ``address`` looks like a Dask scheduler address, else what is wrong."""
-    if address is None or SCHEDULER_ADDRESS.match(address):
+    """None if ``address`` is a Dask scheduler address: ``[PROTOCOL://]HOST:PORT`` with a
+    known protocol, a host name or IP address, and a port from 1 to 65535; else what is wrong."""
+    if address is None:
         return None
-    return f"--scheduler {address!r} is not an address; write it as tcp://HOST:PORT"
+    wrong = f"--scheduler {address!r} is not an address; write it as tcp://HOST:PORT"
+    protocol, separator, rest = address.partition("://")
+    if not separator:
+        protocol, rest = "tcp", address
+    if protocol not in SCHEDULER_PROTOCOLS:
+        known = ", ".join(SCHEDULER_PROTOCOLS)
+        return f"{wrong} (unknown protocol {protocol!r}; Dask speaks {known})"
+    try:
+        parts = urllib.parse.urlsplit(f"//{rest}")
+        port = parts.port
+    except ValueError:
+        return f"{wrong} (the port must be a number from 1 to 65535)"
+    host = parts.hostname or ""
+    if parts.username or parts.password or parts.path or parts.query or parts.fragment:
+        return wrong
+    if not (_is_ip_address(host) or HOST_NAME.match(host)):
+        return f"{wrong} (no host name or IP address in it)"
+    if port is None:
+        return f"{wrong} (it names no port; the scheduler's default is 8786)"
+    if not 1 <= port <= 65535:
+        return f"{wrong} (the port must be a number from 1 to 65535)"
+    return None
+
+
+def scheduler_listens(address: str, timeout: float = LISTEN_TIMEOUT_S) -> str | None:
+    """None if something accepts a TCP connection at the scheduler ``address`` (already
+    checked by :func:`check_scheduler`) within ``timeout`` seconds, else what happened. Only
+    the ``ucx`` protocol is not checked here. Whether it speaks Dask is known when the sweep
+    connects."""
+    protocol, _, rest = address.rpartition("://")
+    if protocol == "ucx":
+        return None
+    parts = urllib.parse.urlsplit(f"//{rest}")
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            return None
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        return (
+            f"--scheduler {address}: nothing accepts connections there within {timeout:g}s "
+            f"({reason}); start the scheduler first ('dask scheduler'), or leave out "
+            "--scheduler to use a local cluster"
+        )
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def name_problems(runs: Sequence[RunSpec]) -> Iterator[str]:
+    """Every name of ``runs`` that could not become a file name unchanged (see
+    :mod:`bench.core.names`), and every run id longer than a file name may be (repeats included:
+    the caller drops them)."""
+    for run in runs:
+        names = {"model": run.model, "preset": run.preset, "dataset": run.dataset}
+        names["backend"] = run.backend
+        for what, value in names.items():
+            problem = name_problem(value)
+            if problem:
+                shown = value if len(value) <= 60 else f"{value[:57]}..."
+                yield f"the {what} name {shown!r} {problem}"
+        problem = run_id_problem(run.run_id)
+        if problem:
+            yield f"the run id of {run.label[:60]} {problem}; shorten the model or preset name"
 
 
 def check_sweep(
@@ -56,14 +133,25 @@ def check_sweep(
     *,
     scheduler: str | None = None,
     takes_scheduler: bool = True,
+    report: bool = False,
     say: Callable[[str], None] = print,
 ) -> None:
     """Raise one :class:`BenchError` listing every problem of the sweep, or return quietly.
 
     Datasets are loaded (and verified) here, once each, so a broken second dataset stops
-    the sweep before the first dataset's runs train.
+    the sweep before the first dataset's runs train. With ``report``, the leaderboard's files
+    must be writable too.
     """
-    problems = [p for p in (check_results_dir(results_dir), check_scheduler(scheduler)) if p]
+    unwritable = check_results_dir(results_dir)
+    address_problem = check_scheduler(scheduler)
+    if scheduler and not address_problem and takes_scheduler:
+        address_problem = scheduler_listens(scheduler)
+    problems = [p for p in (unwritable, address_problem) if p]
+    problems += name_problems(runs)
+    if report and not unwritable:  # the report's files are checked in a folder that takes files
+        from bench.results.report.leaderboard import output_problems
+
+        problems += output_problems(results_dir)
     if scheduler and not takes_scheduler:
         problems.append("--scheduler sends runs to a Dask cluster: use it with --executor dask")
     shapes: dict[tuple[str, str | None], tuple[int, int]] = {}

@@ -2,8 +2,8 @@
 
 A run is done when the record at its run-id path (the id includes the config hash, which
 covers the resolved config and the model's code fingerprint) reads back as a valid, ``ok``
-record. Failed, missing, malformed and unreadable records are rerun, and the new record
-replaces the old one.
+record whose probabilities file matches its SHA-256. Failed, missing, malformed and unreadable
+records are rerun, and the new record replaces the old one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.core.spec import RunSpec
-from bench.results.store.files import read_record, record_path
+from bench.results.store.files import read_usable_record, record_path
 from bench.results.store.record import RecordError, RunRecord
 
 
@@ -30,10 +30,10 @@ class ResumePlan:
 def run_state(run: RunSpec, results_dir: Path) -> tuple[RunRecord | None, str]:
     """Return ``(record, "done")`` for a finished run, else ``(None, why it must run)``."""
     path = record_path(results_dir, run.run_id)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None, "no record"
     try:
-        record = read_record(path)
+        record = read_usable_record(path, results_dir)
     except RecordError as error:
         return None, f"unusable record ({error})"
     if not record.ok:

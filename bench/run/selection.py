@@ -19,15 +19,41 @@ from bench.run.tuned import tuned_config
 
 QUICK_PRESET = "quick"
 QUICK_LIMIT_TRAIN = 5000
+SEED_LIMIT = 2**32
+"""Seeds run from 0 to 2**32 - 1: NumPy's legacy seeding and Keras' take 32-bit seeds."""
+MAX_REPEATS = 1000
+"""Most seeds one sweep may ask for: each is a full training of every model (the statistics
+need 3 to 10), and the run list is built up front."""
 
 
 def seed_list(seed: int, repeats: int = 1) -> list[int]:
     """The seeds of ``--seed S --repeats K``: S, S+1, ..., S+K-1."""
     if repeats < 1:
         raise BenchError(f"--repeats must be at least 1, got {repeats}")
+    if repeats > MAX_REPEATS:
+        raise BenchError(
+            f"--repeats {repeats} is more than {MAX_REPEATS:,}: each repeat trains every model "
+            "once more (comparisons need 3 to 10 seeds); run a large sweep in parts with --seed"
+        )
     if seed < 0:
         raise BenchError(f"--seed must be 0 or more, got {seed}")
+    if seed + repeats > SEED_LIMIT:
+        raise BenchError(
+            f"--seed {seed} with --repeats {repeats} reaches seed {seed + repeats - 1}; seeds "
+            f"must be below 2**32 = {SEED_LIMIT:,} (the frameworks take 32-bit seeds)"
+        )
     return list(range(seed, seed + repeats))
+
+
+def check_seeds(seeds: Sequence[int], where: str = "seeds") -> list[int]:
+    """``seeds`` as a list, if there are at most :data:`MAX_REPEATS` of them and each lies in
+    0 to 2**32 - 1; else a :class:`BenchError` saying which bound is broken."""
+    if len(seeds) > MAX_REPEATS:
+        raise BenchError(f"{where}: {len(seeds):,} seeds, more than the {MAX_REPEATS:,} allowed")
+    outside = [seed for seed in seeds if not 0 <= seed < SEED_LIMIT]
+    if outside:
+        raise BenchError(f"{where}: seed {outside[0]} is outside 0 to 2**32 - 1")
+    return list(seeds)
 
 
 def expand_model_refs(refs: Sequence[str]) -> list[tuple[str, str]]:

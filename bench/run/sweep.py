@@ -36,7 +36,6 @@ import difflib
 import hashlib
 import json
 import shlex
-import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,18 +43,16 @@ from typing import Any
 
 from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_write_json
+from bench.core.safe_io import UnsafeFile, read_text, read_toml
 from bench.core.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS
 from bench.results.store.files import DEFAULT_RESULTS_DIR
 from bench.run.backends import parse_backends
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 SWEEPS_FOLDER = "sweeps"
 SWEEP_FORMAT = "mnist-bench sweep 1"
 DEFAULT_DATASET = "mnist"
+SWEEP_FILE_LIMIT = 2**20
+"""Largest sweep file read, in bytes."""
 
 KEYS: dict[str, str] = {
     "models": 'a list of NAME or NAME:PRESET (wildcards allowed), or "all"',
@@ -121,15 +118,12 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     """Read and check a sweep file; return its values under the keys of :data:`KEYS`
     (``set`` already turned into ``--set`` strings). Errors name the file and the key."""
     path = Path(path)
+    if not path.exists():
+        raise BenchError(f"no sweep file {path}")
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise BenchError(f"no sweep file {path}") from None
-    except OSError as error:
-        raise BenchError(f"cannot read the sweep file {path}: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise BenchError(f"sweep file {path} is not valid TOML: {error}") from None
+        data = read_toml(path, limit=SWEEP_FILE_LIMIT)
+    except UnsafeFile as error:
+        raise BenchError(f"sweep file {error}") from None
     return check_sweep_values(data, where=f"sweep file {path}")
 
 
@@ -291,10 +285,10 @@ def _robustness(args: argparse.Namespace, file: dict[str, Any]) -> str | None:
 
 
 def _seeds(args: argparse.Namespace, file: dict[str, Any]) -> list[int]:
-    from bench.run.selection import seed_list
+    from bench.run.selection import check_seeds, seed_list
 
     if args.seed is None and args.repeats is None and "seeds" in file:
-        return list(file["seeds"])
+        return check_seeds(file["seeds"], where="sweep file 'seeds'")
     first = file.get("seeds", [None])[0]
     seed = args.seed if args.seed is not None else file.get("seed", first or 0)
     repeats = args.repeats if args.repeats is not None else file.get("repeats", 1)
@@ -383,6 +377,6 @@ def _source_text(source: Path | None) -> str | None:
     if source is None:
         return None
     try:
-        return source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_text(source, limit=SWEEP_FILE_LIMIT)
+    except BenchError:
         return None

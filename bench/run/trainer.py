@@ -59,6 +59,7 @@ from bench.results.store.files import PROBABILITY_DTYPE
 from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem
 from bench.run.fingerprint import code_info
+from bench.run.library_warnings import counted_warnings
 from bench.run.trial import STOP_AT_EPOCHS, StepCap, TrialControl, TrialPlan
 
 LATENCY_IMAGES = 500
@@ -106,7 +107,19 @@ def execute_run(
     dataset: Dataset | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunRecord:
-    """Train, evaluate and time one run; return its record (status ``ok`` or ``failed``)."""
+    """Train, evaluate and time one run; return its record (status ``ok`` or ``failed``).
+
+    Each distinct library warning of the run is printed once, with its count, at the end.
+    """
+    with counted_warnings():
+        return _execute(run, dataset, on_epoch)
+
+
+def _execute(
+    run: RunSpec,
+    dataset: Dataset | None,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+) -> RunRecord:
     started_at = now_iso()
     partial: dict[str, Any] = {}
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from bench.core.errors import BenchError
-from bench.core.fsutil import atomic_write_bytes
+from bench.core.safe_io import write_output
 from bench.results.export.flatten import FRAMES, TABLES
 
 if TYPE_CHECKING:
@@ -74,15 +74,17 @@ def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     raise BenchError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def write_table(frame: pd.DataFrame, path: Path, fmt: str | None = None) -> Path:
-    """Write ``frame`` to ``path`` atomically, in ``fmt`` or the format its suffix names."""
+def write_table(
+    frame: pd.DataFrame, path: Path, fmt: str | None = None, *, parents: bool = False
+) -> Path:
+    """Write ``frame`` to ``path`` atomically, in ``fmt`` or the format its suffix names.
+
+    ``path`` goes through the safe writer (:func:`bench.core.safe_io.write_output`): anything there
+    that is not a regular file is refused, and so is a missing folder unless ``parents``.
+    """
     path = Path(path)
     content = table_bytes(frame, fmt or format_of(path))
-    try:
-        atomic_write_bytes(path, content)
-    except OSError as error:
-        raise BenchError(f"cannot write {path}: {error.strerror or error}") from None
-    return path
+    return write_output(path, content, parents=parents)
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -10,7 +10,6 @@ data its figures were drawn from (and of the drawing code) and the files it wrot
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,13 @@ from bench.core.fsutil import (
     atomic_write_text,
     remove_stale_temporaries,
 )
+from bench.core.safe_io import check_output_path, read_json
 from bench.results.report.markdown import LEADERBOARD_FILE, RUNS_FILE
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M UTC"
 MANIFEST_FILE = "manifest.json"
+MANIFEST_LIMIT = 2**20
+"""Largest figures manifest read, in bytes."""
 
 
 def write_leaderboard(
@@ -67,6 +69,22 @@ def write_leaderboard(
             "--results-dir at the copy"
         ) from None
     return path
+
+
+def output_problems(results_dir: Path) -> list[str]:
+    """What would stop :func:`write_leaderboard` from writing under ``results_dir`` (a folder
+    where a report file goes, a file where ``figures/`` goes, a folder it cannot write), so
+    ``bench run`` can refuse before training; empty when nothing would."""
+    from bench.results.report.figures import FIGURES_DIR
+
+    outputs = (LEADERBOARD_FILE, RUNS_FILE, f"{FIGURES_DIR}/{MANIFEST_FILE}")
+    problems = []
+    for name in outputs:
+        try:
+            check_output_path(Path(results_dir) / name, parents=True, option="the report file")
+        except BenchError as error:
+            problems.append(str(error))
+    return problems
 
 
 def _write_figures(
@@ -152,7 +170,7 @@ def _kept(entry: Any, key: str, results_dir: Path) -> list[tuple[str, str]] | No
 def _read_manifest(path: Path) -> dict[str, Any]:
     """The manifest of the last report, or nothing when it is absent or unreadable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(path, limit=MANIFEST_LIMIT, inside=path.parent)
+    except BenchError:
         return {}
     return data if isinstance(data, dict) else {}

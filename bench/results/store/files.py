@@ -1,29 +1,37 @@
 """The record store: where records live under a results folder, and reading and writing them.
 
 Layout: ``<results>/runs/<run-id>/record.json`` plus, beside it, ``probabilities.npz`` (the
-validation and test probabilities as float16) and, with ``--save-model``, the model's files
-(:mod:`bench.results.store.model_files`). Every write is atomic. Reading never raises
-on a bad file: :func:`scan_records` returns the good records and, for every other file, the
-reason it was left out.
+validation and test probabilities as float32) and, with ``--save-model``, the model's files
+(:mod:`bench.results.store.model_files`). Every write is atomic. Every read goes through the
+safe reader (:mod:`bench.core.safe_io`): a record must be a regular UTF-8 file inside the
+results folder, at most :data:`RECORD_LIMIT` bytes, nesting at most 64 levels, with a run id
+that is a safe file name, and the probabilities file it names must match the SHA-256 it
+records. Reading never raises on a bad file: :func:`scan_records` returns the good records and,
+for every other file, the reason it was left out (``--resume`` reruns those runs).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bench.core.errors import BenchError
+from bench.core.errors import AfterTrainingError, BenchError
 from bench.core.fsutil import atomic_write_bytes, atomic_write_json
+from bench.core.names import name_problem, run_id_problem
+from bench.core.safe_io import read_bytes, read_json
 from bench.results.store.record import RecordError, RunRecord
 
 RECORD_FILE = "record.json"
 PROBABILITIES_FILE = "probabilities.npz"
 DEFAULT_RESULTS_DIR = Path("results")
+RECORD_LIMIT = 64 * 2**20
+"""Largest record file read, in bytes (records with every extra are well under 1 MB)."""
+PROBABILITIES_LIMIT = 512 * 2**20
+"""Largest probabilities file read, in bytes (MNIST with robustness: well under 10 MB)."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,11 @@ class Unreadable:
 
 
 def run_folder(results_dir: Path, run_id: str) -> Path:
-    """The folder holding the record of ``run_id``."""
+    """The folder holding the record of ``run_id``; a run id that is not a safe file name
+    (see :mod:`bench.core.names`) is a :class:`BenchError`, so no record lands outside ``runs/``."""
+    problem = run_id_problem(run_id)
+    if problem:
+        raise BenchError(f"run id {run_id[:80]!r} {problem}; rename the model or preset")
     return Path(results_dir) / "runs" / run_id
 
 
@@ -48,7 +60,8 @@ def record_path(results_dir: Path, run_id: str) -> Path:
 def write_record(results_dir: Path, record: RunRecord) -> Path:
     """Write ``record`` (and, first, the probabilities it carries) atomically; return its path.
 
-    Raise a :class:`BenchError` naming the folder if it cannot be written.
+    Raise an :class:`AfterTrainingError` (exit 3: the run has trained) naming the folder if it
+    cannot be written.
     """
     path = record_path(results_dir, record.run_id)
     try:
@@ -62,9 +75,10 @@ def write_record(results_dir: Path, record: RunRecord) -> Path:
             store_model_files(results_dir, record)
         atomic_write_json(path, record.to_dict())
     except OSError as error:
-        raise BenchError(
-            f"cannot write the record {path}: {error.strerror or error}. "
-            "Choose a writable folder with --results-dir."
+        raise AfterTrainingError(
+            f"cannot write the record {path}: {error.strerror or error}. Records written "
+            "before are kept; free space or choose a writable folder with --results-dir, then "
+            "rerun the same command with --resume."
         ) from None
     return path
 
@@ -97,28 +111,68 @@ def write_probabilities(results_dir: Path, run_id: str, arrays: dict[str, np.nda
 
 def read_probabilities(results_dir: Path, record: RunRecord) -> dict[str, np.ndarray]:
     """Load a record's stored probabilities, checking the file's SHA-256."""
-    entry = record.probabilities
-    if not entry:
+    if not record.probabilities:
         raise BenchError(f"run {record.run_id} has no stored probabilities (rerun it)")
-    path = run_folder(results_dir, record.run_id) / entry["file"]
-    content = path.read_bytes()
-    if hashlib.sha256(content).hexdigest() != entry["sha256"]:
+    content = _verified_probabilities(results_dir, record)
+    try:
+        with np.load(io.BytesIO(content), allow_pickle=False) as archive:
+            return {name: archive[name].astype(np.float32) for name in archive.files}
+    except (OSError, ValueError, EOFError) as error:
+        raise BenchError(
+            f"the probabilities of run {record.run_id} are unreadable ({error})"
+        ) from None
+
+
+def probabilities_problem(results_dir: Path, record: RunRecord) -> str | None:
+    """None if the probabilities file ``record`` names (if any) is there and matches its
+    SHA-256, else what is wrong with it."""
+    if not record.probabilities:
+        return None
+    try:
+        _verified_probabilities(results_dir, record)
+    except BenchError as error:
+        return str(error)
+    return None
+
+
+def _verified_probabilities(results_dir: Path, record: RunRecord) -> bytes:
+    entry = record.probabilities or {}
+    name, expected = entry.get("file"), entry.get("sha256")
+    if not isinstance(name, str) or name_problem(name) or not isinstance(expected, str):
+        raise BenchError(f"its probabilities entry names no valid file and SHA-256: {entry!r:.80}")
+    path = run_folder(results_dir, record.run_id) / name
+    content = read_bytes(path, limit=PROBABILITIES_LIMIT, inside=results_dir)
+    if hashlib.sha256(content).hexdigest() != expected:
         raise BenchError(f"{path} does not match the SHA-256 in its record; rerun that run")
-    with np.load(io.BytesIO(content)) as archive:
-        return {name: archive[name].astype(np.float32) for name in archive.files}
+    return content
 
 
-def read_record(path: Path) -> RunRecord:
-    """Read and check one record file; raise :class:`RecordError` saying what is wrong."""
+def read_record(path: Path, results_dir: Path | None = None) -> RunRecord:
+    """Read and check one record file; raise :class:`RecordError` saying what is wrong.
+
+    The file must lie inside ``results_dir`` (default: its own run folder) through any links;
+    see the module notes for every other check. Its probabilities are checked by
+    :func:`probabilities_problem`, not here.
+    """
+    path = Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise RecordError(f"cannot read: {error.strerror or error}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise RecordError(f"not valid JSON ({error})") from None
-    return RunRecord.from_dict(data)
+        data = read_json(path, limit=RECORD_LIMIT, inside=results_dir or path.parent)
+    except BenchError as error:
+        raise RecordError(getattr(error, "reason", str(error))) from None
+    record = RunRecord.from_dict(data)
+    problem = run_id_problem(record.run_id)
+    if problem:
+        raise RecordError(f"its run id {record.run_id[:80]!r} {problem}")
+    return record
+
+
+def read_usable_record(path: Path, results_dir: Path) -> RunRecord:
+    """:func:`read_record`, and its probabilities file checked against the record's SHA-256."""
+    record = read_record(path, results_dir)
+    problem = probabilities_problem(results_dir, record)
+    if problem:
+        raise RecordError(f"unusable probabilities: {problem}")
+    return record
 
 
 def record_files(results_dir: Path) -> list[Path]:
@@ -136,9 +190,9 @@ def scan_records(results_dir: Path) -> tuple[list[RunRecord], list[Unreadable]]:
     problems: list[Unreadable] = []
     for path in record_files(results_dir):
         try:
-            records.append(read_record(path))
+            records.append(read_usable_record(path, results_dir))
         except RecordError as error:
-            problems.append(Unreadable(path, str(error), _partial(path)))
+            problems.append(Unreadable(path, str(error), _partial(path, results_dir)))
     return records, problems
 
 
@@ -148,11 +202,11 @@ def load_records(results_dir: Path) -> list[RunRecord]:
     return sorted(records, key=lambda record: record.finished_at)
 
 
-def _partial(path: Path) -> dict:
+def _partial(path: Path, results_dir: Path) -> dict:
     """Whatever identity fields an unusable record still has, for listing it."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(path, limit=RECORD_LIMIT, inside=results_dir)
+    except BenchError:
         return {}
     if not isinstance(data, dict):
         return {}

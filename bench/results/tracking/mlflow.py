@@ -29,11 +29,15 @@ import contextlib
 import logging
 import os
 import re
+import urllib.error
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.core.errors import BenchError
 from bench.results.export.flatten import CODE_COLUMNS, ENVIRONMENT_COLUMNS, SPEED_COLUMNS, run_row
 from bench.results.store.files import record_path
 from bench.results.store.record import RunRecord
@@ -42,6 +46,8 @@ from bench.results.tracking.mlflow_model import log_onnx_model, model_tags
 
 EXPERIMENT = "mnist-bench"
 STORE_FOLDER = "mlflow"
+SERVER_TIMEOUT_S = 5.0
+"""How long a tracking server may take to answer before the command stops with an error."""
 PARAM_LIMIT = 6000  # characters MLflow keeps of a parameter value
 BATCH = 100  # MLflow takes at most 100 params (1000 entries in all) per batch
 TRAINING_COLUMNS = ("epochs", "final_loss", "final_val_accuracy")
@@ -87,11 +93,32 @@ def open_mlflow(results_dir: Path, tracking_uri: str | None = None) -> MlflowTra
     """Connect to ``tracking_uri`` (or the default store) and find or create the experiment."""
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
+        check_server(uri)
         artifact_location = sqlite_artifacts(uri)
     else:
         uri, artifact_location = local_store(results_dir)
     experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME") or EXPERIMENT
     return MlflowTracker(uri, experiment, artifact_location)
+
+
+def check_server(uri: str, timeout: float = SERVER_TIMEOUT_S) -> None:
+    """For an ``http(s)://`` tracking URI, raise a :class:`BenchError` naming the URI unless a
+    server there answers an HTTP request within ``timeout`` seconds (MLflow's own client would
+    retry for minutes); other stores (files, databases) are not checked here."""
+    if urllib.parse.urlsplit(uri).scheme.lower() not in ("http", "https"):
+        return
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # a server answered, if not with a health page
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise BenchError(
+            f"the MLflow tracking server at {uri} did not answer within {timeout:g}s "
+            f"({reason}); start it, correct --tracking-uri (or MLFLOW_TRACKING_URI), or leave "
+            "out --track mlflow"
+        ) from None
 
 
 class MlflowTracker:

@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.core.errors import BenchError
+from bench.core.errors import AfterTrainingError, BenchError
 from bench.core.spec import DEFAULT_BACKEND, RunSpec
 from bench.measure.environment import usable_cores
 from bench.results.store.files import write_record
@@ -51,7 +51,6 @@ BACKEND_RESOURCE = "backend-{backend}"
 LOCAL_ALLOWED_FAILURES = 1
 WORKER_WAIT_SECONDS = 120
 CONNECT_TIMEOUT_SECONDS = 20
-CONNECT_GRACE_SECONDS = 5
 THREAD_VARIABLES = (
     "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS",
@@ -236,25 +235,29 @@ def _nanny_log_level_restored() -> Iterator[logging.Logger]:
 
 
 @contextmanager
-def remote_client(address: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> Iterator[Client]:
-    """Connect to the Dask scheduler at ``address`` within ``timeout`` seconds.
+def remote_client(address: str, timeout: float | None = None) -> Iterator[Client]:
+    """Connect to the Dask scheduler at ``address`` within ``timeout`` seconds (default:
+    :data:`CONNECT_TIMEOUT_SECONDS`), counted from this call, importing Dask included.
 
     The connection is made in a helper thread that is abandoned if the scheduler does not
     complete Dask's handshake in time (a listener that accepts and never answers would
     otherwise hold the command indefinitely).
     """
+    timeout = CONNECT_TIMEOUT_SECONDS if timeout is None else timeout
+    deadline = time.monotonic() + timeout
     distributed = _import_distributed()
     outcome: dict[str, Any] = {}
 
     def connect() -> None:
         try:
-            outcome["client"] = distributed.Client(address, timeout=f"{timeout}s")
+            left = max(0.1, deadline - time.monotonic())
+            outcome["client"] = distributed.Client(address, timeout=f"{left}s")
         except BaseException as error:  # handed to the waiting thread below
             outcome["error"] = error
 
     thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
     thread.start()
-    thread.join(timeout + CONNECT_GRACE_SECONDS)
+    thread.join(max(0.0, deadline - time.monotonic()))
     fix = (
         "Start one there with 'dask scheduler' and workers with '"
         + WORKER_HINT.format(address=address, resource=TRAIN_RESOURCE)
@@ -263,7 +266,7 @@ def remote_client(address: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> Ite
     if thread.is_alive():
         raise BenchError(
             f"the Dask scheduler at {address} did not answer within {timeout:.0f}s "
-            f"(something accepts connections there but does not speak Dask). {fix}"
+            f"(no scheduler there completed Dask's handshake). {fix}"
         )
     if "error" in outcome:
         error = outcome["error"]
@@ -358,7 +361,7 @@ def _record_of(future: Future, run: RunSpec) -> RunRecord:
         frames = future.traceback()
         trace = "".join(traceback.format_tb(frames)) if frames is not None else None
         return lost_run_record(run, error, trace)
-    raise BenchError(
+    raise AfterTrainingError(
         f"the Dask cluster dropped {run.label} on {run.dataset}, seed {run.seed} "
         f"(task {future.status}: scheduler gone or restarted?). Finished records are kept; "
         "rerun the same command with --resume to do the rest"
