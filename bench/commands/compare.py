@@ -52,10 +52,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_compare(args: argparse.Namespace) -> int:
     """Load the current records, compare A with B, print the details and the verdict."""
+    from bench.models.registry import declared_robustness_subsets
     from bench.results.pairwise import compare_models, normalize_label, verdict
     from bench.results.stale import current_records
 
-    record_set = current_records(args.results_dir)
+    record_set = current_records(args.results_dir, declared_robustness_subsets())
     records = record_set.current
     if not records:
         raise BenchError(

@@ -76,6 +76,7 @@ def handle_export(args: argparse.Namespace) -> int:
     """Write the table (or send the records); say where they went."""
     if args.to:
         return send_records(args)
+    from bench.models.registry import declared_robustness_subsets
     from bench.results.export import format_of, records_table, table_bytes, write_table
 
     table = "per_class" if args.per_class else "per_epoch" if args.per_epoch else "runs"
@@ -87,7 +88,7 @@ def handle_export(args: argparse.Namespace) -> int:
         fmt = format_of(Path(args.output))
     else:
         fmt = "csv"
-    frame = records_table(records, table)
+    frame = records_table(records, table, declared_robustness_subsets())
     if to_stdout:
         if fmt == "parquet":
             raise BenchError("Parquet is binary: give --output FILE.parquet, not '-'")

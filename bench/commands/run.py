@@ -211,9 +211,11 @@ def handle_run(args: argparse.Namespace) -> int:
     for record in failed:
         say(f"  failed: {record.label} on {record.dataset}, seed {record.seed}: {record.error}")
     if sweep.report:
+        from bench.models.registry import declared_robustness_subsets
         from bench.results.leaderboard import write_leaderboard
 
-        say(f"leaderboard written to {write_leaderboard(results_dir)}")
+        path = write_leaderboard(results_dir, declared_subsets=declared_robustness_subsets())
+        say(f"leaderboard written to {path}")
     return 1 if failed else 0
 
 

@@ -132,6 +132,7 @@ def build_runs(
                         data_dir=data_dir,
                         code_fingerprint=fingerprints[name],
                         robustness=robustness,
+                        robustness_subset=get_model(name).robustness_subset if robustness else None,
                         backend=backend,
                         models_from=model_file(name),
                     )

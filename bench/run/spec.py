@@ -39,6 +39,7 @@ class RunSpec:
     data_dir: str | None = None
     code_fingerprint: str = ""
     robustness: str | None = None
+    robustness_subset: int | None = None
     backend: str = DEFAULT_BACKEND
     models_from: str | None = None
 
@@ -66,6 +67,8 @@ class RunSpec:
             payload["code"] = self.code_fingerprint
         if self.robustness:  # evaluation on corrupted test sets adds to the record
             payload["robustness"] = self.robustness
+            if self.robustness_subset is not None:  # the images of each set it scores
+                payload["robustness_subset"] = self.robustness_subset
         if self.backend != DEFAULT_BACKEND:
             payload["backend"] = self.backend
         text = json.dumps(payload, sort_keys=True, default=str)
@@ -101,6 +104,9 @@ class RunSpec:
             raise ValueError(f"run field 'seed' must be an integer, got {spec.seed!r}")
         if not isinstance(spec.config, dict):
             raise ValueError("run field 'config' must be a mapping")
+        subset = spec.robustness_subset
+        if subset is not None and (isinstance(subset, bool) or not isinstance(subset, int)):
+            raise ValueError(f"run field 'robustness_subset' must be an integer: {subset!r}")
         if not isinstance(spec.backend, str) or not spec.backend:
             raise ValueError(f"run field 'backend' must be a non-empty string: {spec.backend!r}")
         return spec

@@ -277,8 +277,8 @@ def evaluate_robustness(
     """Accuracy, log-loss and ECE on each corrupted copy of the test set.
 
     ``run.robustness`` is ``"ours"`` (our MNIST-C corruptions, computed once and cached) or
-    the folder of the published MNIST-C files. A model declaring ``robustness_subset`` is
-    scored on that fixed, stratified subset of each corrupted set.
+    the folder of the published MNIST-C files. A model declaring ``robustness_subset`` (the
+    run's copy of it) is scored on that fixed, stratified subset of each corrupted set.
     """
     start = time.perf_counter()
     if run.robustness == OUR_CORRUPTIONS:
@@ -289,8 +289,9 @@ def evaluate_robustness(
         source = f"MNIST-C files from {run.robustness}"
     corrupted = {name: item.images[: run.limit_test] for name, item in suite.items()}
     labels = next(iter(suite.values())).labels[: run.limit_test]
+    subset = scored_subset(run.robustness_subset, len(labels))
     scores = evaluate_corruptions(
-        adapter.predict_proba, spec.preprocess, corrupted, labels, subset=spec.robustness_subset
+        adapter.predict_proba, spec.preprocess, corrupted, labels, subset=subset
     )
     per_corruption = {}
     for name, accuracy in scores.accuracy.items():
@@ -303,10 +304,16 @@ def evaluate_robustness(
         }
     return {
         "corruptions": per_corruption,
-        "subset": spec.robustness_subset,
+        "subset": subset,
         "source": source,
         "seconds": time.perf_counter() - start,
     }
+
+
+def scored_subset(declared: int | None, n_test: int) -> int | None:
+    """The subset size robustness scores: the declared one, or None (every image) when the
+    test set is no larger than it (a small dataset, or ``--limit-test``)."""
+    return declared if declared is not None and declared < n_test else None
 
 
 def framework_info(adapter_type: Any, adapter: Adapter) -> dict[str, Any]:
