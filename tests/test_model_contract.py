@@ -35,8 +35,8 @@ from bench.models.registry import (
     register_model,
 )
 from bench.models.user_files import load_model_file, unload_model_files
-from bench.results.stale import split_by_definition
-from bench.results.store import load_records
+from bench.results.store.files import load_records
+from bench.results.store.stale import split_by_definition
 from bench.run.fingerprint import model_fingerprint
 from bench.run.selection import build_runs
 from bench.run.trainer import execute_run

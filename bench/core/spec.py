@@ -15,13 +15,20 @@ OUR_CORRUPTIONS = "ours"
 """``RunSpec.robustness`` for our MNIST-C corruptions (any other value is an MNIST-C folder)."""
 
 DEFAULT_BACKEND = "tensorflow"
+DEFAULT_PRESET = "default"
 
 
 def model_label(model: str, preset: str, backend: str = DEFAULT_BACKEND) -> str:
     """How tables name a model: ``mlp`` for the default preset, else ``mlp:quick``; a Keras
     model on another backend than the default gets it appended: ``cnn_fast@jax``."""
-    label = model if preset == "default" else f"{model}:{preset}"
+    label = model if preset == DEFAULT_PRESET else f"{model}:{preset}"
     return label if backend == DEFAULT_BACKEND else f"{label}@{backend}"
+
+
+def split_model_ref(ref: str) -> tuple[str, str]:
+    """Split ``"name:preset"`` into its parts; a bare name means the default preset."""
+    name, _, preset = ref.partition(":")
+    return name.strip(), (preset.strip() or DEFAULT_PRESET)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bench.errors import BenchError
-from bench.run.spec import RunSpec
+from bench.core.errors import BenchError
+from bench.core.spec import RunSpec
 
 SCHEMA_VERSION = 2
 Status = Literal["ok", "failed"]
@@ -71,7 +71,7 @@ class RunRecord:
     schema_version: int = SCHEMA_VERSION
     probability_arrays: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     """Validation and test probabilities in memory, until the store writes them beside the
-    record (see :func:`bench.results.store.write_record`); never part of the JSON."""
+    record (see :func:`bench.results.store.files.write_record`); never part of the JSON."""
 
     # --- construction -----------------------------------------------------------------------
 

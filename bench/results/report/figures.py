@@ -1,10 +1,10 @@
-"""Figures of a report, drawn from the frames of :mod:`bench.results.aggregate`.
+"""Figures of a report, drawn from the frames of :mod:`bench.results.report.aggregate`.
 
 Per dataset: accuracy against training time and against inference throughput, the matrix of
 accuracy differences between every two models, per-class F1, row-normalized confusion
 matrices of every model side by side, learning curves, the reliability diagram and, when
 the runs have them, accuracy under each corruption and a grid of corrupted samples. Every
-model keeps one colour in all of them (:func:`bench.results.figure_style.model_colors`).
+model keeps one colour in all of them (:func:`bench.results.report.figure_style.model_colors`).
 Nothing here reads or writes files: :func:`draw_figures` returns matplotlib figures with
 their file names and captions, and the caller saves them.
 """
@@ -21,16 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.results.aggregate import Aggregates
-from bench.results.figure_style import (
+from bench.results.report.aggregate import Aggregates
+from bench.results.report.figure_style import (
     grid,
     house_style,
     model_colors,
     plain_log_axis,
-    short_number,
     subplots,
 )
-from bench.results.stats import t_interval
+from bench.results.stats.intervals import t_interval
 
 FIGURES_DIR = "figures"
 
@@ -193,7 +192,7 @@ def _draw(view: DatasetView) -> Iterator[Drawn]:
             reliability(view.reliability, order, colors, title),
         )
     if len(view.corruptions):
-        from bench.results.robustness_figures import corruption_grid, corruption_heatmap
+        from bench.results.report.robustness_figures import corruption_grid, corruption_heatmap
 
         yield drawn(
             "corruption_heatmap",
@@ -452,7 +451,7 @@ def reliability(
 ) -> Any:
     """The reliability diagram of every model with calibration bins, seeds pooled."""
     from bench.measure.calibration import ReliabilityBins
-    from bench.results.calibration_figures import reliability_diagram
+    from bench.results.report.calibration_figures import reliability_diagram
 
     curves = {m: ReliabilityBins.from_dict(dict(bins[m])) for m in order if m in bins}
     fig = reliability_diagram(curves, title=f"{title} (test set, seeds pooled)", palette=colors)
@@ -460,9 +459,3 @@ def reliability(
     fig.suptitle(top.get_title(), fontsize="medium")
     top.set_title("")
     return fig
-
-
-# The reliability diagram module was written against these names.
-_palette = model_colors
-_short_number = short_number
-_subplots = subplots

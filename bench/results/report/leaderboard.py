@@ -1,6 +1,6 @@
 """Write LEADERBOARD.md, RUNS.md and the figures: the one place of the report with files and a
-clock. What it writes is computed by :mod:`bench.results.aggregate`, rendered by
-:mod:`bench.results.markdown` and drawn by :mod:`bench.results.figures`.
+clock. What it writes is computed by :mod:`bench.results.report.aggregate`, rendered by
+:mod:`bench.results.report.markdown` and drawn by :mod:`bench.results.report.figures`.
 
 Drawing is most of a report's time, so the figures of a dataset are drawn again only when
 what they show changed: ``figures/manifest.json`` keeps, per dataset, the fingerprint of the
@@ -16,14 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.fsutil import (
+from bench.core.errors import BenchError
+from bench.core.fsutil import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
     remove_stale_temporaries,
 )
-from bench.results.markdown import LEADERBOARD_FILE, RUNS_FILE
+from bench.results.report.markdown import LEADERBOARD_FILE, RUNS_FILE
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M UTC"
 MANIFEST_FILE = "manifest.json"
@@ -44,9 +44,9 @@ def write_leaderboard(
     removed. ``declared_subsets`` (model -> robustness subset it declares now) makes records
     scored on other images stale. Returns the leaderboard's path.
     """
-    from bench.results.aggregate import aggregate
-    from bench.results.markdown import leaderboard_markdown, runs_markdown
-    from bench.results.stale import current_records
+    from bench.results.report.aggregate import aggregate
+    from bench.results.report.markdown import leaderboard_markdown, runs_markdown
+    from bench.results.store.stale import current_records
 
     results_dir = Path(results_dir)
     stamp = (now or datetime.now(timezone.utc)).strftime(STAMP_FORMAT)
@@ -76,8 +76,8 @@ def _write_figures(
     agg: Any, results_dir: Path, redraw: bool, samples: dict[str, Any]
 ) -> dict[str, list[tuple[str, str]]]:
     """Draw (or keep) every dataset's figures; return their captions and paths by dataset."""
-    from bench.results.figure_style import png_bytes
-    from bench.results.figures import FIGURES_DIR, dataset_views, draw_dataset
+    from bench.results.report.figure_style import png_bytes
+    from bench.results.report.figures import FIGURES_DIR, dataset_views, draw_dataset
 
     folder = results_dir / FIGURES_DIR
     old = {} if redraw else _read_manifest(folder / MANIFEST_FILE)
@@ -126,7 +126,7 @@ def drawing_code_version() -> str:
     """SHA-256 of the modules that draw the figures and of matplotlib's version."""
     from importlib.metadata import version
 
-    from bench.results import figure_style, figures
+    from bench.results.report import figure_style, figures
 
     digest = hashlib.sha256(version("matplotlib").encode())
     names = ("calibration_figures.py", "robustness_figures.py")

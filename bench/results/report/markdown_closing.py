@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.measure.calibration import ECE_BINS
-from bench.results import markdown_format as fmt
-from bench.results.aggregate import BUSY_PEAK_SHORTFALL, Aggregates
-from bench.results.stats import ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE, MIN_SEEDS
+from bench.results.report import markdown_format as fmt
+from bench.results.report.aggregate import BUSY_PEAK_SHORTFALL, Aggregates
+from bench.results.stats.intervals import ALPHA, BOOTSTRAP_RESAMPLES, CONFIDENCE, MIN_SEEDS
 
 
 def cross_dataset_table(agg: Aggregates) -> str:
@@ -30,7 +30,7 @@ def cross_dataset_table(agg: Aggregates) -> str:
 
 def replication_section(agg: Aggregates) -> list[str]:
     """The tutorial's logged numbers beside ours, per epoch and per digit."""
-    from bench.results.article_log import ARTICLE_SOURCE
+    from bench.results.report.article_log import ARTICLE_SOURCE
 
     epochs, diagonal = agg.replication_epochs, agg.replication_diagonal
     model = epochs["model"].iloc[0]

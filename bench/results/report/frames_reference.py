@@ -1,6 +1,6 @@
 """Reference frames: our runs beside the tutorial article's logged numbers (Replication), and
 beside published test errors (Published vs ours). Pure functions of the records, used by
-:func:`bench.results.aggregate.aggregate`.
+:func:`bench.results.report.aggregate.aggregate`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.results.record import RunRecord
-from bench.results.stats import t_interval
+from bench.results.stats.intervals import t_interval
+from bench.results.store.record import RunRecord
 
 # --- replication and published results ----------------------------------------------------
 
@@ -25,7 +25,7 @@ def replication_frames(records: Sequence[RunRecord]) -> tuple[pd.DataFrame, pd.D
     the article's validation accuracy and ours (mean, 95% interval over seeds) and per class
     the article's correct count (confusion diagonal) and ours.
     """
-    from bench.results.article_log import (
+    from bench.results.report.article_log import (
         ARTICLE_CONFUSION_DIAGONAL,
         ARTICLE_DATASET,
         ARTICLE_MODEL,

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.results.record import RunRecord
-from bench.results.stats import (
+from bench.core.errors import BenchError
+from bench.core.spec import model_label, split_model_ref
+from bench.results.stats.intervals import (
     ALPHA,
     MIN_SEEDS,
     DifferenceTest,
@@ -36,8 +36,7 @@ from bench.results.stats import (
     two_level_bootstrap_difference,
     wilson_interval,
 )
-from bench.run.config import split_model_ref
-from bench.run.spec import model_label
+from bench.results.store.record import RunRecord
 
 
 class NotComparable(BenchError):

@@ -5,9 +5,9 @@ bootstraps use fixed seeds). :func:`aggregate` builds all of them at once; the m
 the figures only format and draw what is here, and decide nothing (the order of models, which
 interval a cell shows, which run looks disturbed and which pairs are tested are decided here).
 
-Intervals: over seeds, Student's t (:func:`bench.results.stats.t_interval`); for a model with
-one run, or whose predictions do not depend on the seed (``model_info["deterministic"]``), the
-Wilson interval over the test images of one run instead.
+Intervals: over seeds, Student's t (:func:`bench.results.stats.intervals.t_interval`); for a
+model with one run, or whose predictions do not depend on the seed
+(``model_info["deterministic"]``), the Wilson interval over the test images of one run instead.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from bench.measure.metrics import METRICS, MetricSpec
-from bench.results.frames_backends import backend_frame
-from bench.results.frames_detail import (
+from bench.results.report.frames_backends import backend_frame
+from bench.results.report.frames_detail import (
     calibration_frame,
     history_frame,
     per_class_frame,
@@ -30,17 +30,17 @@ from bench.results.frames_detail import (
     reliability_bins,
     time_to_accuracy_frame,
 )
-from bench.results.frames_reference import published_frame, replication_frames
-from bench.results.frames_robustness import robustness_frames
-from bench.results.pairwise import (
+from bench.results.report.frames_reference import published_frame, replication_frames
+from bench.results.report.frames_robustness import robustness_frames
+from bench.results.stats.intervals import ALPHA, holm_adjust, t_interval, wilson_interval
+from bench.results.stats.pairwise import (
     Answers,
     NotComparable,
     compare_models,
     ranked_pairs,
     verdict_words,
 )
-from bench.results.record import RunRecord
-from bench.results.stats import ALPHA, holm_adjust, t_interval, wilson_interval
+from bench.results.store.record import RunRecord
 
 BUSY_PEAK_SHORTFALL = 0.25
 """A run whose matmul peak, measured at its start, falls this far below the median peak of the

@@ -1,6 +1,6 @@
 """Detail frames of a report: time to accuracy, per-class scores, calibration, reliability
 bins, learning curves and confusion matrices. Pure functions of the records, used by
-:func:`bench.results.aggregate.aggregate`.
+:func:`bench.results.report.aggregate.aggregate`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.results.record import RunRecord
-from bench.results.stats import t_interval
+from bench.results.stats.intervals import t_interval
+from bench.results.store.record import RunRecord
 
 
 def time_to_accuracy_frame(

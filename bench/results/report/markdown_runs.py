@@ -1,14 +1,14 @@
 """RUNS.md: every run with its Wilson interval, McNemar's test per common seed, failed runs,
-left-out records and the machines, from the frames of :mod:`bench.results.aggregate`."""
+left-out records and the machines, from the frames of :mod:`bench.results.report.aggregate`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.results import markdown_format as fmt
-from bench.results.aggregate import Aggregates
-from bench.results.stale import StaleRecord
-from bench.results.stats import format_p_value, wilson_interval
+from bench.results.report import markdown_format as fmt
+from bench.results.report.aggregate import Aggregates
+from bench.results.stats.intervals import format_p_value, wilson_interval
+from bench.results.store.stale import StaleRecord
 
 LEADERBOARD_FILE = "LEADERBOARD.md"
 RUNS_FILE = "RUNS.md"

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.results.record import RunRecord
-from bench.results.store import Unreadable, scan_records
-from bench.run.spec import model_label
+from bench.core.spec import model_label
+from bench.results.store.files import Unreadable, scan_records
+from bench.results.store.record import RunRecord
 
 
 @dataclass(frozen=True)

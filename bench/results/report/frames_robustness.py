@@ -1,6 +1,6 @@
 """Robustness frames: accuracy under corruptions, summarised per model with intervals over
-seeds. Pure functions of the records, used by :func:`bench.results.aggregate.aggregate`; the
-arithmetic (relative mCE, mean and worst corruption) is :mod:`bench.results.robustness`'s.
+seeds. Pure functions of the records, used by :func:`bench.results.report.aggregate.aggregate`; the
+arithmetic (relative mCE, mean and worst corruption) is :mod:`bench.results.report.robustness`'s.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.errors import BenchError
-from bench.results.record import RunRecord
-from bench.results.robustness import (
+from bench.core.errors import BenchError
+from bench.results.report.robustness import (
     DEFAULT_BASELINE,
     mean_corruption_accuracy,
     relative_mce,
     worst_corruption,
 )
-from bench.results.stats import t_interval
+from bench.results.stats.intervals import t_interval
+from bench.results.store.record import RunRecord
 
 CLEAN = "clean"
 LONG_COLUMNS = ["dataset", "model", "seed", "corruption", "accuracy", "clean", "n"]
@@ -60,7 +60,7 @@ def robustness_frames(
     Summary: clean accuracy, mean corruption accuracy, relative mCE against the baseline,
     worst corruption; each a mean over seeds with its t-interval half-width (NaN for one
     seed). The baseline is ``baseline`` if it has robustness results on the dataset, else
-    :data:`~bench.results.robustness.DEFAULT_BASELINE`, else the least accurate such model;
+    :data:`~bench.results.report.robustness.DEFAULT_BASELINE`, else the least accurate such model;
     its errors are means over its seeds. ``mce_note`` says why a relative mCE is missing.
     """
     long = corruption_rows(records)

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 T = TypeVar("T")
 

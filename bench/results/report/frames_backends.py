@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bench.results.pairwise import Answers, NotComparable, compare_models
-from bench.results.record import RunRecord
-from bench.run.spec import DEFAULT_BACKEND, model_label
+from bench.core.spec import DEFAULT_BACKEND, model_label
+from bench.results.stats.pairwise import Answers, NotComparable, compare_models
+from bench.results.store.record import RunRecord
 
 BACKEND_COLUMNS = [
     "dataset",
@@ -63,7 +63,7 @@ def backend_frame(
     """One row per (dataset, model, backend) for models that ran on two or more backends.
 
     ``diff`` (points, with ``diff_low``/``diff_high``) is this backend's accuracy minus the
-    reference backend's, from the two-level bootstrap of :mod:`bench.results.stats`;
+    reference backend's, from the two-level bootstrap of :mod:`bench.results.stats.intervals`;
     ``within`` is True when that interval contains 0. The ratios are "times faster than the
     reference": training and inference images/s divided by the reference's, and the
     reference's median single-image latency divided by this backend's. The reference row has

@@ -1,6 +1,6 @@
 """Figures for the corruption suite: example images under each corruption, and accuracy per
 model and corruption. Drawn without pyplot in the house style of
-``bench.results.figure_style``."""
+``bench.results.report.figure_style``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.errors import BenchError
-from bench.measure.corruptions import CORRUPTIONS, corrupt
-from bench.results.figures import _subplots
+from bench.core.errors import BenchError
+from bench.data.corruptions import CORRUPTIONS, corrupt
+from bench.results.report.figure_style import subplots
 
 CLEAN = "clean"
 
@@ -38,7 +38,7 @@ def corruption_grid(
         )
     rows = [(CLEAN, images)] + [(name, corrupt(name, images, seed)) for name in names]
     cell = 0.95
-    fig, axes = _subplots(
+    fig, axes = subplots(
         len(rows), len(images), figsize=(len(images) * cell + 1.4, len(rows) * cell + 0.6)
     )
     axes = np.asarray(axes).reshape(len(rows), len(images))
@@ -73,7 +73,7 @@ def corruption_heatmap(frame: pd.DataFrame, title: str | None = None) -> Any:
     wide = wide.assign(mean=wide[corrupted].mean(axis=1))
     percent = 100 * wide.astype(float)
     width = max(7.0, 0.62 * percent.shape[1] + 2.5)
-    fig, ax = _subplots(figsize=(width, 0.5 * len(percent) + 2.2))
+    fig, ax = subplots(figsize=(width, 0.5 * len(percent) + 2.2))
     sns.heatmap(
         percent,
         annot=True,

@@ -1,4 +1,4 @@
-"""LEADERBOARD.md as text, from the frames of :mod:`bench.results.aggregate`.
+"""LEADERBOARD.md as text, from the frames of :mod:`bench.results.report.aggregate`.
 
 Formatting only: every number, interval, order and verdict comes from the frames; every
 number named in the prose comes from the constant the code uses. Pure: the caller passes
@@ -7,9 +7,9 @@ the time stamp and the figure paths, and writes the text.
 The leaderboard reads top-down: verdicts per dataset, then per dataset the main table,
 pairwise tests, time to accuracy, per-class scores, calibration and robustness; then the
 cross-dataset table, the replication of the tutorial, published results beside ours, and
-once, at the end, how the numbers are made (:mod:`bench.results.markdown_closing`).
+once, at the end, how the numbers are made (:mod:`bench.results.report.markdown_closing`).
 Per-run tables, per-seed McNemar tests, the environment and left-out records go to RUNS.md
-(:mod:`bench.results.markdown_runs`).
+(:mod:`bench.results.report.markdown_runs`).
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from typing import Any
 import pandas as pd
 
 from bench.measure.calibration import ECE_BINS
-from bench.results import markdown_format as fmt
-from bench.results.aggregate import BUSY_PEAK_SHORTFALL, Aggregates, table_metrics
-from bench.results.markdown_closing import (
+from bench.results.report import markdown_format as fmt
+from bench.results.report.aggregate import BUSY_PEAK_SHORTFALL, Aggregates, table_metrics
+from bench.results.report.markdown_closing import (
     cross_dataset_table,
     method_section,
     published_section,
     replication_section,
 )
-from bench.results.markdown_runs import LEADERBOARD_FILE, RUNS_FILE, runs_markdown
-from bench.results.stale import StaleRecord
-from bench.results.stats import format_p_value
+from bench.results.report.markdown_runs import LEADERBOARD_FILE, RUNS_FILE, runs_markdown
+from bench.results.stats.intervals import format_p_value
+from bench.results.store.stale import StaleRecord
 
 __all__ = ["LEADERBOARD_FILE", "RUNS_FILE", "leaderboard_markdown", "runs_markdown"]
 FigureLinks = Mapping[str, Sequence[tuple[str, str]]]

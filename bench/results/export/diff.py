@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.results.record import RunRecord
+from bench.results.store.record import RunRecord
 
 CONFIDENCE = 0.95
 INTERVAL_METHOD = "Welch t-interval over seeds"
@@ -125,7 +125,7 @@ def diff_records(
     confidence: float = CONFIDENCE,
 ) -> ResultsDiff:
     """Compare the ok records of two folders (pass the current ones: see
-    :func:`bench.results.stale.current_records`)."""
+    :func:`bench.results.store.stale.current_records`)."""
     groups_a, groups_b = _groups(records_a), _groups(records_b)
     pairs = [
         _pair(key, groups_a[key], groups_b[key], confidence)

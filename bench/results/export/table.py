@@ -1,7 +1,7 @@
 """Results as files other tools read: CSV, Parquet and JSON Lines tables of the run records.
 
 :func:`results_table` reads a results folder into one of the tables of
-:mod:`bench.results.flatten`; :func:`table_bytes` and :func:`write_table` turn it into a file
+:mod:`bench.results.export.flatten`; :func:`table_bytes` and :func:`write_table` turn it into a file
 (written atomically); :func:`read_table` reads such a file back. Parquet needs ``pyarrow``
 (``pip install 'mnist-bench[export]'``).
 """
@@ -13,14 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_bytes
-from bench.results.flatten import FRAMES, TABLES
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_bytes
+from bench.results.export.flatten import FRAMES, TABLES
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bench.results.record import RunRecord
+    from bench.results.store.record import RunRecord
 
 Format = Literal["csv", "parquet", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "parquet", "jsonl")
@@ -48,7 +48,7 @@ def records_table(
     """Build ``table`` (``runs``, ``per_class`` or ``per_epoch``) from ``records``; the
     ``current`` column says which ones the leaderboard uses (newest definition per model,
     robustness scored on the subset ``declared_subsets`` names)."""
-    from bench.results.stale import split_by_definition
+    from bench.results.store.stale import split_by_definition
 
     if table not in FRAMES:
         raise BenchError(f"unknown table {table!r}; choose one of {', '.join(TABLES)}")
@@ -59,7 +59,7 @@ def records_table(
 
 def results_table(results_dir: Path, table: str = "runs") -> pd.DataFrame:
     """Read every readable record under ``results_dir`` into ``table``, oldest run first."""
-    from bench.results.store import scan_records
+    from bench.results.store.files import scan_records
 
     records, _ = scan_records(check_results_dir(results_dir))
     return records_table(records, table)

@@ -5,7 +5,7 @@ registered in the paper's order. Each uses the single severity the published MNI
 made with (the default severity of each function in the authors' public code); the parameters
 are written in each description and in ``docs/robustness.md``, which also says where ours differ.
 
-    from bench.measure.corruptions import CORRUPTIONS, corrupt, corruptions_for
+    from bench.data.corruptions import CORRUPTIONS, corrupt, corruptions_for
     rotated = corrupt("rotate", x_test, seed=0)     # same shape, uint8, same result every time
 
 Sizes: parameters are stated for 28x28 images. On other sizes, lengths (blur widths, shifts,
@@ -28,7 +28,7 @@ from types import MappingProxyType
 import numpy as np
 from scipy import ndimage
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 # Bump when any corruption's output changes for the same input and seed: cached corrupted sets
 # are keyed by it (bench.data.corrupted).

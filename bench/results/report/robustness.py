@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 # The reference every model's corruption error is divided by, as AlexNet is for ImageNet-C:
 # the article's CNN at its default preset (mean error over its seeds, same dataset).

@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bench.results.record import RunRecord
+from bench.results.store.record import RunRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +53,8 @@ def runs_frame(records: Sequence[RunRecord], current: Iterable[str] | None = Non
     """One row per record: identity, data, quality, speed, environment, code, config, error.
 
     ``current`` is the run ids of the records the tables use (see
-    :func:`bench.results.stale.split_by_definition`); without it every record counts as current.
+    :func:`bench.results.store.stale.split_by_definition`); without it every record counts as
+    current.
     """
     current_ids = None if current is None else set(current)
     rows = [run_row(record, current_ids) for record in records]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_bytes, atomic_write_json
-from bench.results.record import RecordError, RunRecord
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_bytes, atomic_write_json
+from bench.results.store.record import RecordError, RunRecord
 
 RECORD_FILE = "record.json"
 PROBABILITIES_FILE = "probabilities.npz"

@@ -1,8 +1,9 @@
 """Reliability diagram: how often models are right against how sure they say they are.
 
 One figure per dataset (the caller loops over datasets), every model of that dataset in it.
-Drawn without pyplot through the house helpers of ``bench.results.figures`` (constrained layout, Agg
-canvas when saved, seaborn's whitegrid style, tab10 palette in leaderboard order).
+Drawn without pyplot through the house helpers of ``bench.results.report.figure_style``
+(constrained layout, Agg canvas when saved, seaborn's whitegrid style, tab10 palette in
+leaderboard order).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.calibration import ReliabilityBins
-from bench.results.figures import _palette, _short_number, _subplots
+from bench.results.report.figure_style import model_colors, short_number, subplots
 
 MARKER_MIN = 10  # points^2 of a bin with a handful of images
 MARKER_PER_PERCENT = 2.5  # extra points^2 per percent of the test images in the bin
@@ -43,9 +44,9 @@ def reliability_diagram(
     if not curves:
         raise BenchError("a reliability diagram needs at least one model's bins; got none")
     order = list(curves)
-    colors = dict(palette) if palette is not None else _palette(order)
+    colors = dict(palette) if palette is not None else model_colors(order)
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
-        fig, (top, bottom) = _subplots(2, 1, figsize=(10, 7))
+        fig, (top, bottom) = subplots(2, 1, figsize=(10, 7))
     top.get_gridspec().set_height_ratios([3, 1])
     top.plot(
         [0, 1], [0, 1], linestyle="--", color="0.45", linewidth=1, label="perfectly calibrated"
@@ -101,7 +102,7 @@ def reliability_diagram(
     bottom.set_xlim(0, 1.02)
     bottom.set_yscale("log")
     bottom.set_ylim(10 ** np.floor(np.log10(max(smallest_share, 1e-3))) / 2, 200)
-    bottom.yaxis.set_major_formatter(FuncFormatter(lambda value, _: _short_number(value)))
+    bottom.yaxis.set_major_formatter(FuncFormatter(lambda value, _: short_number(value)))
     bottom.set_ylabel("% of images")
     bottom.set_xlabel("Confidence (largest predicted probability)")
     return fig
