@@ -239,7 +239,7 @@ def train_once(
     other keys over the model's defaults) for one seed; the validation numbers and clocks."""
     from bench.models.family import adapter_class, make_adapter
     from bench.models.registry import get_model
-    from bench.run.trainer import checks_per_epoch, seed_everything
+    from bench.run.trainer import checks_per_epoch
 
     overrides = dict(configuration)
     spec = get_model(overrides.pop("model", "cnn_fast"))
@@ -250,9 +250,8 @@ def train_once(
         import keras
 
         keras.backend.clear_session()
-    seed_everything(seed)
     adapter_class(spec).seed_framework(seed, False)
-    adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
+    adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10, seed=seed)
     cpu_start, wall_start = time.process_time(), time.perf_counter()
     fit = adapter.fit(x, y_train, x_v, y_val, None, checks_per_epoch(config))
     cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start

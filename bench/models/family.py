@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from bench.core.randomness import RunRandom
 from bench.core.registry import Registry
 from bench.measure.flops import FlopCount
 from bench.models.params import Param
@@ -73,10 +74,20 @@ class Adapter(Protocol):
 
 
 class AdapterClass(Protocol):
-    """What a family's loader returns: the adapter's constructor and its seeding hook."""
+    """What a family's loader returns: the adapter's constructor and its seeding hook.
+
+    The constructor gets the run's own generators (``rng``) and draws every random number the
+    harness chooses from them; ``seed_framework`` seeds only what the framework keeps global
+    for its own kernels and initial weights (see :mod:`bench.core.randomness`).
+    """
 
     def __call__(
-        self, spec: ModelSpec, config: dict[str, Any], input_shape: tuple[int, ...], classes: int
+        self,
+        spec: ModelSpec,
+        config: dict[str, Any],
+        input_shape: tuple[int, ...],
+        classes: int,
+        rng: RunRandom,
     ) -> Adapter: ...
 
     @staticmethod
@@ -175,10 +186,15 @@ def adapter_class(spec: ModelSpec) -> AdapterClass:
 
 
 def make_adapter(
-    spec: ModelSpec, config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int
+    spec: ModelSpec,
+    config: dict[str, Any],
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    seed: int = 0,
 ) -> Adapter:
-    """Build ``spec``'s model and wrap it in the adapter of its family."""
-    return adapter_class(spec)(spec, config, input_shape, num_classes)
+    """Build ``spec``'s model and wrap it in the adapter of its family, with the generators
+    of ``seed``."""
+    return adapter_class(spec)(spec, config, input_shape, num_classes, RunRandom.from_seed(seed))
 
 
 def count_parameters(

@@ -22,7 +22,6 @@ build, train, evaluate and measure.
 from __future__ import annotations
 
 import math
-import random
 import time
 import traceback
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from bench.core.errors import BenchError
+from bench.core.randomness import RunRandom
 from bench.core.spec import OUR_CORRUPTIONS, RunSpec
 from bench.data import Dataset, get_entry, load_dataset
 from bench.data.corrupted import load_corrupted_suite
@@ -72,12 +72,6 @@ class NonFiniteLoss(ArithmeticError):
 def now_iso() -> str:
     """The current UTC time as an ISO 8601 string (microseconds)."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python's and NumPy's global generators (frameworks seed themselves on top)."""
-    random.seed(seed)
-    np.random.seed(seed)
 
 
 class _Phases:
@@ -166,9 +160,10 @@ def _train_and_measure(
     if wrong_backend:
         raise BenchError(wrong_backend)
     adapter_type = adapter_class(spec)
-    seed_everything(run.seed)
-    adapter_type.seed_framework(run.seed, run.deterministic)
-    adapter = adapter_type(spec, dict(run.config), tuple(x_train_in.shape[1:]), data.num_classes)
+    adapter_type.seed_framework(run.seed, run.deterministic)  # the framework's own globals
+    rng = RunRandom.from_seed(run.seed)
+    shape = tuple(x_train_in.shape[1:])
+    adapter = adapter_type(spec, dict(run.config), shape, data.num_classes, rng)
     partial["framework"] = framework_info(adapter_type, adapter)
     partial["parameters"] = adapter.parameter_count()
     phases.end("build")

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from bench.core.backend import process_backend
+from bench.core.randomness import RunRandom
 from bench.core.tfquiet import import_tensorflow
 from bench.models.families._keras_backends import (
     KerasBackend,
@@ -103,7 +104,9 @@ class KerasAdapter:
         config: dict[str, Any],
         input_shape: tuple[int, ...],
         num_classes: int,
+        rng: RunRandom,
     ) -> None:
+        del rng  # Keras draws from the generators its seed_framework seeded (batch order too)
         self.spec = spec
         self.config = config
         self.num_classes = num_classes

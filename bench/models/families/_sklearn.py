@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 
+from bench.core.randomness import RunRandom
 from bench.models.family import EpochCallback, FitResult
 from bench.models.registry import ModelSpec
 
@@ -29,13 +30,14 @@ class SklearnAdapter:
         config: dict[str, Any],
         input_shape: tuple[int, ...],
         num_classes: int,
+        rng: RunRandom,
     ) -> None:
         self.spec = spec
         self.config = config
         self.num_classes = num_classes
         self.input_shape = input_shape
         self.estimator = spec.build(config, input_shape, num_classes)
-        seed_estimator(self.estimator)
+        seed_estimator(self.estimator, rng)
         if not hasattr(self.estimator, "predict_proba"):
             raise TypeError(
                 f"model {spec.name!r}: {type(self.estimator).__name__} has no predict_proba; "
@@ -44,7 +46,7 @@ class SklearnAdapter:
 
     @staticmethod
     def seed_framework(seed: int, deterministic: bool) -> None:
-        """Nothing beyond Python and NumPy: estimators take their seed from their config."""
+        """Nothing: estimators take their seeds from the run's generators (``seed_estimator``)."""
 
     @staticmethod
     def framework_versions() -> dict[str, str]:
@@ -193,11 +195,10 @@ def training_rows_to_score(n: int, limit: int | None = None) -> np.ndarray:
     return np.linspace(0, n - 1, num=limit).round().astype(np.int64)
 
 
-def seed_estimator(estimator: Any) -> None:
+def seed_estimator(estimator: Any, rng: RunRandom) -> None:
     """Give every ``random_state`` the builder left unset (nested ones too) one value drawn
-    from NumPy's global generator, which the trainer has seeded with the run's seed: seed k
-    gives the same fit every time, and different seeds give different fits. Objects without
-    scikit-learn's ``get_params`` are left alone."""
+    from the run's NumPy Generator: seed k gives the same fit every time, and different seeds
+    give different fits. Objects without scikit-learn's ``get_params`` are left alone."""
     if not hasattr(estimator, "get_params"):
         return
     unset = [
@@ -206,5 +207,5 @@ def seed_estimator(estimator: Any) -> None:
         if key.split("__")[-1] == "random_state" and value is None
     ]
     if unset:
-        state = int(np.random.randint(0, 2**31 - 1))
+        state = rng.draw_seed()
         estimator.set_params(**dict.fromkeys(unset, state))

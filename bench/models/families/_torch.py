@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from bench.core.errors import BenchError
+from bench.core.randomness import RunRandom
 from bench.measure.flops import FlopCount
 from bench.measure.torch_flops import count_torch_flops
 from bench.models.families._recorder import FitRecorder
@@ -68,6 +69,7 @@ class TorchAdapter:
         config: dict[str, Any],
         input_shape: tuple[int, ...],
         num_classes: int,
+        rng: RunRandom,
     ) -> None:
         self.spec = spec
         self.config = config
@@ -88,8 +90,7 @@ class TorchAdapter:
                 self.model(torch.zeros((1, *self.input_shape), device=self.device))
         decay = float(config.get("ema_decay", 0.0))
         self.average = WeightAverage(self.model, decay) if decay else None
-        # Drawn from NumPy's global generator, which the trainer has seeded with the run's seed.
-        self._shuffle_seed = int(np.random.randint(0, 2**31 - 1))
+        self._shuffle = rng.torch()  # the order of the batches: the run's own generator
         averaged = f", weights: their moving average (ema_decay {decay})" if decay else ""
         self.inference_method = (
             f"model.eval() under torch.inference_mode() on {self.device}"
@@ -181,14 +182,13 @@ class TorchAdapter:
             checks_per_epoch,
         )
         images, labels = self._tensor(x), self._tensor(y, torch.int64)
-        generator = torch.Generator().manual_seed(self._shuffle_seed)
         recorder.training_began()
         for epoch in range(epochs):
             recorder.epoch_began(epoch)
             self.model.train()
             loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
             correct = torch.zeros((), device=self.device, dtype=torch.int64)
-            order = torch.randperm(len(x), generator=generator).to(self.device)
+            order = torch.randperm(len(x), generator=self._shuffle).to(self.device)
             for step in range(steps_per_epoch):
                 index = order[step * batch_size : (step + 1) * batch_size]
                 batch_x, batch_y = images[index], labels[index]
