@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 
 from bench.core.randomness import RunRandom
-from bench.models.family import EpochCallback, FitResult
+from bench.models.family import EpochCallback, FitResult, HistoryEntry
 from bench.models.registry import ModelSpec
 
 # Training rows scored after the fit for the history's loss and accuracy: scoring all of them
@@ -87,23 +87,23 @@ class SklearnAdapter:
         val_accuracy = float(accuracy_score(y_val, val_proba.argmax(axis=1)))
         val_loss = float(log_loss(y_val, val_proba, labels=labels))
         check_seconds = time.perf_counter() - check_start
-        entry = {
-            "epoch": 1,
-            "iterations": iterations,
-            "converged": converged,
-            "loss": float(log_loss(y[scored], train_proba, labels=labels)),
-            "accuracy": float(accuracy_score(y[scored], train_proba.argmax(axis=1))),
-            "train_scored": int(len(scored)),
-            "val_loss": val_loss,
-            "val_accuracy": val_accuracy,
-            "seconds": fit_seconds + check_seconds,
-            "train_seconds": fit_seconds,
-            "val_seconds": check_seconds,
-            "elapsed_train_seconds": fit_seconds,
-            "elapsed_seconds": fit_seconds + check_seconds,
-        }
+        entry = HistoryEntry(
+            epoch=1,
+            iterations=iterations,
+            converged=converged,
+            loss=float(log_loss(y[scored], train_proba, labels=labels)),
+            accuracy=float(accuracy_score(y[scored], train_proba.argmax(axis=1))),
+            train_scored=int(len(scored)),
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            seconds=fit_seconds + check_seconds,
+            train_seconds=fit_seconds,
+            val_seconds=check_seconds,
+            elapsed_train_seconds=fit_seconds,
+            elapsed_seconds=fit_seconds + check_seconds,
+        )
         if on_epoch is not None:
-            on_epoch({**entry, "epochs": 1})
+            on_epoch({**entry.to_dict(), "epochs": 1})
         notes = []
         if not converged:
             notes.append(
