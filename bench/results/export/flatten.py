@@ -26,7 +26,17 @@ if TYPE_CHECKING:
 TABLES = ("runs", "per_class", "per_epoch")
 """The three table shapes: one row per run, per (run, class), per (run, epoch)."""
 
-IDENTITY_COLUMNS = ("run_id", "model", "preset", "label", "dataset", "seed", "status", "current")
+IDENTITY_COLUMNS = (
+    "run_id",
+    "model",
+    "preset",
+    "label",
+    "backend",
+    "dataset",
+    "seed",
+    "status",
+    "current",
+)
 QUALITY_COLUMNS = ("accuracy", "macro_f1", "log_loss", "brier", "ece")
 SPEED_COLUMNS = (
     "train_seconds",
@@ -268,6 +278,7 @@ def _identity(record: RunRecord, current: set[str] | None) -> dict[str, Any]:
         "model": record.model,
         "preset": record.preset,
         "label": record.label,
+        "backend": record.run.backend,
         "dataset": record.dataset,
         "seed": record.seed,
         "status": record.status,
