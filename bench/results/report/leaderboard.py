@@ -126,13 +126,14 @@ def drawing_code_version() -> str:
     """SHA-256 of the modules that draw the figures and of matplotlib's version."""
     from importlib.metadata import version
 
+    from bench.data import corruptions
     from bench.results.report import figure_style, figures
 
     digest = hashlib.sha256(version("matplotlib").encode())
     names = ("calibration_figures.py", "robustness_figures.py")
     sources = [Path(figures.__file__), Path(figure_style.__file__)]
     sources += [Path(figures.__file__).with_name(name) for name in names]
-    sources.append(Path(figures.__file__).parents[1] / "measure" / "corruptions.py")
+    sources.append(Path(corruptions.__file__))
     for source in sources:
         digest.update(source.read_bytes())
     return digest.hexdigest()
