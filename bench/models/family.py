@@ -127,7 +127,7 @@ class AdapterClass(Protocol):
         spec: ModelSpec,
         config: dict[str, Any],
         input_shape: tuple[int, ...],
-        classes: int,
+        num_classes: int,
         rng: RunRandom,
     ) -> Adapter: ...
 

@@ -167,12 +167,14 @@ class KerasAdapter:
         epochs = int(self.config["epochs"])
         steps_per_epoch = math.ceil(len(x) / batch_size)
         loss = self.spec.loss(self.config) if self.spec.loss else "categorical_crossentropy"
+        optimizer = self.spec.optimizer
+        assert optimizer is not None  # the keras family requires it (register_model checks)
         steps, note = self.backend.steps_per_execution(
             int(self.config.get("steps_per_execution", 1))
         )
         notes = [note] if note else []
         self.model.compile(
-            optimizer=self.spec.optimizer(self.config, steps_per_epoch),
+            optimizer=optimizer(self.config, steps_per_epoch),
             loss=loss,
             metrics=["accuracy"],
             steps_per_execution=steps,

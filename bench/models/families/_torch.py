@@ -111,7 +111,7 @@ class TorchAdapter:
     @staticmethod
     def framework_versions() -> dict[str, str]:
         """The PyTorch version (and the CUDA version it was built for, if any)."""
-        versions = {"torch": torch.__version__}
+        versions = {"torch": str(torch.__version__)}
         if torch.version.cuda:
             versions["torch_cuda"] = str(torch.version.cuda)
         return versions
@@ -141,7 +141,9 @@ class TorchAdapter:
     # --- training ---------------------------------------------------------------------------
 
     def _optimizer(self, steps_per_epoch: int) -> tuple[Any, Any]:
-        made = self.spec.optimizer(self.config, self.model.parameters(), steps_per_epoch)
+        make = self.spec.optimizer
+        assert make is not None  # the torch family requires it (register_model checks)
+        made = make(self.config, self.model.parameters(), steps_per_epoch)
         optimizer, scheduler = made if isinstance(made, tuple) else (made, None)
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(

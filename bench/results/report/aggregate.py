@@ -356,10 +356,11 @@ def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
             method = "Wilson, test set" + (", same for every seed" if deterministic else "")
             accuracy, low, high = float(part["accuracy"].mean()), ci.low, ci.high
         else:
-            ci = t_interval(part["accuracy"].tolist())
+            spread = t_interval(part["accuracy"].tolist())
+            assert spread is not None  # two seeds or more
             # an accuracy lies in [0, 1]; a t-interval over two or three seeds can reach past it
-            low, high = max(ci.low, 0.0), min(ci.high, 1.0)
-            accuracy, method = ci.estimate, "t over seeds"
+            low, high = max(spread.low, 0.0), min(spread.high, 1.0)
+            accuracy, method = spread.estimate, "t over seeds"
         row = {
             "dataset": dataset,
             "model": model,
@@ -391,7 +392,7 @@ def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
             row[spec.name] = float(middle(values)) if values else np.nan
             # one model, one answer whatever the seed: a spread of 0 would claim false precision
             has_spread = interval is not None and not deterministic
-            row[f"{spec.name}_hw"] = interval.half_width if has_spread else np.nan
+            row[f"{spec.name}_hw"] = interval.half_width if interval and has_spread else np.nan
         rows.append(row)
     metric_columns = [f"{m}{suffix}" for m in table_metric_names() for suffix in ("", "_hw")]
     frame = pd.DataFrame(rows, columns=[*_SUMMARY_COLUMNS, *metric_columns])

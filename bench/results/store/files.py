@@ -13,6 +13,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,8 @@ def write_probabilities(results_dir: Path, run_id: str, arrays: dict[str, np.nda
     Returns the record's ``probabilities`` entry: file name, SHA-256 of the file, dtype, shapes.
     """
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{k: np.asarray(v, dtype=np.float16) for k, v in arrays.items()})
+    halves: dict[str, Any] = {k: np.asarray(v, dtype=np.float16) for k, v in arrays.items()}
+    np.savez_compressed(buffer, **halves)
     content = buffer.getvalue()
     path = run_folder(results_dir, run_id) / PROBABILITIES_FILE
     atomic_write_bytes(path, content)
@@ -143,5 +145,5 @@ def _partial(path: Path) -> dict:
         return {}
     if not isinstance(data, dict):
         return {}
-    run = data.get("run") if isinstance(data.get("run"), dict) else data
+    run = data["run"] if isinstance(data.get("run"), dict) else data
     return {k: run.get(k) for k in ("model", "preset", "dataset", "seed") if k in run}

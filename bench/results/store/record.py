@@ -216,11 +216,11 @@ class RunRecord:
             if name in data and data[name] is not None:
                 values[name] = data[name]
         _check_types(values)
-        error = data.get("error")
+        failure = data.get("error")
         record = cls(
             run=run,
             status=status,
-            error=RunError(**error) if isinstance(error, dict) else None,
+            error=RunError(**failure) if isinstance(failure, dict) else None,
             **values,
         )
         if record.ok:

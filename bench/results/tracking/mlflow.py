@@ -152,7 +152,7 @@ class MlflowTracker:
 
         params = [Param(key, _param_text(value)) for key, value in params_of(record).items()]
         ended = _ms(timestamp(record.finished_at))
-        metrics = []
+        metrics: list[Metric] = []
         for entry in record.history:
             step = int(entry.get("epoch", len(metrics)))
             elapsed = entry.get("elapsed_seconds")

@@ -120,8 +120,8 @@ class TensorBoardTracker:
             step = int(entry.get("epoch", step + 1))
             elapsed = entry.get("elapsed_seconds")
             when = started + elapsed if started is not None and elapsed is not None else ended
-            for key, value in epoch_values(entry).items():
-                events.add_scalar(scalar_tag(key), value, step, when)
+            for key, number in epoch_values(entry).items():
+                events.add_scalar(scalar_tag(key), number, step, when)
         for name, value in record.metrics.items():
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if number and name != "n_test":

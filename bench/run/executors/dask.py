@@ -383,14 +383,14 @@ def run_on_client(
             retries=1,
             resources=run_resources(run),
         )
-        in_flight[future.key] = (run, time.perf_counter())
+        in_flight[str(future.key)] = (run, time.perf_counter())
         completed.add(future)
 
     while pending and len(in_flight) < slots:
         submit_next()
     records = []
     for future in completed:
-        run, start = in_flight.pop(future.key)
+        run, start = in_flight.pop(str(future.key))
         record = _record_of(future, run)
         future.release()
         path = write_record(results_dir, record)
