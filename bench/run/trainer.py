@@ -53,6 +53,7 @@ from bench.measure.timing import (
     measure_batch_throughput,
     measure_latency,
     time_to_accuracy,
+    training_rate,
     training_throughput,
 )
 from bench.models.family import Adapter, FitResult, adapter_class
@@ -414,11 +415,7 @@ def _speed(
         peaks["bfloat16"] = probe("bfloat16")
     timings["peak_probe_seconds"] = time.perf_counter() - probe_start
     training = timings["training"]
-    samples_per_s = (
-        training["steady_samples_per_s"]
-        or training["warm_samples_per_s"]
-        or training["samples_per_s"]
-    )
+    samples_per_s = training_rate(training)
     timings["efficiency"] = efficiency(
         flops, samples_per_s, timings["inference"]["samples_per_s"], peaks["float32"]["gflops"]
     )
