@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bench.results.store.record import RunRecord
+from bench.results.store.seeds import seed_independent_groups
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,7 +68,11 @@ def runs_frame(records: Sequence[RunRecord], current: Iterable[str] | None = Non
     current.
     """
     current_ids = None if current is None else set(current)
-    rows = [run_row(record, current_ids) for record in records]
+    independent = seed_independent_groups([r for r in records if r.ok])
+    rows = [
+        {**run_row(record, current_ids), "seed_independent": key in independent}
+        for record, key in ((r, (r.dataset, r.label)) for r in records)
+    ]
     return _frame(rows, _run_columns(rows))
 
 
@@ -147,7 +152,7 @@ def run_row(record: RunRecord, current: set[str] | None = None) -> dict[str, Any
         n_test=record.n_test,
         limit_train=record.run.limit_train,
         limit_test=record.run.limit_test,
-        deterministic=record.run.deterministic,
+        deterministic_kernels=record.run.deterministic,
         dataset_source=(record.dataset_info or {}).get("source"),
     )
     for name, value in record.metrics.items():
@@ -217,7 +222,8 @@ RUN_COLUMN_ORDER = (
     "n_test",
     "limit_train",
     "limit_test",
-    "deterministic",
+    "deterministic_kernels",
+    "seed_independent",
     "dataset_source",
     *QUALITY_COLUMNS,
     "epochs",

@@ -37,6 +37,7 @@ from bench.results.stats.intervals import (
     wilson_interval,
 )
 from bench.results.store.record import RunRecord
+from bench.results.store.seeds import seed_independent
 
 
 class NotComparable(BenchError):
@@ -250,8 +251,8 @@ def compare_models(
         n_test=right.shape[1],
         seeds_a=[r.seed for r in runs_a],
         seeds_b=[r.seed for r in runs_b],
-        deterministic_a=_deterministic(runs_a),
-        deterministic_b=_deterministic(runs_b),
+        deterministic_a=seed_independent(runs_a),
+        deterministic_b=seed_independent(runs_b),
         test=two_level_bootstrap_difference(right[: len(runs_a)], right[len(runs_a) :]),
         per_seed=per_seed,
     )
@@ -316,14 +317,6 @@ def verdict(pair: PairComparison, alpha: float = ALPHA) -> str:
         f"No significant difference between {pair.label_a} and {pair.label_b} on "
         f"{pair.dataset}: {size}; p = {p}."
     )
-
-
-def _deterministic(runs: Sequence[RunRecord]) -> bool:
-    """True when the model's predictions do not depend on the seed: its registration says so,
-    or several runs made exactly the same predictions."""
-    if runs and all(bool(r.model_info.get("deterministic")) for r in runs):
-        return True
-    return len(runs) > 1 and all(r.predictions == runs[0].predictions for r in runs[1:])
 
 
 def _points(fraction: float) -> str:

@@ -192,7 +192,7 @@ def params_of(record: RunRecord) -> dict[str, Any]:
         "seed": record.seed,
         "limit_train": record.run.limit_train,
         "limit_test": record.run.limit_test,
-        "deterministic": record.run.deterministic,
+        "deterministic_kernels": record.run.deterministic,
     }
     params.update({f"config.{key}": value for key, value in record.config.items()})
     return params
