@@ -46,7 +46,6 @@ from keras import layers  # noqa: E402
 from bench.data import load_dataset  # noqa: E402
 from bench.models.family import adapter_class, make_adapter  # noqa: E402
 from bench.models.registry import get_model, register_model  # noqa: E402
-from bench.run.trainer import seed_everything  # noqa: E402
 
 BATCH = 32  # the tutorial's
 LOOP_STEPS = 30  # steps per call of the own loop (9,600 images: 10 calls an epoch)
@@ -113,7 +112,6 @@ def adapter_seconds(model: str, dropout: float, data: Data, epochs: int) -> list
     x, y, x_val, y_val = data
     config = {**spec.config, "epochs": epochs, "dropout": dropout}
     keras.backend.clear_session()
-    seed_everything(0)
     adapter_class(spec).seed_framework(0, False)
     adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
     fit = adapter.fit(x, y, x_val, y_val, None, 1)

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from bench.core.errors import BenchError
+from bench.core.randomness import RunRandom
 from bench.data import load_dataset
 from bench.models.families._sklearn import seed_estimator
 from bench.models.family import adapter_class, make_adapter
 from bench.models.registry import get_model, list_models
-from bench.run.trainer import seed_everything
 
 CLASSIC = {
     # name: (family, published test error %, deterministic)
@@ -44,9 +44,8 @@ def train_and_score(name, x_train, y_train, x_test, y_test, seed=0, **overrides)
     spec = get_model(name)
     config = {**spec.config, **overrides}
     x_in, x_test_in = spec.preprocess(x_train), spec.preprocess(x_test)
-    seed_everything(seed)  # as the trainer seeds a run
     adapter_class(spec).seed_framework(seed, False)
-    adapter = make_adapter(spec, config, tuple(x_in.shape[1:]), 10)
+    adapter = make_adapter(spec, config, tuple(x_in.shape[1:]), 10, seed=seed)
     adapter.fit(x_in, y_train, x_test_in, y_test)
     proba = adapter.predict_proba(x_test_in)
     return float((proba.argmax(axis=1) == y_test).mean()), proba
@@ -179,8 +178,8 @@ def test_random_forest_is_seeded_by_the_run_seed(digits):
     spec = get_model("random_forest")
     states = []
     for _ in range(2):
-        seed_everything(7)
-        states.append(make_adapter(spec, dict(spec.config), (64,), 10).estimator.random_state)
+        adapter = make_adapter(spec, dict(spec.config), (64,), 10, seed=7)
+        states.append(adapter.estimator.random_state)
     assert isinstance(states[0], int) and states[0] == states[1], "the run's seed fixes it"
     assert make_adapter(spec, dict(spec.config), (64,), 10).estimator.n_jobs == -1
     args = (digits.x_train, digits.y_train, digits.x_test, digits.y_test)
@@ -199,15 +198,16 @@ def test_seed_estimator_fills_only_unset_random_states():
     pipeline = Pipeline(
         [("pca", PCA(random_state=None)), ("rf", RandomForestClassifier(random_state=3))]
     )
-    np.random.seed(11)
-    seed_estimator(pipeline)
+    seed_estimator(pipeline, RunRandom.from_seed(11))
     drawn = pipeline.named_steps["pca"].random_state
     assert isinstance(drawn, int)
     assert pipeline.named_steps["rf"].random_state == 3  # fixed by the builder: kept
-    np.random.seed(11)
     again = Pipeline([("pca", PCA(random_state=None))])
-    seed_estimator(again)
+    seed_estimator(again, RunRandom.from_seed(11))
     assert again.named_steps["pca"].random_state == drawn
+    other = Pipeline([("pca", PCA(random_state=None))])
+    seed_estimator(other, RunRandom.from_seed(12))
+    assert other.named_steps["pca"].random_state != drawn, "another seed, another state"
 
 
 def test_svm_probabilities_are_a_softmax_of_its_scores(digits):

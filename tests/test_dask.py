@@ -6,6 +6,7 @@ cluster ``--executor dask`` starts), and trains on the small ``digits`` dataset.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -29,7 +30,6 @@ from bench.results.report.markdown import hosts_note, main_table  # noqa: E402
 from bench.results.store.files import load_records  # noqa: E402
 from bench.results.store.record import RunRecord  # noqa: E402
 from bench.run.executors.dask import (  # noqa: E402
-    _keep_dask_off_global_random,
     local_client,
     run_on_client,
     run_on_dask,
@@ -274,10 +274,17 @@ def test_missing_dask_is_a_clear_error(monkeypatch, tmp_path: Path) -> None:
         run_on_dask(sweep("logreg"), tmp_path, say=lambda _line: None)
 
 
-def test_dask_sampling_leaves_the_seeded_global_random_alone() -> None:
+def test_dask_measures_a_task_without_drawing_from_the_global_random(tmp_path) -> None:
+    """Keras takes its initial seeds from Python's global ``random``: Dask's size estimates of
+    what a task sends (the run as JSON text) and returns (its record) must not draw from it."""
     from dask.sizeof import sizeof
 
-    _keep_dask_off_global_random()
+    run = build_runs(["logreg:quick"], ["digits"], [0])[0]
+    record = run_in_process([run], tmp_path, say=lambda _line: None)[0]
     random.seed(3)
-    sizeof(list(range(1000)))  # samples 10 of the items to estimate the size
+    sizeof(json.dumps(run.to_dict()))
+    sizeof(record)
     assert random.random() == random.Random(3).random()
+    random.seed(3)
+    sizeof(list(range(1000)))  # what a dict or list argument would cost: a sample of 10 items
+    assert random.random() != random.Random(3).random()

@@ -102,12 +102,10 @@ def test_torch_fast_learns_digits_and_predicts_with_its_running_statistics(bench
     """One epoch on scikit-learn's 8x8 digits; eval mode uses the running statistics, so a
     prediction of one image does not depend on the rest of its batch."""
     from bench.data import load_dataset
-    from bench.run.trainer import seed_everything
 
     data, spec = load_dataset("digits"), get_model("torch_fast")
     x, y = images_channel_first(data.x_train), data.y_train
     x_test, y_test = images_channel_first(data.x_test), data.y_test
-    seed_everything(0)
     adapter = make_adapter(spec, {**spec.config, "epochs": 3, "batch_size": 32}, x.shape[1:], 10)
     fit = adapter.fit(x, y, x_test, y_test, checks_per_epoch=1)
     assert fit.failure is None
@@ -173,12 +171,10 @@ def test_ema_decay_validates_and_predicts_with_the_weight_average(bench_home):
     """With ema_decay the adapter updates the average after every step and every prediction
     (validation checks, test set, one image) comes from it, not from the live weights."""
     from bench.data import load_dataset
-    from bench.run.trainer import seed_everything
 
     data, spec = load_dataset("digits"), get_model("torch_fast")
     x, y = images_channel_first(data.x_train), data.y_train
     x_test, y_test = images_channel_first(data.x_test), data.y_test
-    seed_everything(0)
     config = {**spec.config, "epochs": 3, "batch_size": 32, "ema_decay": 0.9}
     adapter = make_adapter(spec, config, x.shape[1:], 10)
     fit = adapter.fit(x, y, x_test, y_test, checks_per_epoch=1)
@@ -247,15 +243,15 @@ def get_flops_of_cnn_fast() -> int:
 
 def _fit_losses(seed: int) -> list[float]:
     """Training losses of torch_cnn on digits, seeded as the trainer seeds a run."""
+    from bench.core.randomness import RunRandom
     from bench.data import load_dataset
     from bench.models.families._torch import TorchAdapter
-    from bench.run.trainer import seed_everything
 
     data, spec = load_dataset("digits"), get_model("torch_cnn")
     x, y = images_channel_first(data.x_train), data.y_train
-    seed_everything(seed)
     TorchAdapter.seed_framework(seed, deterministic=False)
-    adapter = TorchAdapter(spec, {**spec.config, "epochs": 2}, x.shape[1:], 10)
+    rng = RunRandom.from_seed(seed)
+    adapter = TorchAdapter(spec, {**spec.config, "epochs": 2}, x.shape[1:], 10, rng)
     fit = adapter.fit(x, y, x[:100], y[:100], checks_per_epoch=1)
     return [epoch["loss"] for epoch in fit.history]
 

@@ -204,3 +204,26 @@ def test_tensorboard_replaces_a_runs_event_file_when_it_is_logged_again(tmp_path
     events = EventAccumulator(str(folder))
     events.Reload()
     assert [e.step for e in events.Tensors("test/accuracy")] == [1]
+
+
+def test_the_backend_is_an_mlflow_param_and_tag_and_a_tensorboard_text(tmp_path, sgd_model):
+    results = tmp_path / "results"
+    argv = ["run", "--model", "sgd_probe:quick", "--dataset", "digits", "--no-report"]
+    argv += ["--track", "mlflow", "--track", "tensorboard", "--results-dir", str(results)]
+    assert main(argv) == 0
+    (record,) = load_records(results)
+    assert record.run.backend == "tensorflow"  # the default, recorded for every family
+    (run,) = mlflow_runs(local_client(results))
+    assert run.data.params["backend"] == run.data.tags["bench.backend"] == "tensorflow"
+    events = EventAccumulator(str(results / "tensorboard" / record.run_id))
+    events.Reload()
+    texts = {
+        tag: tensor_util.make_ndarray(events.Tensors(tag)[0].tensor_proto).item().decode()
+        for tag in ("run/backend", "run/label", "run/dataset")
+    }
+    assert texts == {
+        "run/backend": "tensorflow",
+        "run/label": "sgd_probe:quick",
+        "run/dataset": "digits",
+    }
+    assert events.SummaryMetadata("run/backend").plugin_data.plugin_name == "text"

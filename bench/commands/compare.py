@@ -52,10 +52,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_compare(args: argparse.Namespace) -> int:
     """Load the current records, compare A with B, print the details and the verdict."""
+    from bench.models.registry import declared_robustness_subsets
     from bench.results.stats.pairwise import compare_models, normalize_label, verdict
     from bench.results.store.stale import current_records
 
-    record_set = current_records(args.results_dir)
+    record_set = current_records(args.results_dir, declared_robustness_subsets())
     records = record_set.current
     if not records:
         raise BenchError(
@@ -109,8 +110,7 @@ def comparison_lines(pair: PairComparison) -> list[str]:
             s.only_a,
             s.only_b,
             format_p_value(s.p_value),
-            f"{100 * s.difference.estimate:+.2f} [{100 * s.difference.low:+.2f}, "
-            f"{100 * s.difference.high:+.2f}]",
+            _points(s.difference),
         ]
         for s in pair.per_seed
     ]
@@ -134,7 +134,9 @@ def comparison_lines(pair: PairComparison) -> list[str]:
 def comparison_json(pair: PairComparison, verdict: str, stale_left_out: int) -> dict[str, Any]:
     """Everything :func:`comparison_lines` prints, as JSON-able data (fractions, not %)."""
 
-    def interval(value: Interval) -> dict[str, Any]:
+    def interval(value: Interval | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
         return {
             "estimate": value.estimate,
             "low": value.low,
@@ -198,3 +200,13 @@ def _acc(value: Interval) -> str:
 
 def _list(seeds: list[int]) -> str:
     return ", ".join(str(s) for s in seeds)
+
+
+def _points(difference: Interval | None) -> str:
+    """``+0.12 [-0.05, +0.30]`` in percentage points, or ``-`` where there is none."""
+    if difference is None:
+        return "-"
+    return (
+        f"{100 * difference.estimate:+.2f} [{100 * difference.low:+.2f}, "
+        f"{100 * difference.high:+.2f}]"
+    )

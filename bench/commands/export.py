@@ -83,6 +83,7 @@ def handle_export(args: argparse.Namespace) -> int:
     if args.to:
         return send_records(args)
     from bench.core.safe_io import check_output_path
+    from bench.models.registry import declared_robustness_subsets
     from bench.results.export.table import format_of, records_table, table_bytes, write_table
 
     table = "per_class" if args.per_class else "per_epoch" if args.per_epoch else "runs"
@@ -98,7 +99,7 @@ def handle_export(args: argparse.Namespace) -> int:
     if not to_stdout:
         check_output_path(output, parents=parents)
     records, problems = _records(args.results_dir)
-    frame = records_table(records, table)
+    frame = records_table(records, table, declared_robustness_subsets())
     if to_stdout:
         if fmt == "parquet":
             raise BenchError("Parquet is binary: give --output FILE.parquet, not '-'")

@@ -40,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_report(args: argparse.Namespace) -> int:
     """Write the leaderboard and say where."""
+    from bench.models.registry import declared_robustness_subsets
     from bench.results.report.leaderboard import write_leaderboard
     from bench.results.store.files import record_files
 
@@ -49,7 +50,10 @@ def handle_report(args: argparse.Namespace) -> int:
             "train something first, e.g. 'python -m bench run --all --quick'"
         )
     path = write_leaderboard(
-        args.results_dir, robustness_baseline=args.baseline, redraw=args.redraw
+        args.results_dir,
+        robustness_baseline=args.baseline,
+        redraw=args.redraw,
+        declared_subsets=declared_robustness_subsets(),
     )
     print(f"leaderboard written to {path}")
     return 0

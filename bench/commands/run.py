@@ -240,10 +240,12 @@ def handle_run(args: argparse.Namespace) -> int:
 def write_report_after_runs(results_dir: Path) -> None:
     """Regenerate the leaderboard; a failure now is exit 3, for the runs have trained."""
     from bench.core.errors import AfterTrainingError, BenchError
+    from bench.models.registry import declared_robustness_subsets
     from bench.results.report.leaderboard import write_leaderboard
 
     try:
-        say(f"leaderboard written to {write_leaderboard(results_dir)}")
+        path = write_leaderboard(results_dir, declared_subsets=declared_robustness_subsets())
+        say(f"leaderboard written to {path}")
     except BenchError as error:
         raise AfterTrainingError(
             f"{error}. The records are kept: write the leaderboard later with "

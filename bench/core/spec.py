@@ -46,6 +46,7 @@ class RunSpec:
     data_dir: str | None = None
     code_fingerprint: str = ""
     robustness: str | None = None
+    robustness_subset: int | None = None
     backend: str = DEFAULT_BACKEND
     models_from: str | None = None
     save_model: bool = False
@@ -79,6 +80,8 @@ class RunSpec:
             payload["code"] = self.code_fingerprint
         if self.robustness:  # evaluation on corrupted test sets adds to the record
             payload["robustness"] = self.robustness
+            if self.robustness_subset is not None:  # the images of each set it scores
+                payload["robustness_subset"] = self.robustness_subset
         if self.backend != DEFAULT_BACKEND:
             payload["backend"] = self.backend
         if self.tuning:  # a trial: its study and number make it a run of its own
@@ -118,6 +121,9 @@ class RunSpec:
             raise ValueError("run field 'config' must be a mapping")
         if spec.tuning is not None and not isinstance(spec.tuning, dict):
             raise ValueError("run field 'tuning' must be a mapping or null")
+        subset = spec.robustness_subset
+        if subset is not None and (isinstance(subset, bool) or not isinstance(subset, int)):
+            raise ValueError(f"run field 'robustness_subset' must be an integer: {subset!r}")
         if not isinstance(spec.backend, str) or not spec.backend:
             raise ValueError(f"run field 'backend' must be a non-empty string: {spec.backend!r}")
         return spec

@@ -13,7 +13,7 @@ import io
 import math
 import struct
 import zlib
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO, NoReturn, cast
 
 import numpy as np
 
@@ -82,7 +82,7 @@ def read_idx_gz(
     """
     try:
         with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
-            return _read_idx(unzipped, name, ndim, shape)
+            return _read_idx(cast(BinaryIO, unzipped), name, ndim, shape)
     except (OSError, EOFError, zlib.error) as error:
         raise IdxError(f"{name}: not a readable gzip file ({error})") from None
 

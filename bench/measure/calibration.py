@@ -90,7 +90,7 @@ def check_probabilities(proba: Any, labels: Any) -> tuple[np.ndarray, np.ndarray
     return p, y
 
 
-def _refuse_rows(bad: np.ndarray, p: np.ndarray, what: str, fix: str) -> None:
+def _refuse_rows(bad: Any, p: np.ndarray, what: str, fix: str) -> None:
     if bad.any():
         rows = np.flatnonzero(bad)
         first = int(rows[0])

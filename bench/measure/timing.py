@@ -7,7 +7,7 @@ median and the spread, and say how they were measured.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -132,6 +132,16 @@ def time_to_accuracy(
 def target_key(target: float) -> str:
     """How a target is written as a key: ``0.99`` -> "0.99", ``0.992`` -> "0.992"."""
     return f"{target:.3f}".rstrip("0").rstrip(".")
+
+
+def training_rate(training: Mapping[str, Any]) -> float | None:
+    """The training speed a run is known by, from its :func:`training_throughput`: steady
+    epochs, else after the first compiled step, else over the whole training clock."""
+    return (
+        training.get("steady_samples_per_s")
+        or training.get("warm_samples_per_s")
+        or training.get("samples_per_s")
+    )
 
 
 def training_throughput(history: list[dict[str, Any]], n_train: int) -> dict[str, Any]:

@@ -12,11 +12,12 @@ import importlib
 import importlib.util
 import pkgutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from bench.core.randomness import RunRandom
 from bench.core.registry import Registry
 from bench.measure.flops import FlopCount
 from bench.models.params import Param
@@ -30,16 +31,61 @@ Preflight = Callable[["ModelSpec", "RunSpec"], list[str]]
 FAMILIES_PACKAGE = "bench.models.families"
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One epoch of training, as every family records it.
+
+    Losses and accuracies are means over the epoch (training) and over the validation split
+    (``val_``); ``loss`` and ``accuracy`` are None where the loop did not measure them.
+    ``seconds`` is the epoch's wall time, ``train_seconds`` and ``val_seconds`` its split into
+    training and validation checks, ``elapsed_*`` the clocks since training began. The first
+    epoch of a loop also says how long setup took (``setup_seconds``) and when its first
+    step returned (``first_step_seconds``, ``first_step_samples``); a scikit-learn fit says
+    its solver's ``iterations``, whether it ``converged``, and on how many training rows its
+    loss and accuracy were measured (``train_scored``). A tuning trial's last epoch says why
+    it stopped early (``stopped``: ``"pruned"`` or ``"budget"``) and after how many epochs
+    (``stopped_at_epochs``, a fraction).
+    """
+
+    epoch: int
+    loss: float | None
+    accuracy: float | None
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+    train_seconds: float
+    val_seconds: float
+    elapsed_train_seconds: float
+    elapsed_seconds: float
+    setup_seconds: float | None = None
+    first_step_seconds: float | None = None
+    first_step_samples: int | None = None
+    iterations: int | None = None
+    converged: bool | None = None
+    train_scored: int | None = None
+    stopped: str | None = None
+    stopped_at_epochs: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record's form: the optional fields only where they were measured."""
+        optional = {f.name for f in fields(self) if f.default is None}
+        return {
+            key: value
+            for key, value in asdict(self).items()
+            if value is not None or key not in optional
+        }
+
+
 @dataclass
 class FitResult:
     """What training produced.
 
-    ``history`` has one entry per epoch; ``checks`` the validation checks made during
-    training (several per epoch, off the training clock) for time-to-accuracy; ``notes``
+    ``history`` has one :class:`HistoryEntry` per epoch; ``checks`` the validation checks made
+    during training (several per epoch, off the training clock) for time-to-accuracy; ``notes``
     anything worth showing (a solver that did not converge); ``failure`` why training stopped.
     """
 
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     train_seconds: float = 0.0
     check_seconds: float = 0.0
@@ -98,10 +144,20 @@ class Adapter(Protocol):
 
 
 class AdapterClass(Protocol):
-    """What a family's loader returns: the adapter's constructor and its seeding hook."""
+    """What a family's loader returns: the adapter's constructor and its seeding hook.
+
+    The constructor gets the run's own generators (``rng``) and draws every random number the
+    harness chooses from them; ``seed_framework`` seeds only what the framework keeps global
+    for its own kernels and initial weights (see :mod:`bench.core.randomness`).
+    """
 
     def __call__(
-        self, spec: ModelSpec, config: dict[str, Any], input_shape: tuple[int, ...], classes: int
+        self,
+        spec: ModelSpec,
+        config: dict[str, Any],
+        input_shape: tuple[int, ...],
+        num_classes: int,
+        rng: RunRandom,
     ) -> Adapter: ...
 
     @staticmethod
@@ -200,10 +256,15 @@ def adapter_class(spec: ModelSpec) -> AdapterClass:
 
 
 def make_adapter(
-    spec: ModelSpec, config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int
+    spec: ModelSpec,
+    config: dict[str, Any],
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    seed: int = 0,
 ) -> Adapter:
-    """Build ``spec``'s model and wrap it in the adapter of its family."""
-    return adapter_class(spec)(spec, config, input_shape, num_classes)
+    """Build ``spec``'s model and wrap it in the adapter of its family, with the generators
+    of ``seed``."""
+    return adapter_class(spec)(spec, config, input_shape, num_classes, RunRandom.from_seed(seed))
 
 
 def count_parameters(

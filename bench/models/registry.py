@@ -150,6 +150,10 @@ def register_model(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator that registers a model builder under its function name.
 
+    Every keyword is the :class:`ModelSpec` field of the same name and reaches the spec as
+    given (``config`` split into defaults and the ranges its ``Param`` entries declare,
+    ``presets`` frozen): a new field is one keyword here and one field there, never a copy.
+
     Example
     -------
     >>> @register_model(family="sklearn", preprocess=flatten_and_scale, config={"C": 1.0})
@@ -157,37 +161,12 @@ def register_model(
     ...     '''Logistic regression with my settings.'''
     ...     return LogisticRegression(C=config["C"])
     """
-    problems = FAMILIES.get(family).missing({"optimizer": optimizer, "loss": loss})
-    if problems:
-        raise BenchError("; ".join(problems))
-    presets = dict(presets or {})
-    defaults, rules = split_params({**FAMILIES.get(family).defaults, **config})
-    config = defaults
-    for preset_name, overrides in presets.items():
-        unknown = sorted(set(overrides) - set(config))
-        if unknown:
-            raise BenchError(
-                f"preset {preset_name!r} sets unknown config keys {unknown}; "
-                f"declare them in config first (known: {sorted(config)})"
-            )
+    fields = declaration_fields(dict(locals()))  # exactly the keywords above
 
     def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
         doc = (builder.__doc__ or "").strip().splitlines()
         spec = ModelSpec(
-            name=builder.__name__,
-            family=family,
-            build=builder,
-            preprocess=preprocess,
-            config=MappingProxyType(dict(config)),
-            presets=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in presets.items()}),
-            optimizer=optimizer,
-            loss=loss,
-            description=doc[0] if doc else "",
-            reference=reference,
-            deterministic=deterministic,
-            tuning=tuning,
-            min_image_size=min_image_size,
-            space=MappingProxyType(dict(space or {})),
+            name=builder.__name__, build=builder, description=doc[0] if doc else "", **fields
         )
         REGISTRY.add(spec.name, spec)
         return builder
@@ -195,9 +174,48 @@ def register_model(
     return decorator
 
 
+def declaration_fields(declared: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`ModelSpec` fields of a ``register_model(**declared)`` call, checked: the
+    family's required callables are given, presets set only declared keys, and
+    ``robustness_subset`` and ``min_image_size`` are positive integers or None."""
+    fields = dict(declared)
+    family = FAMILIES.get(fields["family"])
+    problems = family.missing(fields)
+    for name in ("robustness_subset", "min_image_size"):
+        value = fields.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            problems.append(f"{name} must be a positive integer or None, got {value!r}")
+    if problems:
+        raise BenchError("; ".join(problems))
+    defaults, rules = split_params({**family.defaults, **fields["config"]})
+    presets = dict(fields.get("presets") or {})
+    for preset_name, overrides in presets.items():
+        unknown = sorted(set(overrides) - set(defaults))
+        if unknown:
+            raise BenchError(
+                f"preset {preset_name!r} sets unknown config keys {unknown}; "
+                f"declare them in config first (known: {sorted(defaults)})"
+            )
+    fields["config"] = MappingProxyType(defaults)
+    fields["rules"] = MappingProxyType(rules)
+    fields["space"] = MappingProxyType(dict(fields.get("space") or {}))
+    fields["presets"] = MappingProxyType(
+        {name: MappingProxyType(dict(values)) for name, values in presets.items()}
+    )
+    return fields
+
+
 def get_model(name: str) -> ModelSpec:
     """Return the registered spec called ``name`` (see :meth:`Registry.get`)."""
     return REGISTRY.get(name)
+
+
+def declared_robustness_subsets() -> dict[str, int | None]:
+    """Model name -> the robustness subset it declares (None: every test image), for the
+    stale check of records scored on other images."""
+    return {name: REGISTRY.get(name).robustness_subset for name in REGISTRY.names()}
 
 
 def list_models(pattern: str = "*") -> list[str]:

@@ -155,14 +155,6 @@ def model_file(name: str) -> str | None:
     return None if path is None else str(path)
 
 
-def load_model_files(paths: list[str] | tuple[str, ...]) -> list[str]:
-    """Load every file of ``paths`` in order; return all the model names they registered."""
-    names: list[str] = []
-    for path in paths:
-        names.extend(load_model_file(path))
-    return names
-
-
 def unload_model_files() -> None:
     """Forget every loaded model file and the models it registered (for tests)."""
     for path in list(_LOADED):

@@ -55,7 +55,7 @@ def _same_file_callees(function: Callable[..., Any]) -> list[Callable[..., Any]]
     for constant in code.co_consts:  # nested functions and lambdas
         if inspect.iscode(constant):
             names.update(constant.co_names)
-    found = []
+    found: list[Callable[..., Any]] = []
     for name in names:
         value = getattr(module, name, None)
         if (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == (

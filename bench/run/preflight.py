@@ -157,12 +157,12 @@ def check_sweep(
     shapes: dict[tuple[str, str | None], tuple[int, int]] = {}
     for key in dict.fromkeys((run.dataset, run.data_dir) for run in runs):
         try:
-            dataset = load_dataset(*key)
+            loaded = load_dataset(*key)
         except BenchError as error:
             problems.append(f"dataset {key[0]}: {error}")
             continue
-        shapes[key] = dataset.image_shape
-        say(f"data: {dataset.name} from {dataset.source}, SHA-256 verified")
+        shapes[key] = loaded.image_shape
+        say(f"data: {loaded.name} from {loaded.source}, SHA-256 verified")
     problems += _robustness_problems(runs)
     problems += _save_model_problems(runs)
     for label, dataset, problem in _model_problems(runs, shapes, on_this_machine=not scheduler):

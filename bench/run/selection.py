@@ -79,11 +79,11 @@ def split_overrides(
         if dot:
             if scope not in routed:
                 raise BenchError(f"--set {key}: model {scope!r} is not among the selected models")
-            known = get_model(scope).config
-            if bare_key not in known:
+            declared = get_model(scope).config
+            if bare_key not in declared:
                 raise BenchError(
                     f"--set {key}: {scope!r} has no config key {bare_key!r}. "
-                    f"Known keys: {', '.join(sorted(known))}"
+                    f"Known keys: {', '.join(sorted(declared))}"
                 )
             routed[scope][bare_key] = value
             continue
@@ -148,7 +148,7 @@ def build_runs(
         name: list(backends) if uses_backends(get_model(name).family) else [DEFAULT_BACKEND]
         for name in {n for n, _ in pairs}
     }
-    runs = []
+    runs: list[RunSpec] = []
     # Interleaved: seed 0 of every model on every dataset, then seed 1, ..., so slow drift of
     # the machine's speed spreads over all models instead of landing on one.
     for seed in seeds:
@@ -169,6 +169,7 @@ def build_runs(
                         data_dir=data_dir,
                         code_fingerprint=fingerprints[name],
                         robustness=robustness,
+                        robustness_subset=get_model(name).robustness_subset if robustness else None,
                         backend=backend,
                         models_from=model_file(name),
                         save_model=save_model,

@@ -121,7 +121,6 @@ def prepared(mnist: Dataset, quick: bool) -> Callable[[str], PreparedModel]:
     """Return a function ``name -> PreparedModel``, building each model once per session."""
     from bench.models.family import adapter_class, make_adapter
     from bench.models.registry import get_model
-    from bench.run.trainer import seed_everything
 
     cache: dict[str, PreparedModel] = {}
     n_test = QUICK_TEST_IMAGES if quick else len(mnist.x_test)
@@ -133,7 +132,6 @@ def prepared(mnist: Dataset, quick: bool) -> Callable[[str], PreparedModel]:
         config = dict(spec.config)
         if "epochs" in config:
             config["epochs"] = 1
-        seed_everything(0)
         adapter_class(spec).seed_framework(0, False)
         if spec.family == "keras":
             n_fit = max(PREPARE_TRAIN_IMAGES, int(config["batch_size"]))

@@ -27,12 +27,10 @@ def bench_fit(model_name: str, config: dict[str, Any], data: tuple[np.ndarray, .
     with one validation check per epoch."""
     from bench.models.family import adapter_class, make_adapter
     from bench.models.registry import get_model
-    from bench.run.trainer import seed_everything
 
     spec = get_model(model_name)
     x, y, x_val, y_val = data
     start = time.perf_counter()
-    seed_everything(0)
     adapter_class(spec).seed_framework(0, False)
     adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
     # one validation check per epoch, as the bare fit's validation_data does: the ~10 checks

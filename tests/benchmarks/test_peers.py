@@ -159,14 +159,13 @@ def fast_cnn_ours(model: str, seed: int, data: tuple[np.ndarray, ...]) -> dict[s
     from bench.measure.timing import time_to_accuracy
     from bench.models.family import adapter_class, make_adapter
     from bench.models.registry import get_model
-    from bench.run.trainer import checks_per_epoch, seed_everything
+    from bench.run.trainer import checks_per_epoch
 
     spec = get_model(model)
     x, y, x_val, y_val, x_test, y_test = data
     config = dict(spec.config)
-    seed_everything(seed)
     adapter_class(spec).seed_framework(seed, False)
-    adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
+    adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10, seed=seed)
     fit = adapter.fit(x, y, x_val, y_val, None, checks_per_epoch(len(x)))
     accuracy = float(np.mean(adapter.predict_proba(x_test).argmax(axis=1) == y_test))
     reached = time_to_accuracy(fit.checks, (0.99,)).get("0.99")
@@ -418,11 +417,9 @@ def article_ours(
     adapter, with the CPU seconds of that epoch (its end-of-epoch check included)."""
     from bench.models.family import adapter_class, make_adapter
     from bench.models.registry import get_model
-    from bench.run.trainer import seed_everything
 
     spec = get_model("article_cnn")
     config = {**spec.config, "epochs": epochs}
-    seed_everything(0)
     adapter_class(spec).seed_framework(0, False)
     adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
     cpu_marks: list[float] = []

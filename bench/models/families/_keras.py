@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from bench.core.backend import process_backend
+from bench.core.randomness import RunRandom
 from bench.core.tfquiet import import_tensorflow
 from bench.models.families._keras_backends import (
     KerasBackend,
@@ -111,7 +112,9 @@ class KerasAdapter:
         config: dict[str, Any],
         input_shape: tuple[int, ...],
         num_classes: int,
+        rng: RunRandom,
     ) -> None:
+        del rng  # Keras draws from the generators its seed_framework seeded (batch order too)
         self.spec = spec
         self.config = config
         self.num_classes = num_classes
@@ -175,12 +178,14 @@ class KerasAdapter:
         epochs = int(self.config["epochs"])
         steps_per_epoch = math.ceil(len(x) / batch_size)
         loss = self.spec.loss(self.config) if self.spec.loss else "categorical_crossentropy"
+        optimizer = self.spec.optimizer
+        assert optimizer is not None  # the keras family requires it (register_model checks)
         steps, note = self.backend.steps_per_execution(
             int(self.config.get("steps_per_execution", 1))
         )
         notes = [note] if note else []
         self.model.compile(
-            optimizer=self.spec.optimizer(self.config, steps_per_epoch),
+            optimizer=optimizer(self.config, steps_per_epoch),
             loss=loss,
             metrics=["accuracy"],
             steps_per_execution=steps,

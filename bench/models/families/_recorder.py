@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.models.family import EpochCallback, FitControl
+from bench.models.family import EpochCallback, FitControl, HistoryEntry
 
 BUDGET = "budget"
 PRUNED = "pruned"
@@ -62,7 +62,7 @@ class FitRecorder:
                 for k in range(1, checks_per_epoch)
             }
         )
-        self.history: list[dict[str, Any]] = []
+        self.history: list[HistoryEntry] = []
         self.checks: list[dict[str, Any]] = []
         self.failure: str | None = None
         self.check_seconds = 0.0
@@ -180,7 +180,7 @@ class FitRecorder:
         if self._step_cap_reached(fraction):
             self.stopped, self.stopped_at = BUDGET, fraction  # the epoch's end check scores it
 
-    def epoch_ended(self, epoch: int, loss: float | None, accuracy: float | None) -> dict[str, Any]:
+    def epoch_ended(self, epoch: int, loss: float | None, accuracy: float | None) -> HistoryEntry:
         """Epoch ``epoch`` (0-based) ended with this mean training loss and accuracy: check the
         validation split, record the epoch's entry, and return it."""
         train_clock = self.train_clock()
@@ -193,29 +193,27 @@ class FitRecorder:
         now = time.perf_counter()
         self._epoch_end = now
         seconds = now - self._epoch_start
-        entry: dict[str, Any] = {
-            "epoch": epoch + 1,
-            "loss": loss,
-            "accuracy": accuracy,
-            "val_loss": val_loss,
-            "val_accuracy": val_accuracy,
-            "seconds": seconds,
-            "train_seconds": seconds - self._epoch_check_seconds,
-            "val_seconds": self._epoch_check_seconds,
-            "elapsed_train_seconds": train_clock,
-            "elapsed_seconds": now - self.start,
-        }
-        if self.stopped:
-            entry["stopped"] = self.stopped
-            entry["stopped_at_epochs"] = self.stopped_at
-        if epoch == 0:
-            entry["setup_seconds"] = self._setup_seconds
-            if self._first_step is not None:
-                entry["first_step_seconds"] = self._first_step[0]
-                entry["first_step_samples"] = self._first_step[1] * self.batch_size
+        first = self._first_step if epoch == 0 else None
+        entry = HistoryEntry(
+            epoch=epoch + 1,
+            loss=loss,
+            accuracy=accuracy,
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            seconds=seconds,
+            train_seconds=seconds - self._epoch_check_seconds,
+            val_seconds=self._epoch_check_seconds,
+            elapsed_train_seconds=train_clock,
+            elapsed_seconds=now - self.start,
+            setup_seconds=self._setup_seconds if epoch == 0 else None,
+            first_step_seconds=None if first is None else first[0],
+            first_step_samples=None if first is None else first[1] * self.batch_size,
+            stopped=self.stopped,
+            stopped_at_epochs=self.stopped_at if self.stopped else None,
+        )
         self.history.append(entry)
         if loss is None or not math.isfinite(loss):
             self.failure = f"training loss became {loss} in epoch {epoch + 1}"
         if self.on_epoch is not None:
-            self.on_epoch({**entry, "epochs": self.epochs})
+            self.on_epoch({**entry.to_dict(), "epochs": self.epochs})
         return entry

@@ -10,13 +10,14 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 
+from bench.core.randomness import RunRandom
 from bench.models.families._sklearn_files import (
     export_sklearn_onnx,
     feature_count,
     load_sklearn,
     save_sklearn,
 )
-from bench.models.family import EpochCallback, FitControl, FitResult
+from bench.models.family import EpochCallback, FitControl, FitResult, HistoryEntry
 from bench.models.portable import OnnxExport, SavedFiles
 from bench.models.registry import ModelSpec
 
@@ -38,13 +39,14 @@ class SklearnAdapter:
         config: dict[str, Any],
         input_shape: tuple[int, ...],
         num_classes: int,
+        rng: RunRandom,
     ) -> None:
         self.spec = spec
         self.config = config
         self.num_classes = num_classes
         self.input_shape = input_shape
         self.estimator = spec.build(config, input_shape, num_classes)
-        seed_estimator(self.estimator)
+        seed_estimator(self.estimator, rng)
         if not hasattr(self.estimator, "predict_proba"):
             raise TypeError(
                 f"model {spec.name!r}: {type(self.estimator).__name__} has no predict_proba; "
@@ -53,7 +55,7 @@ class SklearnAdapter:
 
     @staticmethod
     def seed_framework(seed: int, deterministic: bool) -> None:
-        """Nothing beyond Python and NumPy: estimators take their seed from their config."""
+        """Nothing: estimators take their seeds from the run's generators (``seed_estimator``)."""
 
     @staticmethod
     def framework_versions() -> dict[str, str]:
@@ -104,23 +106,23 @@ class SklearnAdapter:
         val_accuracy = float(accuracy_score(y_val, val_proba.argmax(axis=1)))
         val_loss = float(log_loss(y_val, val_proba, labels=labels))
         check_seconds = time.perf_counter() - check_start
-        entry = {
-            "epoch": 1,
-            "iterations": iterations,
-            "converged": converged,
-            "loss": float(log_loss(y[scored], train_proba, labels=labels)),
-            "accuracy": float(accuracy_score(y[scored], train_proba.argmax(axis=1))),
-            "train_scored": int(len(scored)),
-            "val_loss": val_loss,
-            "val_accuracy": val_accuracy,
-            "seconds": fit_seconds + check_seconds,
-            "train_seconds": fit_seconds,
-            "val_seconds": check_seconds,
-            "elapsed_train_seconds": fit_seconds,
-            "elapsed_seconds": fit_seconds + check_seconds,
-        }
+        entry = HistoryEntry(
+            epoch=1,
+            iterations=iterations,
+            converged=converged,
+            loss=float(log_loss(y[scored], train_proba, labels=labels)),
+            accuracy=float(accuracy_score(y[scored], train_proba.argmax(axis=1))),
+            train_scored=int(len(scored)),
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            seconds=fit_seconds + check_seconds,
+            train_seconds=fit_seconds,
+            val_seconds=check_seconds,
+            elapsed_train_seconds=fit_seconds,
+            elapsed_seconds=fit_seconds + check_seconds,
+        )
         if on_epoch is not None:
-            on_epoch({**entry, "epochs": 1})
+            on_epoch({**entry.to_dict(), "epochs": 1})
         notes = []
         if not converged:
             notes.append(
@@ -292,11 +294,10 @@ def training_rows_to_score(n: int, limit: int | None = None) -> np.ndarray:
     return np.linspace(0, n - 1, num=limit).round().astype(np.int64)
 
 
-def seed_estimator(estimator: Any) -> None:
+def seed_estimator(estimator: Any, rng: RunRandom) -> None:
     """Give every ``random_state`` the builder left unset (nested ones too) one value drawn
-    from NumPy's global generator, which the trainer has seeded with the run's seed: seed k
-    gives the same fit every time, and different seeds give different fits. Objects without
-    scikit-learn's ``get_params`` are left alone."""
+    from the run's NumPy Generator: seed k gives the same fit every time, and different seeds
+    give different fits. Objects without scikit-learn's ``get_params`` are left alone."""
     if not hasattr(estimator, "get_params"):
         return
     unset = [
@@ -305,5 +306,5 @@ def seed_estimator(estimator: Any) -> None:
         if key.split("__")[-1] == "random_state" and value is None
     ]
     if unset:
-        state = int(np.random.randint(0, 2**31 - 1))
+        state = rng.draw_seed()
         estimator.set_params(**dict.fromkeys(unset, state))

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from bench.core.errors import BenchError
+from bench.core.randomness import RunRandom
 from bench.measure.flops import FlopCount
 from bench.measure.torch_flops import count_torch_flops
 from bench.models.families._recorder import FitRecorder
@@ -70,6 +71,7 @@ class TorchAdapter:
         config: dict[str, Any],
         input_shape: tuple[int, ...],
         num_classes: int,
+        rng: RunRandom,
     ) -> None:
         self.spec = spec
         self.config = config
@@ -90,8 +92,7 @@ class TorchAdapter:
                 self.model(torch.zeros((1, *self.input_shape), device=self.device))
         decay = float(config.get("ema_decay", 0.0))
         self.average = WeightAverage(self.model, decay) if decay else None
-        # Drawn from NumPy's global generator, which the trainer has seeded with the run's seed.
-        self._shuffle_seed = int(np.random.randint(0, 2**31 - 1))
+        self._shuffle = rng.torch()  # the order of the batches: the run's own generator
         averaged = f", weights: their moving average (ema_decay {decay})" if decay else ""
         self.inference_method = (
             f"model.eval() under torch.inference_mode() on {self.device}"
@@ -112,7 +113,7 @@ class TorchAdapter:
     @staticmethod
     def framework_versions() -> dict[str, str]:
         """The PyTorch version (and the CUDA version it was built for, if any)."""
-        versions = {"torch": torch.__version__}
+        versions = {"torch": str(torch.__version__)}
         if torch.version.cuda:
             versions["torch_cuda"] = str(torch.version.cuda)
         return versions
@@ -142,7 +143,9 @@ class TorchAdapter:
     # --- training ---------------------------------------------------------------------------
 
     def _optimizer(self, steps_per_epoch: int) -> tuple[Any, Any]:
-        made = self.spec.optimizer(self.config, self.model.parameters(), steps_per_epoch)
+        make = self.spec.optimizer
+        assert make is not None  # the torch family requires it (register_model checks)
+        made = make(self.config, self.model.parameters(), steps_per_epoch)
         optimizer, scheduler = made if isinstance(made, tuple) else (made, None)
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(
@@ -186,14 +189,13 @@ class TorchAdapter:
             control,
         )
         images, labels = self._tensor(x), self._tensor(y, torch.int64)
-        generator = torch.Generator().manual_seed(self._shuffle_seed)
         recorder.training_began()
         for epoch in range(epochs):
             recorder.epoch_began(epoch)
             self.model.train()
             loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
             correct = torch.zeros((), device=self.device, dtype=torch.int64)
-            order = torch.randperm(len(x), generator=generator).to(self.device)
+            order = torch.randperm(len(x), generator=self._shuffle).to(self.device)
             seen = 0
             for step in range(steps_per_epoch):
                 index = order[step * batch_size : (step + 1) * batch_size]

@@ -21,6 +21,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from bench.results.store.record import RunRecord
@@ -148,8 +149,8 @@ def diff_records(
         machines=[
             (
                 title,
-                _values(ok_a, lambda r, k=key: r.environment.get(k)),
-                _values(ok_b, lambda r, k=key: r.environment.get(k)),
+                _values(ok_a, partial(_environment_value, key=key)),
+                _values(ok_b, partial(_environment_value, key=key)),
             )
             for key, title in MACHINE_FIELDS
         ],
@@ -205,6 +206,10 @@ def _ratio(top: float | None, bottom: float | None) -> float | None:
     if top is None or bottom is None or bottom == 0:
         return None
     return top / bottom
+
+
+def _environment_value(record: RunRecord, key: str) -> Any:
+    return record.environment.get(key)
 
 
 def _values(records: Sequence[RunRecord], read: Callable[[RunRecord], Any]) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bench.results.store.record import RunRecord
+from bench.results.store.seeds import seed_independent_groups
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +27,17 @@ if TYPE_CHECKING:
 TABLES = ("runs", "per_class", "per_epoch")
 """The three table shapes: one row per run, per (run, class), per (run, epoch)."""
 
-IDENTITY_COLUMNS = ("run_id", "model", "preset", "label", "dataset", "seed", "status", "current")
+IDENTITY_COLUMNS = (
+    "run_id",
+    "model",
+    "preset",
+    "label",
+    "backend",
+    "dataset",
+    "seed",
+    "status",
+    "current",
+)
 QUALITY_COLUMNS = ("accuracy", "macro_f1", "log_loss", "brier", "ece")
 SPEED_COLUMNS = (
     "train_seconds",
@@ -57,7 +68,11 @@ def runs_frame(records: Sequence[RunRecord], current: Iterable[str] | None = Non
     current.
     """
     current_ids = None if current is None else set(current)
-    rows = [run_row(record, current_ids) for record in records]
+    independent = seed_independent_groups([r for r in records if r.ok])
+    rows = [
+        {**run_row(record, current_ids), "seed_independent": key in independent}
+        for record, key in ((r, (r.dataset, r.label)) for r in records)
+    ]
     return _frame(rows, _run_columns(rows))
 
 
@@ -137,7 +152,7 @@ def run_row(record: RunRecord, current: set[str] | None = None) -> dict[str, Any
         n_test=record.n_test,
         limit_train=record.run.limit_train,
         limit_test=record.run.limit_test,
-        deterministic=record.run.deterministic,
+        deterministic_kernels=record.run.deterministic,
         dataset_source=(record.dataset_info or {}).get("source"),
     )
     for name, value in record.metrics.items():
@@ -207,7 +222,8 @@ RUN_COLUMN_ORDER = (
     "n_test",
     "limit_train",
     "limit_test",
-    "deterministic",
+    "deterministic_kernels",
+    "seed_independent",
     "dataset_source",
     *QUALITY_COLUMNS,
     "epochs",
@@ -268,6 +284,7 @@ def _identity(record: RunRecord, current: set[str] | None) -> dict[str, Any]:
         "model": record.model,
         "preset": record.preset,
         "label": record.label,
+        "backend": record.run.backend,
         "dataset": record.dataset,
         "seed": record.seed,
         "status": record.status,

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -39,14 +40,19 @@ def check_results_dir(results_dir: Path) -> Path:
     return folder
 
 
-def records_table(records: list[RunRecord], table: str = "runs") -> pd.DataFrame:
+def records_table(
+    records: list[RunRecord],
+    table: str = "runs",
+    declared_subsets: Mapping[str, int | None] | None = None,
+) -> pd.DataFrame:
     """Build ``table`` (``runs``, ``per_class`` or ``per_epoch``) from ``records``; the
-    ``current`` column says which ones the leaderboard uses (newest definition per model)."""
+    ``current`` column says which ones the leaderboard uses (newest definition per model,
+    robustness scored on the subset ``declared_subsets`` names)."""
     from bench.results.store.stale import split_by_definition
 
     if table not in FRAMES:
         raise BenchError(f"unknown table {table!r}; choose one of {', '.join(TABLES)}")
-    current, _ = split_by_definition(records)
+    current, _ = split_by_definition(records, declared_subsets)
     ordered = sorted(records, key=lambda record: (record.finished_at, record.run_id))
     return FRAMES[table](ordered, [record.run_id for record in current])
 

@@ -45,6 +45,7 @@ from bench.results.stats.pairwise import (
 )
 from bench.results.stats.speed import SPEED_COLUMNS, speed_summary
 from bench.results.store.record import RunRecord
+from bench.results.store.seeds import seed_independent_groups
 
 BUSY_PEAK_SHORTFALL = 0.25
 """A run whose matmul peak, measured at its start, falls this far below the median peak of the
@@ -215,7 +216,7 @@ _DATASET_COLUMNS = [
 
 def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     """One row per ok record: identity, quality, calibration, speed, host, busy flag."""
-    same_every_seed = _same_predictions_every_seed(records)
+    independent = seed_independent_groups(records)
     rows = []
     for r in records:
         metrics, timings = r.metrics, r.timings
@@ -253,8 +254,7 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 or timings.get("peak_rss_mb"),
                 "phases": dict(timings.get("phases") or {}),
                 "host": timing_host(r),
-                "deterministic": bool(r.model_info.get("deterministic"))
-                or (r.dataset, r.label) in same_every_seed,
+                "deterministic": (r.dataset, r.label) in independent,
                 "tuning": r.model_info.get("tuning") or "",
                 "protocol": r.dataset_info.get("protocol") or "",
                 "notes": tuple(r.notes),
@@ -320,17 +320,6 @@ def timing_host(record: RunRecord) -> str:
     limits = (record.executor or {}).get("thread_limits") or {}
     threads = limits.get("TF_NUM_INTRAOP_THREADS")
     return f"{where}, {threads} thread(s) per run" if threads else where
-
-
-def _same_predictions_every_seed(records: Sequence[RunRecord]) -> set[tuple[str, str]]:
-    """(dataset, label) pairs with several runs that all made exactly the same predictions."""
-    seen: dict[tuple[str, str], set[int]] = {}
-    for r in records:
-        seen.setdefault((r.dataset, r.label), set()).add(hash(tuple(r.predictions)))
-    counts: dict[tuple[str, str], int] = {}
-    for r in records:
-        counts[(r.dataset, r.label)] = counts.get((r.dataset, r.label), 0) + 1
-    return {key for key, hashes in seen.items() if len(hashes) == 1 and counts[key] > 1}
 
 
 def _busy(frame: pd.DataFrame) -> pd.Series:
@@ -416,7 +405,7 @@ def summary_frame(
             row[spec.name] = float(middle(values)) if values else np.nan
             # one model, one answer whatever the seed: a spread of 0 would claim false precision
             has_spread = interval is not None and not deterministic
-            row[f"{spec.name}_hw"] = interval.half_width if has_spread else np.nan
+            row[f"{spec.name}_hw"] = interval.half_width if interval and has_spread else np.nan
         rows.append(row)
     metric_columns = [f"{m}{suffix}" for m in table_metric_names() for suffix in ("", "_hw")]
     frame = pd.DataFrame(rows, columns=[*_SUMMARY_COLUMNS, *metric_columns])

@@ -62,7 +62,7 @@ def model_colors(labels: Iterable[str]) -> dict[str, str]:
 
         hues = np.linspace(0, 1, len(unique), endpoint=False)
         return {
-            label: mcolors.to_hex(mcolors.hsv_to_rgb((hue, 0.65, 0.85)))
+            label: mcolors.to_hex(_rgb(mcolors.hsv_to_rgb((hue, 0.65, 0.85))))
             for label, hue in zip(unique, hues, strict=True)
         }
     taken: dict[int, str] = {}
@@ -163,3 +163,8 @@ def house_style() -> Any:
     stack.enter_context(sns.axes_style("whitegrid"))
     stack.enter_context(sns.plotting_context("notebook"))
     return stack
+
+
+def _rgb(colour: Any) -> tuple[float, float, float]:
+    red, green, blue = (float(c) for c in colour)
+    return red, green, blue

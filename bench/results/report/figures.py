@@ -138,11 +138,6 @@ def _rows_of(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return frame[frame["dataset"] == dataset].drop(columns="dataset").reset_index(drop=True)
 
 
-def draw_figures(agg: Aggregates) -> list[Drawn]:
-    """Every figure of the report, dataset by dataset in report order."""
-    return [drawn for view in dataset_views(agg) for drawn in draw_dataset(view)]
-
-
 def draw_dataset(view: DatasetView) -> list[Drawn]:
     """The figures of one dataset (those its data allows)."""
     with house_style():

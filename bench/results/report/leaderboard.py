@@ -10,6 +10,7 @@ data its figures were drawn from (and of the drawing code) and the files it wrot
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,13 +36,15 @@ def write_leaderboard(
     now: datetime | None = None,
     robustness_baseline: str | None = None,
     redraw: bool = False,
+    declared_subsets: Mapping[str, int | None] | None = None,
 ) -> Path:
     """Regenerate ``LEADERBOARD.md``, ``RUNS.md`` and ``figures/`` under ``results_dir``.
 
     Reads every record once; ``now`` (default: the current UTC time) is the stamp printed at
     the top. A dataset's figures are redrawn when their data or the drawing code changed, or
     with ``redraw=True``. PNGs under ``figures/`` that the leaderboard does not link are
-    removed. Returns the leaderboard's path.
+    removed. ``declared_subsets`` (model -> robustness subset it declares now) makes records
+    scored on other images stale. Returns the leaderboard's path.
     """
     from bench.results.report.aggregate import aggregate
     from bench.results.report.markdown import leaderboard_markdown, runs_markdown
@@ -49,7 +52,7 @@ def write_leaderboard(
 
     results_dir = Path(results_dir)
     stamp = (now or datetime.now(timezone.utc)).strftime(STAMP_FORMAT)
-    record_set = current_records(results_dir)
+    record_set = current_records(results_dir, declared_subsets)
     agg = aggregate(record_set.current, robustness_baseline=robustness_baseline)
     path = results_dir / LEADERBOARD_FILE
     try:

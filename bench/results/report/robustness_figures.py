@@ -21,7 +21,7 @@ def corruption_grid(
     images: np.ndarray,
     seed: int = 0,
     names: Sequence[str] | None = None,
-    labels: Sequence[Any] | None = None,
+    labels: Sequence[Any] | np.ndarray | None = None,
 ) -> Any:
     """A grid of ``images`` (a few uint8 ``(N, H, W)`` images): one row per corruption, the
     clean images in the first row, one column per image (titled with its label if given).

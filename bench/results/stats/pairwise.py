@@ -40,6 +40,7 @@ from bench.results.stats.intervals import (
     wilson_interval,
 )
 from bench.results.store.record import RunRecord
+from bench.results.store.seeds import seed_independent
 
 
 class NotComparable(BenchError):
@@ -268,8 +269,8 @@ def compare_models(
         n_test=right.shape[1],
         seeds_a=[r.seed for r in runs_a],
         seeds_b=[r.seed for r in runs_b],
-        deterministic_a=_deterministic(runs_a),
-        deterministic_b=_deterministic(runs_b),
+        deterministic_a=seed_independent(runs_a),
+        deterministic_b=seed_independent(runs_b),
         test=crossed_difference_test(right_a, right_b),
         per_seed=per_seed,
         cross_check=cross_check,
@@ -343,14 +344,6 @@ def verdict(pair: PairComparison, alpha: float = ALPHA) -> str:
         f"true difference of {100 * pair.minimum_detectable:.2f} points 80% of the time "
         "(smaller ones are below its resolution)."
     )
-
-
-def _deterministic(runs: Sequence[RunRecord]) -> bool:
-    """True when the model's predictions do not depend on the seed: its registration says so,
-    or several runs made exactly the same predictions."""
-    if runs and all(bool(r.model_info.get("deterministic")) for r in runs):
-        return True
-    return len(runs) > 1 and all(r.predictions == runs[0].predictions for r in runs[1:])
 
 
 def _points(fraction: float) -> str:

@@ -210,5 +210,5 @@ def _partial(path: Path, results_dir: Path) -> dict:
         return {}
     if not isinstance(data, dict):
         return {}
-    run = data.get("run") if isinstance(data.get("run"), dict) else data
+    run = data["run"] if isinstance(data.get("run"), dict) else data
     return {k: run.get(k) for k in ("model", "preset", "dataset", "seed") if k in run}

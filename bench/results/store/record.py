@@ -1,10 +1,10 @@
 """The run record: one typed object per run, and its JSON form.
 
-A :class:`RunRecord` is built by the trainer (:meth:`RunRecord.ok`) or for a run that could not
-finish (:meth:`RunRecord.failed`), written once by the store, and read back by resume, stale
-detection, statistics and the report. Nothing else knows the JSON layout: :meth:`to_dict` and
-:meth:`from_dict` are its only writer and reader, and :func:`migrate` is the only code that
-knows older schema versions.
+A :class:`RunRecord` is built by the trainer, with status ``ok`` for a finished run or through
+:meth:`RunRecord.failed` for one that could not finish, written once by the store, and read
+back by resume, stale detection, statistics and the report. Nothing else knows the JSON
+layout: :meth:`to_dict` and :meth:`from_dict` are its only writer and reader, and
+:func:`migrate` is the only code that knows older schema versions.
 
 The run's identity and resolved configuration live once, in ``run`` (a :class:`RunSpec`);
 ``run_id``, ``label``, ``config_hash`` and the rest are derived from it.
@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from bench.core.errors import BenchError
 from bench.core.spec import RunSpec
+from bench.measure.timing import training_rate
 
 SCHEMA_VERSION = 2
 Status = Literal["ok", "failed"]
@@ -167,12 +168,7 @@ class RunRecord:
     def train_samples_per_s(self) -> float | None:
         """Training images per second: steady epochs, else after the first compiled step, else
         over the whole training clock."""
-        training = self.timings.get("training") or {}
-        return (
-            training.get("steady_samples_per_s")
-            or training.get("warm_samples_per_s")
-            or training.get("samples_per_s")
-        )
+        return training_rate(self.timings.get("training") or {})
 
     @property
     def inference_samples_per_s(self) -> float | None:
@@ -220,11 +216,11 @@ class RunRecord:
             if name in data and data[name] is not None:
                 values[name] = data[name]
         _check_types(values)
-        error = data.get("error")
+        failure = data.get("error")
         record = cls(
             run=run,
             status=status,
-            error=RunError(**error) if isinstance(error, dict) else None,
+            error=RunError(**failure) if isinstance(failure, dict) else None,
             **values,
         )
         if record.ok:

@@ -7,11 +7,14 @@ left out of every mean and test, and listed with its reason, when it
 * cannot be read, is malformed, or has a schema this version cannot migrate,
 * was produced by other model code than the newest record of its model ("model code changed"),
 * or with another configuration (say seed 0 trained 9 epochs and seed 1 two, after
-  ``--set epochs=2``).
+  ``--set epochs=2``),
+* or, when the caller knows what each model declares now (``declared_subsets``, model name ->
+  robustness subset), was scored for robustness on other images than its model declares.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,16 +44,27 @@ class RecordSet:
     stale: list[StaleRecord]
 
 
-def current_records(results_dir: Path) -> RecordSet:
+def current_records(
+    results_dir: Path, declared_subsets: Mapping[str, int | None] | None = None
+) -> RecordSet:
     """Read every record under ``results_dir`` once and split it into current and stale."""
     records, problems = scan_records(results_dir)
-    current, outdated = split_by_definition(records)
+    current, outdated = split_by_definition(records, declared_subsets)
     return RecordSet(current=current, stale=[_unreadable(p) for p in problems] + outdated)
 
 
-def split_by_definition(records: list[RunRecord]) -> tuple[list[RunRecord], list[StaleRecord]]:
+def split_by_definition(
+    records: list[RunRecord], declared_subsets: Mapping[str, int | None] | None = None
+) -> tuple[list[RunRecord], list[StaleRecord]]:
     """Keep the records whose run definition matches the newest record of their (model,
-    preset, dataset); return them (oldest first) and the others as stale."""
+    preset, dataset) and, where ``declared_subsets`` names their model, its declared
+    robustness subset; return them (oldest first) and the others as stale."""
+    misscored = {}
+    for record in records:
+        reason = subset_mismatch(record, declared_subsets or {})
+        if reason:
+            misscored[record.run_id] = _stale(record, reason)
+    records = [record for record in records if record.run_id not in misscored]
     ordered = sorted(records, key=lambda record: record.finished_at)
     newest: dict[tuple[str, str], RunRecord] = {}
     for record in ordered:
@@ -62,7 +76,22 @@ def split_by_definition(records: list[RunRecord]) -> tuple[list[RunRecord], list
             current.append(record)
         else:
             stale.append(_stale(record, describe_difference(record, reference)))
-    return current, stale
+    return current, stale + list(misscored.values())
+
+
+def subset_mismatch(record: RunRecord, declared_subsets: Mapping[str, int | None]) -> str | None:
+    """Why ``record``'s robustness scores do not follow its model's declared subset, or None
+    (also when it has no robustness scores or its model is not in ``declared_subsets``)."""
+    model = record.run.model
+    if not record.run.robustness or model not in declared_subsets:
+        return None
+    declared, used = declared_subsets[model], record.run.robustness_subset
+    if used == declared:
+        return None
+    return (
+        f"robustness scored on {_images(used)}, but {model} declares {_images(declared)}; "
+        "rerun it (bench run --resume does)"
+    )
 
 
 def describe_difference(old: RunRecord, new: RunRecord) -> str:
@@ -80,6 +109,10 @@ def describe_difference(old: RunRecord, new: RunRecord) -> str:
     if changed:
         reasons.append("other config than the newest run: " + changed)
     return "; ".join(reasons) or "other run definition than the newest run"
+
+
+def _images(size: int | None) -> str:
+    return "every test image" if size is None else f"a subset of {size:,} images"
 
 
 def _flatten(record: RunRecord) -> dict[str, Any]:

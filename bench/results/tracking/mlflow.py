@@ -3,13 +3,13 @@
 Each bench run becomes an MLflow run in the experiment ``mnist-bench`` (or
 ``$MLFLOW_EXPERIMENT_NAME``) holding
 
-* params: model, preset, label, dataset, seed, subset sizes, determinism and every resolved
-  config value (``config.<key>``);
+* params: model, preset, label, backend, dataset, seed, subset sizes, determinism and every
+  resolved config value (``config.<key>``);
 * per-epoch metrics with the epoch as step (``train_loss``, ``train_accuracy``, ``val_loss``,
   ``val_accuracy``, ``epoch_seconds``, ...), time-stamped when the epoch ended;
 * final metrics: ``test_<metric>`` for every quality metric and the speed columns of the
   runs table (``train_samples_per_s``, ``latency_p50_ms``, ...);
-* tags: ``bench.*`` for the run id, config hash, code fingerprint, git commit and the
+* tags: ``bench.*`` for the run id, backend, config hash, code fingerprint, git commit and the
   machine (CPU, cores, Python, platform, ``bench.lib.<library>`` versions);
 * artifacts: ``record.json``, when ``bench report`` has drawn it, the confusion figure, and,
   for a run that kept its model (``--save-model``), the model in MLflow's onnx flavour under
@@ -53,6 +53,7 @@ BATCH = 100  # MLflow takes at most 100 params (1000 entries in all) per batch
 TRAINING_COLUMNS = ("epochs", "final_loss", "final_val_accuracy")
 TAG_COLUMNS = (
     "run_id",
+    "backend",
     "status",
     "config_hash",
     "code_fingerprint",
@@ -181,7 +182,7 @@ class MlflowTracker:
 
         params = [Param(key, _param_text(value)) for key, value in params_of(record).items()]
         ended = _ms(timestamp(record.finished_at))
-        metrics = []
+        metrics: list[Metric] = []
         for entry in record.history:
             step = int(entry.get("epoch", len(metrics)))
             elapsed = entry.get("elapsed_seconds")
@@ -217,11 +218,12 @@ def params_of(record: RunRecord) -> dict[str, Any]:
         "model": record.model,
         "preset": record.preset,
         "label": record.label,
+        "backend": record.run.backend,
         "dataset": record.dataset,
         "seed": record.seed,
         "limit_train": record.run.limit_train,
         "limit_test": record.run.limit_test,
-        "deterministic": record.run.deterministic,
+        "deterministic_kernels": record.run.deterministic,
     }
     params.update({f"config.{key}": value for key, value in record.config.items()})
     return params

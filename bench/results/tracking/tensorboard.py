@@ -3,8 +3,9 @@
 Each epoch of a run's history becomes a step with the scalars ``loss/train``, ``loss/val``,
 ``accuracy/train``, ``accuracy/val`` (so train and validation share a chart) and
 ``epoch/<key>`` for the other numbers (seconds, iterations, ...), time-stamped when the epoch
-ended; the test metrics are ``test/<metric>`` at the last step. Point TensorBoard at the folder:
-``tensorboard --logdir results/tensorboard``.
+ended; the test metrics are ``test/<metric>`` at the last step; the run's backend, label and
+dataset are text summaries ``run/backend``, ``run/label`` and ``run/dataset``. Point
+TensorBoard at the folder: ``tensorboard --logdir results/tensorboard``.
 
 The event file is built from TensorBoard's own protocol buffers and record framing (package
 ``tensorboard``), in memory, and written atomically: TensorBoard's writer would import
@@ -44,6 +45,12 @@ def open_tensorboard(results_dir: Path, tracking_uri: str | None = None) -> Tens
     return TensorBoardTracker()
 
 
+def run_tags(record: RunRecord) -> dict[str, str]:
+    """What names the run beyond its folder, as text summaries ``run/<key>``: the Keras backend
+    (or the default for other families), the model's label and the dataset."""
+    return {"backend": record.run.backend, "label": record.label, "dataset": record.dataset}
+
+
 def scalar_tag(key: str) -> str:
     """The chart a history value goes to: ``val_loss`` -> ``loss/val``, ``seconds`` ->
     ``epoch/seconds``."""
@@ -76,6 +83,17 @@ class EventFile:
         event.summary.value.add(tag=tag, tensor=tensor, metadata=metadata)
         self._write(event)
 
+    def add_text(self, tag: str, text: str, wall_time: float | None) -> None:
+        """A text summary ``tag`` (TensorBoard's Text tab), as ``tf.summary.text`` writes it."""
+        metadata = self._summary_pb2.SummaryMetadata(
+            plugin_data=self._summary_pb2.SummaryMetadata.PluginData(plugin_name="text"),
+            data_class=self._summary_pb2.DataClass.DATA_CLASS_TENSOR,
+        )
+        event = self._event_pb2.Event(wall_time=wall_time or time.time(), step=0)
+        tensor = self._tensor_util.make_tensor_proto(text.encode("utf-8"))
+        event.summary.value.add(tag=tag, tensor=tensor, metadata=metadata)
+        self._write(event)
+
     def _write(self, event: Any) -> None:
         self._records.write(event.SerializeToString())
 
@@ -95,13 +113,15 @@ class TensorBoardTracker:
         events = EventFile()
         started = timestamp(record.started_at)
         ended = timestamp(record.finished_at)
+        for key, value in run_tags(record).items():
+            events.add_text(f"run/{key}", value, started)
         step = 0
         for entry in record.history:
             step = int(entry.get("epoch", step + 1))
             elapsed = entry.get("elapsed_seconds")
             when = started + elapsed if started is not None and elapsed is not None else ended
-            for key, value in epoch_values(entry).items():
-                events.add_scalar(scalar_tag(key), value, step, when)
+            for key, number in epoch_values(entry).items():
+                events.add_scalar(scalar_tag(key), number, step, when)
         for name, value in record.metrics.items():
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if number and name != "n_test":

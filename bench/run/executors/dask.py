@@ -1,9 +1,10 @@
 """Run a sweep on a Dask cluster: one task per run, a run spec in and a run record out.
 
-Each task receives a run's :meth:`RunSpec.to_dict` and returns its :class:`RunRecord`; Keras
-models and TensorFlow state never leave the worker that trained them. This process stays the
-only writer of ``results/``: it writes each record atomically as soon as its task finishes, so
-workers need no shared filesystem and ``--resume`` works as it does for a local sweep.
+Each task receives a run's :meth:`RunSpec.to_dict` as JSON text and returns its
+:class:`RunRecord`; Keras models and TensorFlow state never leave the worker that trained
+them. This process stays the only writer of ``results/``: it writes each record atomically as
+soon as its task finishes, so workers need no shared filesystem and ``--resume`` works as it
+does for a local sweep.
 
 One training per worker at a time: every task asks for one unit of the worker resource
 ``train`` (start workers with ``--resources train=1``), and no more tasks are in flight than the
@@ -20,9 +21,9 @@ that raises is retried once (Dask's ``retries``), then recorded as failed with i
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import random
 import threading
 import time
 import traceback
@@ -77,32 +78,20 @@ def _worker_dataset(name: str, data_dir: str | None) -> Dataset:
     return load_dataset(name, data_dir)
 
 
-@lru_cache(maxsize=1)
-def _keep_dask_off_global_random() -> None:
-    """Give Dask's own sampling a private generator in this worker process (once).
+def run_task(spec: str) -> RunRecord:
+    """Train one run (``spec``: its :meth:`RunSpec.to_dict` as JSON text) and return its record
+    with the worker named; Dask calls this on a worker.
 
-    Keras draws its layers' initial seeds from Python's global ``random``, which the trainer
-    seeds per run; a worker's event-loop thread samples that same generator while a task runs
-    (``dask.sizeof`` samples long lists and dicts, the message compressor samples bytes). Left
-    alone, a Keras run's initial weights would depend on the worker's traffic; with its own
-    generator, a run on a worker gives the numbers it gives in-process.
+    A run draws its random numbers from its own generators, but Keras takes its layers' initial
+    seeds from Python's global ``random``, which Dask's size estimate of a long list or dict
+    samples from the worker's event-loop thread. Text in and a record object out are measured
+    without sampling, so Dask's traffic for a task never draws from that stream.
     """
-    import dask.sizeof
-    from distributed.protocol import compression
-
-    private = random.Random()
-    dask.sizeof.random = private
-    compression.randint = private.randint
-
-
-def run_task(spec: dict[str, Any]) -> RunRecord:
-    """Train one run and return its record with the worker named; Dask calls this on a worker."""
     from distributed import get_worker
 
     from bench.run.trainer import execute_run
 
-    _keep_dask_off_global_random()
-    run = RunSpec.from_dict(spec)
+    run = RunSpec.from_dict(json.loads(spec))
     if run.models_from:  # a model from the user's file: the same path must exist here
         from bench.models.user_files import load_model_file
 
@@ -391,20 +380,20 @@ def run_on_client(
         run = pending.pop()
         future = client.submit(
             run_task,
-            run.to_dict(),
+            json.dumps(run.to_dict()),
             key=f"train-{run.run_id}-{uuid.uuid4().hex[:8]}",
             pure=False,
             retries=1,
             resources=run_resources(run),
         )
-        in_flight[future.key] = (run, time.perf_counter())
+        in_flight[str(future.key)] = (run, time.perf_counter())
         completed.add(future)
 
     while pending and len(in_flight) < slots:
         submit_next()
     records = []
     for future in completed:
-        run, start = in_flight.pop(future.key)
+        run, start = in_flight.pop(str(future.key))
         record = _record_of(future, run)
         future.release()
         path = write_record(results_dir, record)

@@ -1,0 +1,72 @@
+"""What is registered does not depend on what happened to be imported: a metric that a
+plugin's model file declares is a column of the leaderboard that ``bench run`` writes and of
+the one ``bench report`` writes from the same records, in fresh processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PLUGIN = '''
+import numpy as np
+
+from bench.measure.metrics import register_metric
+from bench.models.preprocess import flatten_and_scale
+from bench.models.registry import register_model
+
+
+@register_metric("top2_accuracy", title="Top-2 accuracy", higher_is_better=True, fmt="{:.2%}",
+                 needs=("labels", "probabilities"))
+def top2_accuracy(labels, predictions, probabilities):
+    best_two = np.argsort(probabilities, axis=1)[:, -2:]
+    return float(np.mean((best_two == np.asarray(labels)[:, None]).any(axis=1)))
+
+
+@register_model(family="sklearn", preprocess=flatten_and_scale, config={"C": 1.0})
+def plugin_logreg(config, input_shape, num_classes):
+    """Logistic regression from a plugin package."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=config["C"], max_iter=50)
+'''
+
+
+def _bench(args: list[str], plugin_dir: Path, home: Path) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(plugin_dir), str(ROOT)]),
+        "MNIST_BENCH_HOME": str(home),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_a_plugin_metric_is_a_column_of_run_and_report_leaderboards(tmp_path):
+    plugin_dir = tmp_path / "site"
+    plugin_dir.mkdir()
+    (plugin_dir / "plugin_models.py").write_text(textwrap.dedent(PLUGIN))
+    info = plugin_dir / "mnist_bench_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: mnist-bench-plugin\nVersion: 0.1\n"
+    )
+    (info / "entry_points.txt").write_text("[mnist_bench.architectures]\nplugin = plugin_models\n")
+    results, home = tmp_path / "results", tmp_path / "home"
+    run = _bench(
+        ["run", "--model", "plugin_logreg", "--dataset", "digits", "--results-dir", str(results)],
+        plugin_dir,
+        home,
+    )
+    assert run.returncode == 0, run.stderr
+    written_by_run = (results / "LEADERBOARD.md").read_text()
+    assert "Top-2 accuracy" in written_by_run
+    (results / "LEADERBOARD.md").unlink()
+    report = _bench(["report", "--results-dir", str(results)], plugin_dir, home)
+    assert report.returncode == 0, report.stderr
+    assert "Top-2 accuracy" in (results / "LEADERBOARD.md").read_text()
