@@ -298,7 +298,9 @@ def test_replication_puts_the_article_beside_our_seeds():
 
 def test_replication_section_renders_the_article_and_ours():
     runs = [tutorial_run(0, 0.01), tutorial_run(1, -0.004), tutorial_run(2, 0.003)]
-    text = leaderboard_markdown(aggregate(runs), generated="now")
+    agg = aggregate(runs)
+    assert "Replication of the Keras tutorial" in leaderboard_markdown(agg, generated="now")
+    text = runs_markdown(agg, generated="now")
     section = text.split("## Replication of the Keras tutorial")[1].split("\n## ")[0]
     first = next(line for line in section.splitlines() if line.startswith("| 1 "))
     ours = np.mean([ARTICLE_VAL_ACCURACY[0] + s for s in (0.01, -0.004, 0.003)])
@@ -437,11 +439,12 @@ def test_runs_page_shows_each_runs_peak_memory_and_phases():
         timings["phases"]["measure"] = 1.4
         records.append(make_record("m", seed, labels, labels, timings=timings))
     text = runs_markdown(aggregate(records), generated="now")
-    header = next(line for line in text.splitlines() if line.startswith("| Model"))
+    every_run = text.split("### Every run")[1]
+    header = next(line for line in every_run.splitlines() if line.startswith("| Model"))
     assert "Peak RSS MiB" in header
     assert "Phases s (data / build / train / evaluate / measure / robustness)" not in header
     assert "Phases s (data / build / train / evaluate / robustness / measure)" in header
-    rows = [line for line in text.splitlines() if line.startswith("| m ")]
+    rows = [line for line in every_run.splitlines() if line.startswith("| m ")]
     cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows]
     assert [c[-3] for c in cells] == ["1,234", "1,235"]
     assert [c[-2] for c in cells] == [

@@ -1,6 +1,6 @@
-"""Write LEADERBOARD.md, RUNS.md and the figures: the one place of the report with files and a
-clock. What it writes is computed by :mod:`bench.results.aggregate`, rendered by
-:mod:`bench.results.markdown` and drawn by :mod:`bench.results.figures`.
+"""Write LEADERBOARD.md, RUNS.md, index.html and the figures: the one place of the report
+with files. What it writes is computed by :mod:`bench.results.aggregate`, rendered by the
+report sections (:mod:`bench.results.sections`) and drawn by :mod:`bench.results.figures`.
 
 Drawing is most of a report's time, so the figures of a dataset are drawn again only when
 what they show changed: ``figures/manifest.json`` keeps, per dataset, the fingerprint of the
@@ -16,12 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.fsutil import (
-    atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_text,
-    remove_stale_temporaries,
-)
+from bench.fsutil import atomic_write_bytes, remove_stale_temporaries
+from bench.results.html_page import write_if_changed
 from bench.results.markdown import LEADERBOARD_FILE, RUNS_FILE
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M UTC"
@@ -33,32 +29,44 @@ def write_leaderboard(
     now: datetime | None = None,
     robustness_baseline: str | None = None,
     redraw: bool = False,
+    html_path: Path | None = None,
 ) -> Path:
-    """Regenerate ``LEADERBOARD.md``, ``RUNS.md`` and ``figures/`` under ``results_dir``.
+    """Regenerate ``LEADERBOARD.md``, ``RUNS.md``, ``index.html`` and ``figures/`` under
+    ``results_dir`` (the dashboard at ``html_path`` when given).
 
-    Reads every record once; ``now`` (default: the current UTC time) is the stamp printed at
-    the top. A dataset's figures are redrawn when their data or the drawing code changed, or
-    with ``redraw=True``. PNGs under ``figures/`` that the leaderboard does not link are
-    removed. Returns the leaderboard's path.
+    Reads every record once. The stamp printed at the top is ``now`` when given, else the
+    finish time of the newest record, so a report of unchanged records is unchanged; a page
+    whose text did not change is not written again. A dataset's figures are redrawn when
+    their data or the drawing code changed, or with ``redraw=True``. PNGs under ``figures/``
+    that no page links are removed. Returns the leaderboard's path.
     """
     from bench.results.aggregate import aggregate
+    from bench.results.html_page import HTML_FILE, dashboard_html, write_dashboard
     from bench.results.markdown import leaderboard_markdown, runs_markdown
+    from bench.results.sections import build_section_frames
     from bench.results.stale import current_records
 
     results_dir = Path(results_dir)
-    stamp = (now or datetime.now(timezone.utc)).strftime(STAMP_FORMAT)
     record_set = current_records(results_dir)
+    stamp = (now or newest_finish(record_set.current)).strftime(STAMP_FORMAT)
     agg = aggregate(record_set.current, robustness_baseline=robustness_baseline)
+    build_section_frames([r for r in record_set.current if r.ok], agg)
     path = results_dir / LEADERBOARD_FILE
+    stale = record_set.stale
     try:
         remove_stale_temporaries(results_dir, recursive=True)
         links = _write_figures(agg, results_dir, redraw, _corruption_samples(agg))
-        atomic_write_text(
-            path,
-            leaderboard_markdown(agg, generated=stamp, figures=links, stale=record_set.stale),
-        )
-        atomic_write_text(
-            results_dir / RUNS_FILE, runs_markdown(agg, generated=stamp, stale=record_set.stale)
+        pages = {
+            path: leaderboard_markdown(agg, generated=stamp, figures=links, stale=stale),
+            results_dir / RUNS_FILE: runs_markdown(
+                agg, generated=stamp, figures=links, stale=stale
+            ),
+        }
+        for target, text in pages.items():
+            write_if_changed(target, text)
+        write_dashboard(
+            html_path or results_dir / HTML_FILE,
+            dashboard_html(agg, generated=stamp, stale=stale),
         )
     except OSError as error:
         raise BenchError(
@@ -69,10 +77,17 @@ def write_leaderboard(
     return path
 
 
+def newest_finish(records: Any) -> datetime:
+    """The finish time of the newest record (the epoch when there is none)."""
+    times = [datetime.fromisoformat(r.finished_at) for r in records if r.finished_at]
+    newest = max(times, default=datetime(1970, 1, 1, tzinfo=timezone.utc))
+    return newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc)
+
+
 def _write_figures(
     agg: Any, results_dir: Path, redraw: bool, samples: dict[str, Any]
-) -> dict[str, list[tuple[str, str]]]:
-    """Draw (or keep) every dataset's figures; return their captions and paths by dataset."""
+) -> dict[str, dict[str, str]]:
+    """Draw (or keep) every dataset's figures; return their paths by dataset and figure id."""
     from bench.results.figure_style import png_bytes
     from bench.results.figures import FIGURES_DIR, dataset_views, draw_dataset
 
@@ -80,24 +95,25 @@ def _write_figures(
     old = {} if redraw else _read_manifest(folder / MANIFEST_FILE)
     code = drawing_code_version()
     manifest: dict[str, Any] = {}
-    links: dict[str, list[tuple[str, str]]] = {}
+    links: dict[str, dict[str, str]] = {}
     for view in dataset_views(agg, samples):
         key = view.fingerprint(code)
         figures = _kept(old.get(view.dataset), key, results_dir)
         if figures is None:
-            figures = []
+            figures = {}
             for drawn in draw_dataset(view):
                 atomic_write_bytes(results_dir / drawn.path, png_bytes(drawn.figure))
-                figures.append((drawn.caption, drawn.path))
+                figures[drawn.figure_id] = drawn.path
         links[view.dataset] = figures
-        manifest[view.dataset] = {"key": key, "figures": [list(f) for f in figures]}
-    linked = {results_dir / p for figures in links.values() for _, p in figures}
+        manifest[view.dataset] = {"key": key, "figures": figures}
+    linked = {results_dir / p for figures in links.values() for p in figures.values()}
     if folder.is_dir():
         for png in folder.glob("*.png"):
             if png not in linked:
                 png.unlink()
     if manifest or folder.is_dir():
-        atomic_write_json(folder / MANIFEST_FILE, manifest)
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        write_if_changed(folder / MANIFEST_FILE, text)
     return links
 
 
@@ -123,11 +139,11 @@ def drawing_code_version() -> str:
     """SHA-256 of the modules that draw the figures and of matplotlib's version."""
     from importlib.metadata import version
 
-    from bench.results import figure_style, figures
+    from bench.results import figures
 
     digest = hashlib.sha256(version("matplotlib").encode())
-    names = ("calibration_figures.py", "robustness_figures.py")
-    sources = [Path(figures.__file__), Path(figure_style.__file__)]
+    names = ("calibration_figures.py", "robustness_figures.py", "figure_style.py")
+    sources = [Path(figures.__file__)]
     sources += [Path(figures.__file__).with_name(name) for name in names]
     sources.append(Path(figures.__file__).parents[1] / "measure" / "corruptions.py")
     for source in sources:
@@ -135,15 +151,16 @@ def drawing_code_version() -> str:
     return digest.hexdigest()
 
 
-def _kept(entry: Any, key: str, results_dir: Path) -> list[tuple[str, str]] | None:
-    """The figures a manifest entry lists, if drawn from the same key and all still there."""
+def _kept(entry: Any, key: str, results_dir: Path) -> dict[str, str] | None:
+    """The figures a manifest entry lists (id -> path), if drawn from the same key and all
+    still there."""
     if not isinstance(entry, dict) or entry.get("key") != key:
         return None
-    try:
-        figures = [(str(caption), str(path)) for caption, path in entry["figures"]]
-    except (KeyError, TypeError, ValueError):
+    figures = entry.get("figures")
+    if not isinstance(figures, dict):
         return None
-    if not all((results_dir / path).is_file() for _, path in figures):
+    figures = {str(k): str(v) for k, v in figures.items()}
+    if not all((results_dir / path).is_file() for path in figures.values()):
         return None
     return figures
 
