@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.models.preprocess import flatten_and_scale, images_with_channel
 from bench.models.registry import PublishedReference, register_model
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from bench.core.version import __version__
+
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bench.results.record import RunRecord
+    from bench.results.store.record import RunRecord
 
-__version__ = "0.1.0"
 __all__ = ["__version__", "load_records", "load_results"]
 
 
@@ -46,7 +47,7 @@ def load_results(
 
     Raises
     ------
-    bench.errors.BenchError
+    bench.core.errors.BenchError
         When ``path`` does not exist or is a file of unknown format.
 
     Examples
@@ -68,7 +69,7 @@ def load_results(
     >>> int(per_class["support"].sum()), sorted(per_class["class_name"])[:3]
     (450, ['0', '1', '2'])
     """
-    from bench.results.export import SUFFIXES, read_table, results_table
+    from bench.results.export.table import SUFFIXES, read_table, results_table
 
     path = Path(path)
     if path.suffix.lower() in SUFFIXES and not path.is_dir():
@@ -80,7 +81,7 @@ def load_records(path: str | Path) -> list[RunRecord]:
     """Every readable run record under the results folder ``path``, oldest first.
 
     Unreadable files are skipped (``bench report`` lists them with the reason). Each
-    :class:`~bench.results.record.RunRecord` carries the run's spec (``record.run``), metrics,
+    :class:`~bench.results.store.record.RunRecord` carries the run's spec (``record.run``), metrics,
     timings, history, environment and predictions.
 
     Example
@@ -89,9 +90,9 @@ def load_records(path: str | Path) -> list[RunRecord]:
     >>> bench.load_records("a/folder/that/does/not/exist")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    bench.errors.BenchError: no results folder a/folder/that/does/not/exist: ...
+    bench.core.errors.BenchError: no results folder a/folder/that/does/not/exist: ...
     """
-    from bench.results.export import check_results_dir
-    from bench.results.store import load_records as read_all
+    from bench.results.export.table import check_results_dir
+    from bench.results.store.files import load_records as read_all
 
     return read_all(check_results_dir(Path(path)))

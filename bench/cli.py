@@ -14,10 +14,10 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from bench import __version__
 from bench.commands import COMMAND_MODULES
-from bench.errors import BenchError
-from bench.tfquiet import quiet_tensorflow_environment
+from bench.core.errors import BenchError
+from bench.core.tfquiet import quiet_tensorflow_environment
+from bench.core.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

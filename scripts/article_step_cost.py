@@ -36,7 +36,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
-from bench.tfquiet import import_tensorflow
+from bench.core.tfquiet import import_tensorflow
 
 tf = import_tensorflow()  # without TensorFlow's start-up lines
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from bench.core.spec import DEFAULT_BACKEND, RunSpec
 from bench.measure.calibration import calibration_metrics, reliability_bins
 from bench.measure.metrics import classification_metrics
-from bench.results.record import RunRecord
-from bench.run.spec import DEFAULT_BACKEND, RunSpec
+from bench.results.store.record import RunRecord
 
 TITLES = {"digits": "digits (8x8)", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 TARGETS = {

@@ -23,33 +23,33 @@ from synthetic_records import digits_records, make_record, simulated_records, sp
 
 import bench.results as results_package
 from bench.measure.calibration import reliability_bins
-from bench.results.aggregate import BUSY_PEAK_SHORTFALL, aggregate
-from bench.results.article_log import ARTICLE_CONFUSION_DIAGONAL, ARTICLE_VAL_ACCURACY
-from bench.results.markdown import (
+from bench.results.report.aggregate import BUSY_PEAK_SHORTFALL, aggregate
+from bench.results.report.article_log import ARTICLE_CONFUSION_DIAGONAL, ARTICLE_VAL_ACCURACY
+from bench.results.report.markdown import (
     backend_lines,
     hosts_note,
     leaderboard_markdown,
     main_table,
     time_to_accuracy_table,
 )
-from bench.results.markdown_runs import runs_markdown
-from bench.results.pairwise import compare_models, ranked_pairs
-from bench.results.record import RunError, RunRecord
-from bench.results.robustness import relative_mce
+from bench.results.report.markdown_runs import runs_markdown
+from bench.results.report.robustness import relative_mce
+from bench.results.stats.pairwise import compare_models, ranked_pairs
+from bench.results.store.record import RunError, RunRecord
 
 PURE_MODULES = [
-    "aggregate.py",
-    "frames_backends.py",
-    "frames_detail.py",
-    "frames_reference.py",
-    "frames_robustness.py",
-    "pairwise.py",
-    "markdown.py",
-    "markdown_closing.py",
-    "markdown_format.py",
-    "markdown_runs.py",
-    "figures.py",
-    "figure_style.py",
+    "report/aggregate.py",
+    "report/frames_backends.py",
+    "report/frames_detail.py",
+    "report/frames_reference.py",
+    "report/frames_robustness.py",
+    "stats/pairwise.py",
+    "report/markdown.py",
+    "report/markdown_closing.py",
+    "report/markdown_format.py",
+    "report/markdown_runs.py",
+    "report/figures.py",
+    "report/figure_style.py",
 ]
 
 

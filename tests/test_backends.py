@@ -8,12 +8,12 @@ import importlib.util
 import pytest
 
 from bench.cli import main
-from bench.errors import BenchError
-from bench.results.store import load_records
+from bench.core.errors import BenchError
+from bench.core.spec import RunSpec
+from bench.results.store.files import load_records
 from bench.run.backends import parse_backends
 from bench.run.preflight import check_sweep
 from bench.run.selection import build_runs
-from bench.run.spec import RunSpec
 
 INSTALLED = [b for b in ("tensorflow", "jax", "torch") if importlib.util.find_spec(b)]
 

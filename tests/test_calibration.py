@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 from sklearn.metrics import log_loss as sklearn_log_loss
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.calibration import (
     EPS,
     ReliabilityBins,

@@ -11,9 +11,9 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.calibration import reliability_bins
-from bench.results.calibration_figures import reliability_diagram
+from bench.results.report.calibration_figures import reliability_diagram
 
 
 @pytest.fixture(scope="module")

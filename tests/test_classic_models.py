@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.core.errors import BenchError
 from bench.data import load_dataset
-from bench.errors import BenchError
 from bench.models.families._sklearn import seed_estimator
 from bench.models.family import adapter_class, make_adapter
 from bench.models.registry import get_model, list_models

@@ -11,7 +11,7 @@ import bench.run.executors.local
 from bench.cli import main
 from bench.models.preprocess import flatten_and_scale, images_with_channel
 from bench.models.registry import REGISTRY, register_model
-from bench.results.store import load_records
+from bench.results.store.files import load_records
 
 SMALL = ["--limit-train", "2000", "--limit-test", "1000"]
 

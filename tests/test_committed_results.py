@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.results.leaderboard import write_leaderboard
+from bench.results.report.leaderboard import write_leaderboard
 
 COMMITTED = Path(__file__).resolve().parent / "data" / "schema1" / "runs"
 

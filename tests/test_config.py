@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.spec import split_model_ref
 from bench.models.registry import get_model
-from bench.run.config import parse_overrides, resolve_config, split_model_ref
+from bench.run.config import parse_overrides, resolve_config
 from bench.run.selection import build_runs
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.core.errors import BenchError
 from bench.data.corrupted import corrupted_path, load_corrupted, load_corrupted_suite
+from bench.data.corruptions import VERSION, corrupt
 from bench.data.dataset import Dataset
 from bench.data.idx import parse_idx
 from bench.data.mnist_c import load_mnist_c_folder, mnist_c_names
-from bench.errors import BenchError
-from bench.measure.corruptions import VERSION, corrupt
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from bench.data.idx import parse_idx
-from bench.errors import BenchError
-from bench.measure.corruptions import (
+from bench.core.errors import BenchError
+from bench.data.corruptions import (
     CORRUPTIONS,
     corrupt,
     corruptions_for,
     get_corruption,
 )
+from bench.data.idx import parse_idx
 
 MNIST_TEST_IMAGES = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"

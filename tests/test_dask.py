@@ -21,11 +21,12 @@ distributed = pytest.importorskip(
 )
 
 from bench.cli import main  # noqa: E402
-from bench.errors import BenchError  # noqa: E402
-from bench.results.aggregate import aggregate  # noqa: E402
-from bench.results.markdown import hosts_note, main_table  # noqa: E402
-from bench.results.record import RunRecord  # noqa: E402
-from bench.results.store import load_records  # noqa: E402
+from bench.core.errors import BenchError  # noqa: E402
+from bench.core.spec import RunSpec  # noqa: E402
+from bench.results.report.aggregate import aggregate  # noqa: E402
+from bench.results.report.markdown import hosts_note, main_table  # noqa: E402
+from bench.results.store.files import load_records  # noqa: E402
+from bench.results.store.record import RunRecord  # noqa: E402
 from bench.run.executors.dask import (  # noqa: E402
     _keep_dask_off_global_random,
     local_client,
@@ -35,7 +36,6 @@ from bench.run.executors.dask import (  # noqa: E402
 )
 from bench.run.executors.local import run_in_process  # noqa: E402
 from bench.run.selection import build_runs  # noqa: E402
-from bench.run.spec import RunSpec  # noqa: E402
 
 SEEDS = [0, 1]
 WAIT_SECONDS = 120

@@ -11,8 +11,8 @@ distributed = pytest.importorskip(
     "distributed", reason="the Dask executor needs dask[distributed] (pip install '.[dask]')"
 )
 
-from bench.errors import BenchError  # noqa: E402
-from bench.results.store import load_records  # noqa: E402
+from bench.core.errors import BenchError  # noqa: E402
+from bench.results.store.files import load_records  # noqa: E402
 from bench.run.executors.dask import (  # noqa: E402
     local_client,
     run_on_client,

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("distributed", reason="needs dask[distributed] (pip install '.[dask]')")
 
 from bench.cli import main  # noqa: E402
-from bench.results.store import load_records  # noqa: E402
+from bench.results.store.files import load_records  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 START_SECONDS = 90

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.core.errors import BenchError
 from bench.data.folder import FolderSource
 from bench.data.idx import (
     IdxError,
@@ -29,7 +30,6 @@ from bench.data.idx import (
 )
 from bench.data.loader import load_idx_dataset
 from bench.data.spec import SourceRejected
-from bench.errors import BenchError
 
 BOMB_BYTES = 64 << 20  # what the bomb expands to; it is about 64 KB on disk
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.core.errors import BenchError
 from bench.data import fashion_mnist as fashion
 from bench.data import load_dataset
 from bench.data.spec import IDX_FILES
-from bench.errors import BenchError
 
 DEBIAN_FILES_PRESENT = all(
     (fashion.DEBIAN_DIR / f"{name}.gz").is_file() for name in IDX_FILES.values()

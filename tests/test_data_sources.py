@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.core.errors import BenchError
 from bench.data import load_mnist
 from bench.data.cache import ArrayCache
 from bench.data.idx import encode_idx, sha256_hex
@@ -19,7 +20,6 @@ from bench.data.loader import load_idx_dataset
 from bench.data.npm import NpmSource, extract_safely, npm_pack
 from bench.data.remote import IdxDownloadSource, NpzDownloadSource
 from bench.data.spec import IDX_FILES, SourceRejected, SourceUnavailable
-from bench.errors import BenchError
 
 
 def assert_same_arrays(dataset, arrays):

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.cli import main
+from bench.core.errors import BenchError
 from bench.data.cache import ArrayCache
 from bench.data.idx import encode_idx
 from bench.data.loader import load_idx_dataset, verify_idx_dataset
 from bench.data.spec import IDX_FILES, SourceRejected, Split
-from bench.errors import BenchError
 
 DELETE_HINT = "delete the file and fetch it again"
 

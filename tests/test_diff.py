@@ -10,9 +10,9 @@ import pytest
 from scipy import stats
 
 from bench.cli import main
-from bench.results.diff import diff_records, to_markdown, welch_interval
-from bench.results.stale import current_records
-from bench.results.store import load_records, record_path
+from bench.results.export.diff import diff_records, to_markdown, welch_interval
+from bench.results.store.files import load_records, record_path
+from bench.results.store.stale import current_records
 
 
 def welch_by_hand(a, b, confidence=0.95):

@@ -17,9 +17,9 @@ from sklearn.metrics import precision_recall_fscore_support
 
 import bench
 from bench.cli import main
-from bench.results.export import read_table, records_table, write_table
-from bench.results.record import RunError, RunRecord
-from bench.results.store import write_record
+from bench.results.export.table import read_table, records_table, write_table
+from bench.results.store.files import write_record
+from bench.results.store.record import RunError, RunRecord
 from bench.run.selection import build_runs
 
 SWEEP = ["run", "--model", "sgd_probe:quick,sgd_probe", "--dataset", "digits", "--repeats", "2"]

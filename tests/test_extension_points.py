@@ -13,7 +13,7 @@ import architectures
 from bench.cli import main
 from bench.measure.metrics import METRICS, register_metric
 from bench.models.registry import REGISTRY
-from bench.results.store import load_records, write_record
+from bench.results.store.files import load_records, write_record
 from bench.run.executors import EXECUTORS, register_executor
 from bench.run.trainer import execute_run
 

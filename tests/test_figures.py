@@ -21,12 +21,12 @@ from statsmodels.stats.contingency_tables import mcnemar
 from synthetic_records import digits_records, simulated_records
 
 from bench.cli import main
-from bench.results.aggregate import aggregate
-from bench.results.figures import dataset_views, slug
-from bench.results.leaderboard import MANIFEST_FILE, write_leaderboard
-from bench.results.pairwise import compare_models
-from bench.results.stats import contingency_table, format_p_value
-from bench.results.store import record_path, write_record
+from bench.results.report.aggregate import aggregate
+from bench.results.report.figures import dataset_views, slug
+from bench.results.report.leaderboard import MANIFEST_FILE, write_leaderboard
+from bench.results.stats.intervals import contingency_table, format_p_value
+from bench.results.stats.pairwise import compare_models
+from bench.results.store.files import record_path, write_record
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.core.tfquiet import import_tensorflow
 from bench.measure.flops import FlopCount, count_flops, efficiency
-from bench.tfquiet import import_tensorflow
 
 import_tensorflow()
 import keras  # noqa: E402

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.data.loader import load_idx_dataset
-from bench.fsutil import (
+from bench.core.fsutil import (
     atomic_write_bytes,
     atomic_write_json,
     is_temporary_name,
     remove_stale_temporaries,
 )
+from bench.data.loader import load_idx_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOUR = 3600.0
@@ -85,7 +85,7 @@ KERNEL_CONTROLS = {"CLEAR_REFS_FILE"}  # /proc files written to steer the kernel
 
 
 def writes_outside_fsutil(source: str) -> list[tuple[int, str]]:
-    """Calls in ``source`` that write a file directly instead of through bench.fsutil.
+    """Calls in ``source`` that write a file directly instead of through bench.core.fsutil.
 
     Serialisers (methods such as ``fig.savefig``, ``np.save``, ``json.dump``) may only write into
     an in-memory buffer: a name bound to ``io.BytesIO()`` / ``io.StringIO()`` in the same module.
@@ -163,7 +163,7 @@ def test_every_writer_in_the_project_goes_through_fsutil():
         if path != REPO_ROOT / "bench" / "fsutil.py"
         for line, name in writes_outside_fsutil(path.read_text(encoding="utf-8"))
     ]
-    assert offenders == [], "write these through bench.fsutil: " + ", ".join(offenders)
+    assert offenders == [], "write these through bench.core.fsutil: " + ", ".join(offenders)
 
 
 # ------------------------------------------------------------ temporaries of killed writes
@@ -183,7 +183,7 @@ def test_a_killed_write_leaves_a_temporary_the_cleaner_recognises(tmp_path):
     script = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "import bench.fsutil as fsutil\n"
+        "import bench.core.fsutil as fsutil\n"
         "os.replace = lambda *_: os.kill(os.getpid(), signal.SIGKILL)\n"
         "fsutil.atomic_write_bytes(Path(sys.argv[1]), b'new' * 1000)\n"
     )

@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.cli import main
+from bench.core.errors import BenchError
 from bench.data import DATASETS, DatasetEntry
 from bench.data.dataset import Dataset
-from bench.errors import BenchError
-from bench.results.store import load_records
+from bench.results.store.files import load_records
 from bench.run.selection import build_runs
 
 REPO = Path(__file__).resolve().parents[1]

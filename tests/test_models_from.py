@@ -12,7 +12,7 @@ import pytest
 from bench.cli import main
 from bench.models.registry import get_model, list_models
 from bench.models.user_files import load_model_file, model_file, unload_model_files
-from bench.results.store import load_records
+from bench.results.store.files import load_records
 from bench.run.fingerprint import model_fingerprint
 
 KNN_FILE = '''

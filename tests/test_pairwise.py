@@ -14,7 +14,12 @@ from statsmodels.stats.contingency_tables import mcnemar
 from synthetic_records import make_record
 
 from bench.cli import main
-from bench.results.pairwise import (
+from bench.results.stats.intervals import (
+    contingency_table,
+    format_p_value,
+    two_level_bootstrap_difference,
+)
+from bench.results.stats.pairwise import (
     NotComparable,
     compare_models,
     needs_more_seeds,
@@ -22,8 +27,7 @@ from bench.results.pairwise import (
     verdict,
     verdict_words,
 )
-from bench.results.stats import contingency_table, format_p_value, two_level_bootstrap_difference
-from bench.results.store import write_record
+from bench.results.store.files import write_record
 
 
 def two_models(n=10_000, seeds=(0, 1, 2), acc_a=0.99, acc_b=0.985, seed=0, dataset="digits"):

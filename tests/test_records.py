@@ -13,15 +13,15 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bench.results.record import SCHEMA_VERSION, RecordError, RunError, RunRecord, migrate
-from bench.results.store import (
+from bench.core.spec import RunSpec
+from bench.results.store.files import (
     read_probabilities,
     read_record,
     record_path,
     scan_records,
     write_record,
 )
-from bench.run.spec import RunSpec
+from bench.results.store.record import SCHEMA_VERSION, RecordError, RunError, RunRecord, migrate
 
 COMMITTED = Path(__file__).resolve().parent / "data" / "schema1" / "runs"
 

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.models.registry import REGISTRY, get_model, list_models, register_model
 
 

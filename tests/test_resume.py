@@ -9,13 +9,13 @@ import pytest
 
 import bench.run.executors.local
 from bench.cli import main
-from bench.errors import BenchError
-from bench.results.stale import current_records
-from bench.results.store import record_path
+from bench.core.errors import BenchError
+from bench.core.spec import RunSpec
+from bench.results.store.files import record_path
+from bench.results.store.stale import current_records
 from bench.run.executors.local import SweepClock
 from bench.run.resume import plan_resume
 from bench.run.selection import build_runs, seed_list
-from bench.run.spec import RunSpec
 
 SWEEP = ["run", "--model", "sgd_probe:quick,sgd_probe", "--dataset", "digits", "--repeats", "2"]
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.core.errors import BenchError
 from bench.data import load_dataset
-from bench.errors import BenchError
-from bench.measure.corruptions import corrupt
+from bench.data.corruptions import corrupt
 from bench.measure.robustness_eval import evaluate_corruptions, stratified_subset
-from bench.results.robustness import (
+from bench.results.report.robustness import (
     mean_corruption_accuracy,
     relative_corruption_error,
     relative_mce,

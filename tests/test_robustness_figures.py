@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from matplotlib import image as mpimg
 
+from bench.core.errors import BenchError
+from bench.data.corruptions import CORRUPTIONS, corrupt
 from bench.data.idx import parse_idx
-from bench.errors import BenchError
-from bench.measure.corruptions import CORRUPTIONS, corrupt
-from bench.results.figure_style import png_bytes
-from bench.results.robustness_figures import corruption_grid, corruption_heatmap
+from bench.results.report.figure_style import png_bytes
+from bench.results.report.robustness_figures import corruption_grid, corruption_heatmap
 
 MNIST_TEST_IMAGES = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bench.cli import main
-from bench.measure.corruptions import corruptions_for
-from bench.results.store import load_records
+from bench.data.corruptions import corruptions_for
+from bench.results.store.files import load_records
 
 
 def test_a_run_with_robustness_records_every_corruption(tmp_path, bench_home, capsys):

@@ -11,7 +11,7 @@ from scipy.special import expit
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
-from bench.results.stats import (
+from bench.results.stats.intervals import (
     MIN_SEEDS,
     contingency_table,
     format_p_value,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bench.cli import build_parser, main
-from bench.errors import BenchError
-from bench.results.store import load_records
+from bench.core.errors import BenchError
+from bench.results.store.files import load_records
 from bench.run.sweep import KEYS, command_line, read_sweep_file, resolve_sweep
 
 SWEEP_TOML = """

@@ -20,7 +20,7 @@ from tensorboard.backend.event_processing.event_accumulator import (  # noqa: E4
 from tensorboard.util import tensor_util  # noqa: E402
 
 from bench.cli import main  # noqa: E402
-from bench.results.store import load_records, record_path  # noqa: E402
+from bench.results.store.files import load_records, record_path  # noqa: E402
 from bench.results.tracking import open_trackers, timestamp  # noqa: E402
 
 SGD = ["run", "--model", "sgd_probe:quick", "--dataset", "digits", "--repeats", "2"]

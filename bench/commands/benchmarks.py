@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 OUTPUT_FILE = "BENCHMARKS.md"
 # extra_info keys shown as their own columns, with their headers; others go to "Notes".
@@ -166,7 +166,7 @@ def benchmarks_markdown(data: dict[str, Any], source: str) -> str:
 
 def handle_benchmarks(args: argparse.Namespace) -> int:
     """Render the chosen JSON and say where the markdown went."""
-    from bench.fsutil import atomic_write_text
+    from bench.core.fsutil import atomic_write_text
 
     path = args.json if args.json else newest_json(args.storage)
     try:

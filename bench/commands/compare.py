@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.commands.models_from import add_models_from_option
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 if TYPE_CHECKING:
-    from bench.results.pairwise import PairComparison
-    from bench.results.record import RunRecord
-    from bench.results.stats import Interval
+    from bench.results.stats.intervals import Interval
+    from bench.results.stats.pairwise import PairComparison
+    from bench.results.store.record import RunRecord
 
 EPILOG = """examples:
   python -m bench compare article_cnn mlp
@@ -52,8 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_compare(args: argparse.Namespace) -> int:
     """Load the current records, compare A with B, print the details and the verdict."""
-    from bench.results.pairwise import compare_models, normalize_label, verdict
-    from bench.results.stale import current_records
+    from bench.results.stats.pairwise import compare_models, normalize_label, verdict
+    from bench.results.store.stale import current_records
 
     record_set = current_records(args.results_dir)
     records = record_set.current
@@ -86,7 +86,7 @@ def comparison_lines(pair: PairComparison) -> list[str]:
     """The seed-level result and the per-seed McNemar table, as console lines."""
     from tabulate import tabulate
 
-    from bench.results.stats import format_p_value
+    from bench.results.stats.intervals import format_p_value
 
     a, b = pair.label_a, pair.label_b
     diff = pair.difference

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 EPILOG = """examples:
   python -m bench diff results-laptop results-server
@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_diff(args: argparse.Namespace) -> int:
     """Read both folders' current records and print the diff."""
-    from bench.results.diff import diff_records, to_markdown
+    from bench.results.export.diff import diff_records, to_markdown
 
     records_a = _current(args.results_a)
     records_b = _current(args.results_b)
@@ -53,8 +53,8 @@ def handle_diff(args: argparse.Namespace) -> int:
 
 def _current(folder: Path) -> list:
     """The current ok records of ``folder``; a folder without any is an error naming it."""
-    from bench.results.export import check_results_dir
-    from bench.results.stale import current_records
+    from bench.results.export.table import check_results_dir
+    from bench.results.store.stale import current_records
 
     records = [r for r in current_records(check_results_dir(folder)).current if r.ok]
     if not records:

@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.errors import BenchError
-from bench.results.store import DEFAULT_RESULTS_DIR
+from bench.core.errors import BenchError
+from bench.results.store.files import DEFAULT_RESULTS_DIR
 
 if TYPE_CHECKING:
-    from bench.results.record import RunRecord
-    from bench.results.store import Unreadable
+    from bench.results.store.files import Unreadable
+    from bench.results.store.record import RunRecord
 
 EPILOG = """examples:
   python -m bench export                         results/export/runs.csv, one row per run
@@ -76,7 +76,7 @@ def handle_export(args: argparse.Namespace) -> int:
     """Write the table (or send the records); say where they went."""
     if args.to:
         return send_records(args)
-    from bench.results.export import format_of, records_table, table_bytes, write_table
+    from bench.results.export.table import format_of, records_table, table_bytes, write_table
 
     table = "per_class" if args.per_class else "per_epoch" if args.per_epoch else "runs"
     records, problems = _records(args.results_dir)
@@ -125,8 +125,8 @@ def send_records(args: argparse.Namespace) -> int:
 
 def _records(results_dir: Path) -> tuple[list[RunRecord], list[Unreadable]]:
     """The readable records under ``results_dir`` (at least one) and the unreadable files."""
-    from bench.results.export import check_results_dir
-    from bench.results.store import scan_records
+    from bench.results.export.table import check_results_dir
+    from bench.results.store.files import scan_records
 
     records, problems = scan_records(check_results_dir(results_dir))
     if not records:

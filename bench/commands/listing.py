@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bench.commands.models_from import add_models_from_option
-from bench.results.store import DEFAULT_RESULTS_DIR
+from bench.results.store.files import DEFAULT_RESULTS_DIR
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -73,7 +73,7 @@ def handle_list(args: argparse.Namespace) -> int:
 
 def recorded_parameters(results_dir: Path) -> dict[str, str]:
     """Model name -> parameter count of its newest default-preset record, formatted."""
-    from bench.results.store import load_records
+    from bench.results.store.files import load_records
 
     counts = {}
     for record in load_records(results_dir):  # oldest first: the newest wins

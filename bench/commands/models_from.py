@@ -16,7 +16,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 HELP = (
     "a Python file that registers models with @register_model (repeatable); "

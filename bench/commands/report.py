@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bench.commands.models_from import add_models_from_option
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,8 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_report(args: argparse.Namespace) -> int:
     """Write the leaderboard and say where."""
-    from bench.results.leaderboard import write_leaderboard
-    from bench.results.store import record_files
+    from bench.results.report.leaderboard import write_leaderboard
+    from bench.results.store.files import record_files
 
     if not record_files(args.results_dir):
         raise BenchError(

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.commands.models_from import add_models_from_option
-from bench.results.store import DEFAULT_RESULTS_DIR
+from bench.results.store.files import DEFAULT_RESULTS_DIR
 from bench.run.selection import QUICK_LIMIT_TRAIN
 
 if TYPE_CHECKING:
-    from bench.run.spec import RunSpec
+    from bench.core.spec import RunSpec
 
 EPILOG = """examples:
   python -m bench run --all                      every model at its defaults on MNIST
@@ -211,7 +211,7 @@ def handle_run(args: argparse.Namespace) -> int:
     for record in failed:
         say(f"  failed: {record.label} on {record.dataset}, seed {record.seed}: {record.error}")
     if sweep.report:
-        from bench.results.leaderboard import write_leaderboard
+        from bench.results.report.leaderboard import write_leaderboard
 
         say(f"leaderboard written to {write_leaderboard(results_dir)}")
     return 1 if failed else 0
@@ -240,9 +240,9 @@ def all_installed_models() -> list[str]:
 def backend_not_applied(runs: list[RunSpec], backends: list[str]) -> str:
     """The models of the sweep that ignore ``--backend`` (when it asks for more than the
     default), comma-separated; empty when there are none or the default was asked for."""
+    from bench.core.spec import DEFAULT_BACKEND
     from bench.models.registry import get_model
     from bench.run.backends import uses_backends
-    from bench.run.spec import DEFAULT_BACKEND
 
     if backends == [DEFAULT_BACKEND]:
         return ""

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.core.fsutil import atomic_write_bytes, atomic_write_json
 from bench.data.idx import REFETCH_HINT, IdxError, sha256_hex, with_fix
 from bench.data.spec import (
     SLOTS,
@@ -28,7 +29,6 @@ from bench.data.spec import (
     SourceUnavailable,
     Split,
 )
-from bench.fsutil import atomic_write_bytes, atomic_write_json
 
 HOME_ENV = "MNIST_BENCH_HOME"
 MANIFEST = "manifest.json"

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_bytes, atomic_write_json
 from bench.data.cache import cache_home, npy_bytes
+from bench.data.corruptions import VERSION, corrupt, corruptions_for, get_corruption
 from bench.data.dataset import Dataset
 from bench.data.idx import idx_sha256, sha256_hex
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_bytes, atomic_write_json
-from bench.measure.corruptions import VERSION, corrupt, corruptions_for, get_corruption
 
 log = logging.getLogger("bench.data")
 

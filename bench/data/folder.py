@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.core.errors import BenchError
 from bench.data.idx import IdxError, with_fix
 from bench.data.spec import (
     IDX_FILES,
@@ -16,7 +17,6 @@ from bench.data.spec import (
     SourceUnavailable,
     Split,
 )
-from bench.errors import BenchError
 
 
 def read_idx_file(spec: IdxSpec, slot: str, path: Path) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import BinaryIO, NoReturn
 
 import numpy as np
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 UNSIGNED_BYTE = 0x08
 READ_CHUNK = 1 << 20

@@ -6,12 +6,12 @@ import logging
 import os
 from pathlib import Path
 
+from bench.core.errors import BenchError
+from bench.core.fsutil import remove_stale_temporaries
 from bench.data.cache import ArrayCache, cache_home
 from bench.data.dataset import Dataset
 from bench.data.folder import FolderSource
 from bench.data.spec import FileCheck, IdxSpec, Source, SourceRejected, SourceUnavailable, Split
-from bench.errors import BenchError
-from bench.fsutil import remove_stale_temporaries
 
 log = logging.getLogger("bench.data")
 

@@ -6,7 +6,7 @@ The layout of the unpacked archive (Mu and Gilmer 2019)::
     <root>/<corruption>/test_labels.npy     (N,) integer labels 0..9
     (train_images.npy and train_labels.npy beside them are not read)
 
-Folder names are the corruption names of ``bench.measure.corruptions`` plus ``identity`` (the
+Folder names are the corruption names of ``bench.data.corruptions`` plus ``identity`` (the
 clean images). These files cannot be downloaded on our machines; the loader is for a copy you
 bring, so that models can also be scored on the published images.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.core.errors import BenchError
 from bench.data.corrupted import CorruptedSet
-from bench.errors import BenchError
-from bench.measure.corruptions import CORRUPTIONS
+from bench.data.corruptions import CORRUPTIONS
 
 IMAGES_FILE = "test_images.npy"
 LABELS_FILE = "test_labels.npy"

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.core.registry import Registry
 from bench.data.dataset import Dataset
 from bench.data.spec import FileCheck
-from bench.registry import Registry
 
 DataDir = str | Path | None
 

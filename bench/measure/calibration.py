@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 ECE_BINS = 15
 # A stored row may drift from 1 by rounding (float16 keeps ~3 decimal digits); anything further

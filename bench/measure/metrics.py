@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bench.core.registry import Registry
 from bench.measure import calibration
-from bench.registry import Registry
 
 Need = Literal["labels", "predictions", "probabilities"]
 MetricFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], float]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.tfquiet import import_tensorflow
+from bench.core.tfquiet import import_tensorflow
 
 PROBE_SIZE = 1024
 PROBE_REPEATS = 10

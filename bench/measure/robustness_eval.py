@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 SUBSET_SEED = 0
 

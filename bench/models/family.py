@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from bench.core.registry import Registry
 from bench.measure.flops import FlopCount
 from bench.models.params import Param
-from bench.registry import Registry
 
 if TYPE_CHECKING:
+    from bench.core.spec import RunSpec
     from bench.models.registry import ModelSpec
-    from bench.run.spec import RunSpec
 
 EpochCallback = Callable[[dict[str, Any]], None]
 Preflight = Callable[["ModelSpec", "RunSpec"], list[str]]

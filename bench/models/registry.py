@@ -19,14 +19,14 @@ from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
+from bench.core.spec import DEFAULT_PRESET
 from bench.models.family import FAMILIES
 from bench.models.params import Param, split_params
-from bench.registry import Registry
 
 ENTRY_POINT_GROUP = "mnist_bench.architectures"
 ARCHITECTURES_PACKAGE = "architectures"
-DEFAULT_PRESET = "default"
 
 
 @dataclass(frozen=True)

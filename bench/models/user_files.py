@@ -22,7 +22,7 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.models.registry import REGISTRY, list_models
 
 MODULE_PREFIX = "mnist_bench_models"

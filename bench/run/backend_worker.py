@@ -21,9 +21,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from bench.results.record import RunError, RunRecord
-from bench.run.backends import ENVIRONMENT_VARIABLE
-from bench.run.spec import RunSpec
+from bench.core.backend import ENVIRONMENT_VARIABLE
+from bench.core.spec import RunSpec
+from bench.results.store.record import RunError, RunRecord
 
 if TYPE_CHECKING:
     from bench.data import Dataset

@@ -16,16 +16,12 @@ Example
 from __future__ import annotations
 
 import importlib.util
-import os
-import sys
 
-from bench.errors import BenchError
-from bench.models.families.keras import KERAS_BACKENDS
+from bench.core.backend import ENVIRONMENT_VARIABLE, KERAS_BACKENDS, process_backend
+from bench.core.errors import BenchError
+from bench.core.spec import DEFAULT_BACKEND, RunSpec
 from bench.models.family import FAMILIES
 from bench.models.registry import get_model
-from bench.run.spec import DEFAULT_BACKEND, RunSpec
-
-ENVIRONMENT_VARIABLE = "KERAS_BACKEND"
 
 
 def parse_backends(text: str) -> list[str]:
@@ -46,16 +42,6 @@ def parse_backends(text: str) -> list[str]:
 def installed(backend: str) -> bool:
     """True when the package ``backend`` needs can be imported here (nothing is imported)."""
     return importlib.util.find_spec(backend) is not None
-
-
-def process_backend() -> str:
-    """The Keras backend of this process: the loaded Keras's own, else what ``KERAS_BACKEND``
-    will give it (set to the default here when unset, so Keras cannot pick another from its
-    configuration file later)."""
-    keras = sys.modules.get("keras")
-    if keras is not None and hasattr(keras, "backend"):
-        return str(keras.backend.backend())
-    return os.environ.setdefault(ENVIRONMENT_VARIABLE, DEFAULT_BACKEND)
 
 
 def uses_backends(family: str) -> bool:

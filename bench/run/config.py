@@ -6,16 +6,10 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.models.family import FAMILIES
 from bench.models.params import HARNESS_RULES, config_problems
 from bench.models.registry import DEFAULT_PRESET, ModelSpec
-
-
-def split_model_ref(ref: str) -> tuple[str, str]:
-    """Split ``"name:preset"`` into its parts; a bare name means the default preset."""
-    name, _, preset = ref.partition(":")
-    return name.strip(), (preset.strip() or DEFAULT_PRESET)
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bench import __version__
+from bench.core.version import __version__
 from bench.models.registry import ModelSpec
 
 GIT_TIMEOUT_SECONDS = 5

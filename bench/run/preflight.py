@@ -17,12 +17,12 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_bytes, remove_stale_temporaries
+from bench.core.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS, RunSpec
 from bench.data import load_dataset
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_bytes, remove_stale_temporaries
 from bench.models.family import FAMILIES
 from bench.models.registry import get_model
-from bench.run.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS, RunSpec
 
 SCHEDULER_ADDRESS = re.compile(r"^(?:[a-z]+://)?[^\s:/]+(?::\d{1,5})?$")
 

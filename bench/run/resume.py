@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.results.record import RecordError, RunRecord
-from bench.results.store import read_record, record_path
-from bench.run.spec import RunSpec
+from bench.core.spec import RunSpec
+from bench.results.store.files import read_record, record_path
+from bench.results.store.record import RecordError, RunRecord
 
 
 @dataclass

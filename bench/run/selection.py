@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.spec import DEFAULT_BACKEND, RunSpec, split_model_ref
 from bench.models.registry import DEFAULT_PRESET, get_model, list_models
 from bench.models.user_files import model_file
 from bench.run.backends import uses_backends
-from bench.run.config import parse_overrides, resolve_config, split_model_ref
+from bench.run.config import parse_overrides, resolve_config
 from bench.run.fingerprint import model_fingerprint
-from bench.run.spec import DEFAULT_BACKEND, RunSpec
 
 QUICK_PRESET = "quick"
 QUICK_LIMIT_TRAIN = 5000

@@ -42,11 +42,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
-from bench.fsutil import atomic_write_json
-from bench.results.store import DEFAULT_RESULTS_DIR
+from bench.core.errors import BenchError
+from bench.core.fsutil import atomic_write_json
+from bench.core.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS
+from bench.results.store.files import DEFAULT_RESULTS_DIR
 from bench.run.backends import parse_backends
-from bench.run.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -31,14 +31,15 @@ from typing import Any
 
 import numpy as np
 
+from bench.core.errors import BenchError
+from bench.core.spec import OUR_CORRUPTIONS, RunSpec
 from bench.data import Dataset, get_entry, load_dataset
 from bench.data.corrupted import load_corrupted_suite
+from bench.data.corruptions import VERSION as CORRUPTIONS_VERSION
 from bench.data.mnist_c import load_mnist_c_folder
 from bench.data.split import validation_split
-from bench.errors import BenchError
 from bench.measure import calibration
 from bench.measure.calibration import reliability_bins
-from bench.measure.corruptions import VERSION as CORRUPTIONS_VERSION
 from bench.measure.environment import collect_environment
 from bench.measure.flops import efficiency
 from bench.measure.memory import RunMemory
@@ -53,10 +54,9 @@ from bench.measure.timing import (
 )
 from bench.models.family import Adapter, FitResult, adapter_class
 from bench.models.registry import ModelSpec, get_model
-from bench.results.record import RunError, RunRecord
+from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem
 from bench.run.fingerprint import code_info
-from bench.run.spec import OUR_CORRUPTIONS, RunSpec
 
 LATENCY_IMAGES = 500
 THROUGHPUT_REPEATS = 5

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench.core.errors import BenchError
 from bench.data import Dataset, load_dataset
-from bench.errors import BenchError
 from bench.measure.environment import usable_cores
 
 MNIST_MIRROR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"

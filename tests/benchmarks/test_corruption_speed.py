@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.measure.corruptions import CORRUPTIONS, corrupt
+from bench.data.corruptions import CORRUPTIONS, corrupt
 
 QUICK_IMAGES = 1000
 

@@ -102,7 +102,7 @@ def test_harness_overhead_against_bare_fit(benchmark: Any, mnist: Dataset, quick
     numbers in the JSON.
     """
     from bench.models.registry import get_model
-    from bench.results.stats import t_interval
+    from bench.results.stats.intervals import t_interval
 
     spec = get_model(OVERHEAD_MODEL)
     n_train = 2_000 if quick else OVERHEAD_TRAIN_IMAGES
@@ -175,7 +175,7 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.benchmark(group="report", warmup=True, warmup_iterations=1)
 def test_report_generation(benchmark: Any, results_dir: Path) -> None:
     """``bench report``'s work: read every record, render and write LEADERBOARD.md."""
-    from bench.results.leaderboard import write_leaderboard
+    from bench.results.report.leaderboard import write_leaderboard
 
     path = benchmark(write_leaderboard, results_dir)
     text = path.read_text(encoding="utf-8")

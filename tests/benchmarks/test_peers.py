@@ -79,7 +79,7 @@ def judge_ratio(ratios: list[float], threshold: float) -> tuple[bool | None, lis
     """Whether per-round ratios (peer cost / ours) clear ``threshold``: True when the 95%
     t-interval of their mean logarithm lies above it, False when below, None when it
     straddles it (the machine too noisy to say). Also returns that interval."""
-    from bench.results.stats import t_interval
+    from bench.results.stats.intervals import t_interval
 
     interval = t_interval([math.log(r) for r in ratios])
     if interval is None:

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from synthetic_records import simulated_records
 
-from bench.results.leaderboard import write_leaderboard
-from bench.results.store import write_record
+from bench.results.report.leaderboard import write_leaderboard
+from bench.results.store.files import write_record
 
 # N records = models x datasets x seeds
 SWEEPS = {24: (4, 2, 3), 240: (8, 3, 10), 1000: (10, 4, 25)}

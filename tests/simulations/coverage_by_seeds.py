@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from bench.results.stats import two_level_bootstrap_difference
+from bench.results.stats.intervals import two_level_bootstrap_difference
 
 ALPHA_A, ALPHA_B, BETA = 3.0, 2.7, 1.5  # about 93% and 91% accuracy
 N_IMAGES, EXPERIMENTS, RESAMPLES = 1000, 400, 1000

@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from bench.core.backend import process_backend
+from bench.core.tfquiet import import_tensorflow
 from bench.models.families._keras_backends import (
     KerasBackend,
     current_backend,
     in_memory_batches,
 )
-from bench.run.backends import process_backend
-from bench.tfquiet import import_tensorflow
 
 if process_backend() == "tensorflow":  # quiet TensorFlow's start-up lines before Keras loads it
     import_tensorflow()

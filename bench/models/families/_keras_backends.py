@@ -37,7 +37,7 @@ class TensorflowBackend:
     input_method = "tf.data gathers batches from in-memory tensors by a reshuffled index"
 
     def __init__(self) -> None:
-        from bench.tfquiet import import_tensorflow
+        from bench.core.tfquiet import import_tensorflow
 
         self.tf = import_tensorflow()
 
@@ -214,7 +214,7 @@ def in_memory_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bo
     the last epoch in 5 of 12 article CNN runs (a stack dump showed the main thread in
     ``RootDataset::Iterator::~Iterator`` joining that thread), and in none of 8 without it.
     """
-    from bench.tfquiet import import_tensorflow
+    from bench.core.tfquiet import import_tensorflow
 
     tf = import_tensorflow()
     images, labels = tf.constant(x), tf.constant(y)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.flops import FlopCount
 from bench.measure.torch_flops import count_torch_flops
 from bench.models.families._recorder import FitRecorder

@@ -10,14 +10,14 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING
 
+from bench.core.backend import KERAS_BACKENDS
 from bench.models.family import AdapterClass, register_family
 from bench.models.params import POSITIVE_COUNT
 
 if TYPE_CHECKING:
+    from bench.core.spec import RunSpec
     from bench.models.registry import ModelSpec
-    from bench.run.spec import RunSpec
 
-KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 BACKEND_INSTALL = {
     "tensorflow": "pip install 'tensorflow>=2.16'",
     "jax": "pip install 'mnist-bench[jax]' (CPU wheels of jax and jaxlib)",

@@ -17,8 +17,8 @@ from bench.models.family import AdapterClass, register_family
 from bench.models.params import POSITIVE_COUNT, Param
 
 if TYPE_CHECKING:
+    from bench.core.spec import RunSpec
     from bench.models.registry import ModelSpec
-    from bench.run.spec import RunSpec
 
 DEVICES = ("cpu", "cuda")
 # "mixed_bfloat16": forward passes under ``torch.autocast`` in bfloat16, weights and optimizer

@@ -22,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from bench.errors import BenchError
-from bench.registry import Registry
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
 
 if TYPE_CHECKING:
-    from bench.results.record import RunRecord
+    from bench.results.store.record import RunRecord
 
 Progress = Callable[[str], None]
 

@@ -32,9 +32,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.results.flatten import CODE_COLUMNS, ENVIRONMENT_COLUMNS, SPEED_COLUMNS, run_row
-from bench.results.record import RunRecord
-from bench.results.store import record_path
+from bench.results.export.flatten import CODE_COLUMNS, ENVIRONMENT_COLUMNS, SPEED_COLUMNS, run_row
+from bench.results.store.files import record_path
+from bench.results.store.record import RunRecord
 from bench.results.tracking import epoch_values, register_tracker, timestamp
 
 EXPERIMENT = "mnist-bench"

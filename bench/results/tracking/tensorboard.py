@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.fsutil import atomic_write_bytes
-from bench.results.record import RunRecord
+from bench.core.fsutil import atomic_write_bytes
+from bench.results.store.record import RunRecord
 from bench.results.tracking import epoch_values, register_tracker, timestamp
 
 FOLDER = "tensorboard"

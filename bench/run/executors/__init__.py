@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from bench.registry import Registry
+from bench.core.registry import Registry
 
 if TYPE_CHECKING:
-    from bench.results.record import RunRecord
-    from bench.run.spec import RunSpec
+    from bench.core.spec import RunSpec
+    from bench.results.store.record import RunRecord
 
 Progress = Callable[[str], None]
 RecordHook = Callable[["RunRecord", Path], None]

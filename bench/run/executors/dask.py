@@ -33,12 +33,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.spec import DEFAULT_BACKEND, RunSpec
 from bench.measure.environment import usable_cores
-from bench.results.record import RunError, RunRecord
-from bench.results.store import write_record
+from bench.results.store.files import write_record
+from bench.results.store.record import RunError, RunRecord
 from bench.run.executors import Progress, RecordHook, register_executor
-from bench.run.spec import DEFAULT_BACKEND, RunSpec
 from bench.run.trainer import now_iso
 
 if TYPE_CHECKING:

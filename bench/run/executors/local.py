@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.core.spec import RunSpec
 from bench.data import Dataset, load_dataset
-from bench.results.record import RunRecord
-from bench.results.store import write_record
+from bench.results.store.files import write_record
+from bench.results.store.record import RunRecord
 from bench.run.backend_worker import BackendWorkers
 from bench.run.backends import needs_backend_process
 from bench.run.executors import Progress, RecordHook, register_executor
-from bench.run.spec import RunSpec
 from bench.run.trainer import execute_run
 
 

@@ -1,0 +1,3 @@
+"""The harness version, recorded in every run record."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The report: aggregate frames, figures, and the markdown pages built from them."""

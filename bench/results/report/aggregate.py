@@ -1,0 +1,759 @@
+"""Records in, tables out: every number the leaderboard shows, as pandas DataFrames.
+
+Pure: no clock, no files, no figures; the same records always give the same frames (the
+bootstraps use fixed seeds). :func:`aggregate` builds all of them at once; the markdown and
+the figures only format and draw what is here, and decide nothing (the order of models, which
+interval a cell shows, which run looks disturbed and which pairs are tested are decided here).
+
+Intervals: over seeds, Student's t (:func:`bench.results.stats.intervals.t_interval`); for a
+model with one run, or whose predictions do not depend on the seed
+(``model_info["deterministic"]``), the Wilson interval over the test images of one run instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.measure.metrics import METRICS, MetricSpec
+from bench.results.report.frames_backends import backend_frame
+from bench.results.report.frames_detail import (
+    calibration_frame,
+    history_frame,
+    per_class_frame,
+    pooled_confusion,
+    recorded_time_to_accuracy,
+    reliability_bins,
+    time_to_accuracy_frame,
+)
+from bench.results.report.frames_recommend import recommendation_frame
+from bench.results.report.frames_reference import published_frame, replication_frames
+from bench.results.report.frames_robustness import robustness_frames
+from bench.results.stats.intervals import ALPHA, holm_adjust, t_interval, wilson_interval
+from bench.results.stats.pairwise import (
+    Answers,
+    NotComparable,
+    compare_models,
+    ranked_pairs,
+    verdict_words,
+)
+from bench.results.store.record import RunRecord
+
+BUSY_PEAK_SHORTFALL = 0.25
+"""A run whose matmul peak, measured at its start, falls this far below the median peak of the
+runs on the same host is flagged "machine busy": its timings are suspect."""
+
+
+@dataclass
+class Aggregates:
+    """Every frame of a report, built once from the current records."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    datasets: pd.DataFrame
+    order: dict[str, list[str]]
+    pairwise: pd.DataFrame
+    differences: dict[str, pd.DataFrame]
+    time_to_accuracy: pd.DataFrame
+    per_class: pd.DataFrame
+    calibration: pd.DataFrame
+    reliability: dict[str, dict[str, dict[str, list]]]
+    history: pd.DataFrame
+    confusion: dict[str, dict[str, np.ndarray]]
+    robustness: pd.DataFrame
+    corruptions: pd.DataFrame
+    replication_epochs: pd.DataFrame
+    replication_diagonal: pd.DataFrame
+    published: pd.DataFrame
+    cross_dataset: pd.DataFrame
+    verdicts: pd.DataFrame
+    failed: pd.DataFrame
+    environment: pd.DataFrame
+    notes: pd.DataFrame
+    backends: pd.DataFrame
+    not_compared: list[str] = field(default_factory=list)
+    recommendations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Frames that report sections build themselves (``Section.build``), by section id."""
+
+    def frame(self, name: str) -> Any:
+        """The frame called ``name``: a field of this class or a section's own frame."""
+        if name in self.extra:
+            return self.extra[name]
+        if name in _FIELD_NAMES:
+            return getattr(self, name)
+        raise KeyError(f"no frame {name!r} in the aggregate")
+
+
+_FIELD_NAMES = {f.name for f in fields(Aggregates)}
+
+
+def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = None) -> Aggregates:
+    """Build every frame from ``records`` (ok and failed; stale ones already left out).
+
+    The frames do not depend on the order of ``records``.
+    """
+    records = sorted(records, key=lambda r: (r.dataset, r.label, r.seed, r.finished_at))
+    every_ok = [r for r in records if r.ok]
+    # Runs that validated on the test set (the tutorial's protocol) are a replication, not
+    # part of the race: they appear in the Replication section only.
+    ok = [r for r in every_ok if r.dataset_info.get("protocol") != REPLICATION_PROTOCOL]
+    runs = run_frame(ok)
+    datasets = dataset_frame(ok)
+    summary = summary_frame(runs, datasets.index.tolist())
+    order = model_order(summary)
+    pairwise, not_compared = pairwise_frame(ok, order)
+    tta = time_to_accuracy_frame(ok, datasets, order)
+    calibration = calibration_frame(runs)
+    robustness, corruptions = robustness_frames(ok, order, robustness_baseline)
+    epochs, diagonal = replication_frames(every_ok)
+    verdicts = verdict_frame(summary, pairwise, tta, calibration, order)
+    reliability = reliability_bins(ok)
+    return Aggregates(
+        runs=runs,
+        summary=summary,
+        datasets=datasets,
+        order=order,
+        pairwise=pairwise,
+        differences={d: difference_matrix(runs, d, labels) for d, labels in order.items()},
+        time_to_accuracy=tta,
+        per_class=per_class_frame(ok, order),
+        calibration=calibration,
+        reliability=reliability,
+        history=history_frame(ok),
+        confusion=pooled_confusion(ok),
+        robustness=robustness,
+        corruptions=corruptions,
+        replication_epochs=epochs,
+        replication_diagonal=diagonal,
+        published=published_frame(ok, summary),
+        cross_dataset=cross_dataset_frame(summary),
+        verdicts=verdicts,
+        failed=failed_frame(records),
+        environment=environment_frame(records),
+        notes=notes_frame(ok),
+        backends=backend_frame(ok, summary),
+        not_compared=not_compared,
+        recommendations=recommendation_frame(
+            summary, pairwise, tta, calibration, reliability, order
+        ),
+    )
+
+
+# --- datasets and runs ----------------------------------------------------------------------
+
+
+REPLICATION_PROTOCOL = "test-as-validation"
+LEADING_DATASETS = ("mnist", "fashion_mnist")
+"""The datasets the benchmark is about, in the order the report shows them; any other
+dataset follows them alphabetically (the dataset registry lists names alphabetically)."""
+
+
+def dataset_order(names: Iterable[str]) -> list[str]:
+    """Datasets in report order: :data:`LEADING_DATASETS` first, then the rest alphabetically.
+
+    Example
+    -------
+    >>> dataset_order(["digits", "fashion_mnist", "mnist"])
+    ['mnist', 'fashion_mnist', 'digits']
+    """
+    lead = {name: i for i, name in enumerate(LEADING_DATASETS)}
+    return sorted(set(names), key=lambda n: (lead.get(n, len(lead)), n))
+
+
+def dataset_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """One row per dataset (in :func:`dataset_order`): title, classes, sizes, targets, protocol.
+
+    Descriptions come from the newest record of the dataset; the title falls back to the name.
+    """
+    newest: dict[str, RunRecord] = {}
+    for record in sorted(records, key=lambda r: r.finished_at):
+        newest[record.dataset] = record
+    rows = []
+    for name in dataset_order(newest):
+        record = newest[name]
+        info = record.dataset_info
+        targets = info.get("accuracy_targets")
+        if not targets:  # older records: the targets their runs reached
+            keys = {k for r in records if r.dataset == name for k in recorded_time_to_accuracy(r)}
+            targets = sorted(float(k) for k in keys)
+        rows.append(
+            {
+                "dataset": name,
+                "title": info.get("title") or _registered_title(name),
+                "class_names": list(info.get("class_names") or []),
+                "n_train": record.n_train,
+                "n_val": record.n_val,
+                "n_test": record.n_test or len(record.test_labels),
+                "targets": [float(t) for t in targets],
+                "protocols": sorted(
+                    {
+                        str(r.dataset_info.get("protocol") or "-")
+                        for r in records
+                        if r.dataset == name
+                    }
+                ),
+                "runs": sum(r.dataset == name for r in records),
+            }
+        )
+    return pd.DataFrame(rows, columns=_DATASET_COLUMNS).set_index("dataset")
+
+
+def _registered_title(name: str) -> str:
+    """The registry's display name of a dataset (records made before titles were stored)."""
+    from bench.data import get_entry
+
+    try:
+        return getattr(get_entry(name), "display_name", "") or name
+    except Exception:  # an unregistered dataset: its slug is the best name there is
+        return name
+
+
+_DATASET_COLUMNS = [
+    "dataset",
+    "title",
+    "class_names",
+    "n_train",
+    "n_val",
+    "n_test",
+    "targets",
+    "protocols",
+    "runs",
+]
+
+
+def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """One row per ok record: identity, quality, calibration, speed, host, busy flag."""
+    same_every_seed = _same_predictions_every_seed(records)
+    rows = []
+    for r in records:
+        metrics, timings = r.metrics, r.timings
+        efficiency = timings.get("efficiency") or {}
+        latency = timings.get("latency") or {}
+        n_test = int(metrics.get("n_test") or len(r.test_labels))
+        forward = (r.flops or {}).get("forward_per_sample")
+        rows.append(
+            {
+                "dataset": r.dataset,
+                "model": r.label,
+                "seed": r.seed,
+                "run_id": r.run_id,
+                "finished_at": r.finished_at,
+                "params": r.parameters,
+                "mflops": None if forward is None else forward / 1e6,
+                "accuracy": r.accuracy,
+                "n_test": n_test,
+                "n_correct": int(round(r.accuracy * n_test)),
+                **{name: metrics.get(name) for name in table_metric_names()},
+                "train_seconds": r.train_seconds,
+                "wall_seconds": r.wall_seconds,
+                "train_samples_per_s": r.train_samples_per_s,
+                "inference_samples_per_s": r.inference_samples_per_s,
+                "latency_p50_ms": r.latency_p50_ms,
+                "latency_p99_ms": latency.get("p99_ms"),
+                "latency_calls": latency.get("n"),
+                "inference_passes": (timings.get("inference") or {}).get("repeats"),
+                "train_gflops": efficiency.get("train_gflops"),
+                "train_percent_of_peak": efficiency.get("train_percent_of_peak"),
+                "peak_gflops": (timings.get("load_probe") or timings.get("peak") or {}).get(
+                    "gflops"
+                ),
+                "peak_rss_mb": (timings.get("memory") or {}).get("peak_rss_mb")
+                or timings.get("peak_rss_mb"),
+                "phases": dict(timings.get("phases") or {}),
+                "host": timing_host(r),
+                "deterministic": bool(r.model_info.get("deterministic"))
+                or (r.dataset, r.label) in same_every_seed,
+                "tuning": r.model_info.get("tuning") or "",
+                "overridden": ", ".join(r.model_info.get("overridden") or ()),
+                "family": r.family or "",
+                "backend": backend_of(r),
+                "race": race_of(r),
+                "num_classes": _num_classes(r),
+                "label_smoothing": float(r.config.get("label_smoothing") or 0.0),
+                "protocol": r.dataset_info.get("protocol") or "",
+                "notes": tuple(r.notes),
+            }
+        )
+    metric_columns = table_metric_names()
+    frame = pd.DataFrame(rows, columns=[*_RUN_COLUMNS, *metric_columns])
+    frame = frame.astype({c: "float64" for c in [*_FLOAT_COLUMNS, *metric_columns]})
+    frame["busy"] = _busy(frame)
+    return frame
+
+
+def race_of(record: RunRecord) -> str:
+    """The race a run belongs to: what its record says (``model_info["race"]``), else
+    "tuned" for a preset named so, else "defaults"."""
+    stated = record.model_info.get("race")
+    if stated:
+        return str(stated)
+    return "tuned" if record.preset.startswith("tuned") else "defaults"
+
+
+def backend_of(record: RunRecord) -> str:
+    """What ran the model: the Keras backend, else the framework the record names first."""
+    framework = (record.environment or {}).get("framework") or {}
+    return str(framework.get("backend") or next(iter(framework), "not recorded"))
+
+
+def _num_classes(record: RunRecord) -> int:
+    info = record.dataset_info
+    return int(info.get("num_classes") or len(info.get("class_names") or ()) or 10)
+
+
+def table_metrics() -> list[MetricSpec]:
+    """The registered metrics the tables show beside accuracy (which has its own interval
+    column), in the order they were registered."""
+    return [spec for spec in METRICS.in_registration_order() if spec.name != "accuracy"]
+
+
+def table_metric_names() -> list[str]:
+    """Names of :func:`table_metrics`."""
+    return [spec.name for spec in table_metrics()]
+
+
+_FLOAT_COLUMNS = [
+    "mflops",
+    "train_seconds",
+    "wall_seconds",
+    "train_samples_per_s",
+    "inference_samples_per_s",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "train_gflops",
+    "train_percent_of_peak",
+    "peak_gflops",
+    "peak_rss_mb",
+]
+_RUN_COLUMNS = [
+    "dataset",
+    "model",
+    "seed",
+    "run_id",
+    "finished_at",
+    "params",
+    "accuracy",
+    "n_test",
+    "n_correct",
+    "latency_calls",
+    "inference_passes",
+    "host",
+    "deterministic",
+    "tuning",
+    "overridden",
+    "family",
+    "backend",
+    "race",
+    "num_classes",
+    "label_smoothing",
+    "protocol",
+    "notes",
+    "phases",
+    *_FLOAT_COLUMNS,
+]
+
+
+def timing_host(record: RunRecord) -> str:
+    """Where a run's timings were taken: host and CPU, plus a Dask worker's thread budget."""
+    env = record.environment or {}
+    where = f"{env.get('hostname', '?')} ({env.get('cpu_model', '?')})"
+    limits = (record.executor or {}).get("thread_limits") or {}
+    threads = limits.get("TF_NUM_INTRAOP_THREADS")
+    return f"{where}, {threads} thread(s) per run" if threads else where
+
+
+def _same_predictions_every_seed(records: Sequence[RunRecord]) -> set[tuple[str, str]]:
+    """(dataset, label) pairs with several runs that all made exactly the same predictions."""
+    seen: dict[tuple[str, str], set[int]] = {}
+    for r in records:
+        seen.setdefault((r.dataset, r.label), set()).add(hash(tuple(r.predictions)))
+    counts: dict[tuple[str, str], int] = {}
+    for r in records:
+        counts[(r.dataset, r.label)] = counts.get((r.dataset, r.label), 0) + 1
+    return {key for key, hashes in seen.items() if len(hashes) == 1 and counts[key] > 1}
+
+
+def _busy(frame: pd.DataFrame) -> pd.Series:
+    """True where a run's peak lies more than :data:`BUSY_PEAK_SHORTFALL` below its host's
+    median peak (over every run of the report on that host)."""
+    if frame.empty:
+        return pd.Series([], dtype=bool)
+    median = frame.groupby("host")["peak_gflops"].transform("median")
+    return (frame["peak_gflops"] < (1 - BUSY_PEAK_SHORTFALL) * median).fillna(False)
+
+
+# --- summary and order ----------------------------------------------------------------------
+
+
+def summary_frame(runs: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
+    """One row per (dataset, model), best mean accuracy first within a dataset.
+
+    ``accuracy`` is the mean over seeds with ``acc_low``/``acc_high`` from the t-interval over
+    seeds, or from the Wilson interval of one run (``acc_method`` says which). Other quality
+    metrics carry the t half-width (``*_hw``, NaN for one seed); training time is the median
+    with min and max; speeds are medians over seeds.
+    """
+    rows = []
+    for (dataset, model), part in runs.groupby(["dataset", "model"], sort=False):
+        part = part.sort_values("seed")
+        deterministic = bool(part["deterministic"].all())
+        if deterministic or len(part) == 1:
+            first = part.iloc[0]
+            ci = wilson_interval(int(first.n_correct), int(first.n_test))
+            method = "Wilson, test set" + (", same for every seed" if deterministic else "")
+            accuracy, low, high = float(part["accuracy"].mean()), ci.low, ci.high
+        else:
+            ci = t_interval(part["accuracy"].tolist())
+            # an accuracy lies in [0, 1]; a t-interval over two or three seeds can reach past it
+            low, high = max(ci.low, 0.0), min(ci.high, 1.0)
+            accuracy, method = ci.estimate, "t over seeds"
+        row = {
+            "dataset": dataset,
+            "model": model,
+            "n_seeds": len(part),
+            "seeds": part["seed"].tolist(),
+            "accuracy": accuracy,
+            "acc_low": low,
+            "acc_high": high,
+            "acc_method": method,
+            "deterministic": deterministic,
+            "params": part["params"].iloc[0],
+            "mflops": part["mflops"].iloc[0],
+            "tuning": part["tuning"].iloc[-1],
+            "overridden": part["overridden"].iloc[-1],
+            "family": part["family"].iloc[-1],
+            "backend": part["backend"].iloc[-1],
+            "race": part["race"].iloc[-1],
+            "label_smoothing": part["label_smoothing"].iloc[-1],
+            "chance_high": chance_bound(
+                int(part["num_classes"].iloc[0]), int(part["n_test"].iloc[0])
+            ),
+            "train_s_median": part["train_seconds"].median(),
+            "train_s_min": part["train_seconds"].min(),
+            "train_s_max": part["train_seconds"].max(),
+            "train_samples_per_s": part["train_samples_per_s"].median(),
+            "inference_samples_per_s": part["inference_samples_per_s"].median(),
+            "latency_p50_ms": part["latency_p50_ms"].median(),
+            "train_gflops": part["train_gflops"].median(),
+            "train_percent_of_peak": part["train_percent_of_peak"].median(),
+            "busy_seeds": part.loc[part["busy"], "seed"].tolist(),
+            "hosts": "; ".join(sorted(set(part["host"]))),
+        }
+        for spec in table_metrics():
+            values = part[spec.name].dropna().tolist()
+            interval = t_interval(values)
+            middle = np.median if spec.aggregate == "median" else np.mean
+            row[spec.name] = float(middle(values)) if values else np.nan
+            # one model, one answer whatever the seed: a spread of 0 would claim false precision
+            has_spread = interval is not None and not deterministic
+            row[f"{spec.name}_hw"] = interval.half_width if has_spread else np.nan
+        rows.append(row)
+    metric_columns = [f"{m}{suffix}" for m in table_metric_names() for suffix in ("", "_hw")]
+    frame = pd.DataFrame(rows, columns=[*_SUMMARY_COLUMNS, *metric_columns])
+    if frame.empty:
+        empty = frame.assign(rank=pd.Series(dtype=int), chance=pd.Series(dtype=bool))
+        return empty.set_index(["dataset", "model"])
+    position = {name: i for i, name in enumerate(datasets)}
+    frame["_d"] = frame["dataset"].map(position)
+    frame["chance"] = frame["accuracy"] <= frame["chance_high"]
+    frame = frame.sort_values(["_d", "accuracy", "model"], ascending=[True, False, True])
+    frame["rank"] = frame.groupby("dataset").cumcount() + 1
+    return frame.drop(columns="_d").set_index(["dataset", "model"])
+
+
+_SUMMARY_COLUMNS = [
+    "dataset",
+    "model",
+    "n_seeds",
+    "seeds",
+    "accuracy",
+    "acc_low",
+    "acc_high",
+    "acc_method",
+    "deterministic",
+    "params",
+    "mflops",
+    "tuning",
+    "overridden",
+    "family",
+    "backend",
+    "race",
+    "label_smoothing",
+    "chance_high",
+    "train_s_median",
+    "train_s_min",
+    "train_s_max",
+    "train_samples_per_s",
+    "inference_samples_per_s",
+    "latency_p50_ms",
+    "train_gflops",
+    "train_percent_of_peak",
+    "busy_seeds",
+    "hosts",
+]
+
+
+def chance_bound(num_classes: int, n_test: int) -> float:
+    """The upper end of the 95% Wilson interval of a classifier that guesses: ``1 / classes``
+    right, on ``n_test`` images. A model whose mean accuracy is no higher learned nothing we
+    can tell apart from guessing (it is flagged, and never named best at anything)."""
+    chance = 1.0 / max(num_classes, 1)
+    return wilson_interval(int(round(chance * n_test)), max(n_test, 1)).high
+
+
+def model_order(summary: pd.DataFrame) -> dict[str, list[str]]:
+    """Per dataset, model labels best first: mean accuracy down, then label (ties)."""
+    order: dict[str, list[str]] = {}
+    for dataset, model in summary.index:
+        order.setdefault(dataset, []).append(model)
+    return order
+
+
+# --- pairwise -------------------------------------------------------------------------------
+
+
+def pairwise_frame(
+    records: Sequence[RunRecord], order: dict[str, list[str]]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Each model against the best and against its neighbour in rank, on every dataset.
+
+    One row per test with the seed-level difference (points), its 95% interval, the p-value,
+    the Holm-adjusted p-value over every test in the frame (all datasets: every test on the
+    page), the verdict, and per common seed McNemar's exact p as detail. Also returns the
+    pairs that could not be compared, with the reason.
+    """
+    rows, skipped = [], []
+    answers = Answers()
+    for dataset, labels in order.items():
+        mine = [r for r in records if r.dataset == dataset]
+        for label_a, label_b, why in ranked_pairs(labels):
+            try:
+                pair = compare_models(mine, label_a, label_b, dataset, False, answers)
+            except NotComparable as reason:
+                skipped.append(f"{label_a} vs {label_b} on {dataset}: {reason}")
+                continue
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model_a": label_a,
+                    "model_b": label_b,
+                    "why": why,
+                    "seeds_a": len(pair.seeds_a),
+                    "seeds_b": len(pair.seeds_b),
+                    "n_test": pair.n_test,
+                    "diff": 100 * pair.difference.estimate,
+                    "low": 100 * pair.difference.low,
+                    "high": 100 * pair.difference.high,
+                    "p": pair.p_value,
+                    "mcnemar": [(s.seed, s.only_a, s.only_b, s.p_value) for s in pair.per_seed],
+                    "pair": pair,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=_PAIR_COLUMNS)
+    frame["p_holm"] = holm_adjust(frame["p"].tolist())
+    frame["verdict"] = [
+        verdict_words(pair, p) for pair, p in zip(frame["pair"], frame["p_holm"], strict=True)
+    ]
+    frame["better"] = [
+        pair.winner(p_value=p) for pair, p in zip(frame["pair"], frame["p_holm"], strict=True)
+    ]
+    return frame, skipped
+
+
+_PAIR_COLUMNS = [
+    "dataset",
+    "model_a",
+    "model_b",
+    "why",
+    "seeds_a",
+    "seeds_b",
+    "n_test",
+    "diff",
+    "low",
+    "high",
+    "p",
+    "mcnemar",
+    "pair",
+]
+
+
+def difference_matrix(runs: pd.DataFrame, dataset: str, order: Sequence[str]) -> pd.DataFrame:
+    """Models x models: mean accuracy of the row minus the column's, in points (all pairs)."""
+    means = runs[runs["dataset"] == dataset].groupby("model")["accuracy"].mean()
+    values = means.reindex(list(order)).to_numpy()
+    return pd.DataFrame(
+        100 * (values[:, None] - values[None, :]), index=list(order), columns=list(order)
+    )
+
+
+# --- across datasets and verdicts -----------------------------------------------------------
+
+
+def cross_dataset_frame(summary: pd.DataFrame) -> pd.DataFrame:
+    """Models x datasets: mean accuracy and rank on each, and the mean rank (best first).
+
+    Empty with fewer than two datasets.
+    """
+    datasets = list(dict.fromkeys(summary.index.get_level_values("dataset")))
+    if len(datasets) < 2:
+        return pd.DataFrame()
+    accuracy = summary["accuracy"].unstack("dataset")[datasets]
+    ranks = summary["rank"].unstack("dataset")[datasets]
+    frame = pd.concat({"accuracy": accuracy, "rank": ranks}, axis=1)
+    frame[("mean_rank", "")] = ranks.mean(axis=1)
+    frame[("n_datasets", "")] = ranks.notna().sum(axis=1)
+    return frame.sort_values([("n_datasets", ""), ("mean_rank", "")], ascending=[False, True])
+
+
+def verdict_frame(
+    summary: pd.DataFrame,
+    pairwise: pd.DataFrame,
+    tta: pd.DataFrame,
+    calibration: pd.DataFrame,
+    order: dict[str, list[str]],
+) -> pd.DataFrame:
+    """One row per dataset: the best model and its lead over the runner-up, the fastest model
+    to the highest target any model reached on every seed, and the best-calibrated model."""
+    rows = []
+    for dataset, every in order.items():
+        # a model at chance level is never named best at anything
+        labels = [m for m in every if not summary.at[(dataset, m), "chance"]]
+        if not labels:
+            rows.append({"dataset": dataset, "best": None, "runner_up": None})
+            continue
+        best = summary.loc[(dataset, labels[0])]
+        row: dict[str, Any] = {
+            "dataset": dataset,
+            "best": labels[0],
+            "best_accuracy": best["accuracy"],
+            "best_low": best["acc_low"],
+            "best_high": best["acc_high"],
+            "best_seeds": best["n_seeds"],
+            "runner_up": labels[1] if len(labels) > 1 else None,
+            "lead": np.nan,
+            "lead_low": np.nan,
+            "lead_high": np.nan,
+            "runner_up_seeds": np.nan,
+            "lead_verdict": "",
+            "target": np.nan,
+            "fastest": None,
+            "fastest_s": np.nan,
+            "best_calibrated": None,
+            "best_ece": np.nan,
+        }
+        if len(labels) > 1:
+            match = pairwise[
+                (pairwise["dataset"] == dataset)
+                & (pairwise["model_a"] == labels[0])
+                & (pairwise["model_b"] == labels[1])
+            ]
+            if len(match):
+                test = match.iloc[0]
+                row.update(
+                    lead=test["diff"],
+                    lead_low=test["low"],
+                    lead_high=test["high"],
+                    runner_up_seeds=test["seeds_b"],
+                    lead_verdict=test["verdict"],
+                )
+        everyone = tta[
+            (tta["dataset"] == dataset)
+            & (tta["reached"] == tta["n_seeds"])
+            & tta["model"].isin(labels)
+        ]
+        if len(everyone):
+            top = everyone["target"].max()
+            at_top = everyone[everyone["target"] == top].sort_values(["median_s", "model"])
+            row.update(
+                target=top, fastest=at_top.iloc[0]["model"], fastest_s=at_top.iloc[0]["median_s"]
+            )
+        calibrated = calibration[
+            (calibration["dataset"] == dataset)
+            & calibration["ece"].notna()
+            & calibration["model"].isin(labels)
+        ]
+        if len(calibrated):
+            winner = calibrated.sort_values(["ece", "model"]).iloc[0]
+            row.update(best_calibrated=winner["model"], best_ece=winner["ece"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=_VERDICT_COLUMNS)
+
+
+_VERDICT_COLUMNS = [
+    "dataset",
+    "best",
+    "best_accuracy",
+    "best_low",
+    "best_high",
+    "best_seeds",
+    "runner_up",
+    "lead",
+    "lead_low",
+    "lead_high",
+    "runner_up_seeds",
+    "lead_verdict",
+    "target",
+    "fastest",
+    "fastest_s",
+    "best_calibrated",
+    "best_ece",
+]
+
+
+# --- appendix frames ------------------------------------------------------------------------
+
+
+def failed_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Runs that failed, with the reason."""
+    rows = [
+        {"model": r.label, "dataset": r.dataset, "seed": r.seed, "reason": str(r.error or "?")}
+        for r in records
+        if not r.ok
+    ]
+    return pd.DataFrame(rows, columns=["model", "dataset", "seed", "reason"])
+
+
+def environment_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """The distinct machines and library versions the records were made with, and by whom."""
+    seen: dict[tuple, set[str]] = {}
+    for r in records:
+        env = r.environment
+        if not env:  # a run lost with its worker has no environment to show
+            continue
+        libs = env.get("libraries", {})
+        gpus = env.get("tensorflow_gpus")
+        key = (
+            env.get("cpu_model"),
+            env.get("usable_cores"),
+            "-" if gpus is None else (", ".join(gpus) or "none"),
+            env.get("python"),
+            libs.get("tensorflow"),
+            libs.get("keras"),
+            libs.get("scikit-learn"),
+            libs.get("numpy"),
+        )
+        seen.setdefault(key, set()).add(r.label)
+    columns = ["CPU", "Cores", "GPU used by TF", "Python", "TensorFlow", "Keras"]
+    columns += ["scikit-learn", "NumPy", "Models"]
+    rows = [[*key, ", ".join(sorted(models))] for key, models in seen.items()]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def notes_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Every distinct note of the runs, per (dataset, model), with the seeds that carry it."""
+    seeds: dict[tuple[str, str, str], list[int]] = {}
+    for r in records:
+        for note in r.notes:
+            seeds.setdefault((r.dataset, r.label, note), []).append(r.seed)
+    rows = [
+        {"dataset": d, "model": m, "note": n, "seeds": sorted(s)} for (d, m, n), s in seeds.items()
+    ]
+    return pd.DataFrame(rows, columns=["dataset", "model", "note", "seeds"])
+
+
+__all__ = ["ALPHA", "BUSY_PEAK_SHORTFALL", "Aggregates", "aggregate"]

@@ -1,0 +1,1 @@
+"""Statistics over records: intervals, tests and pairwise verdicts."""

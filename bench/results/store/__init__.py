@@ -1,0 +1,1 @@
+"""Run records on disk: the typed record, reading and writing them, and stale checks."""

@@ -1,0 +1,341 @@
+"""The run record: one typed object per run, and its JSON form.
+
+A :class:`RunRecord` is built by the trainer (:meth:`RunRecord.ok`) or for a run that could not
+finish (:meth:`RunRecord.failed`), written once by the store, and read back by resume, stale
+detection, statistics and the report. Nothing else knows the JSON layout: :meth:`to_dict` and
+:meth:`from_dict` are its only writer and reader, and :func:`migrate` is the only code that
+knows older schema versions.
+
+The run's identity and resolved configuration live once, in ``run`` (a :class:`RunSpec`);
+``run_id``, ``label``, ``config_hash`` and the rest are derived from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bench.core.errors import BenchError
+from bench.core.spec import RunSpec
+
+SCHEMA_VERSION = 2
+Status = Literal["ok", "failed"]
+
+
+class RecordError(BenchError):
+    """A record file that cannot be used, with the reason in words."""
+
+
+@dataclass(frozen=True)
+class RunError:
+    """Why a run failed: the exception's type and message, and its traceback when there is one."""
+
+    type: str
+    message: str
+    traceback: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}"
+
+
+@dataclass
+class RunRecord:
+    """Everything one run produced. ``status == "ok"`` guarantees metrics and predictions."""
+
+    run: RunSpec
+    status: Status
+    started_at: str
+    finished_at: str
+    environment: dict[str, Any] = field(default_factory=dict)
+    family: str | None = None
+    model_info: dict[str, Any] = field(default_factory=dict)
+    code: dict[str, Any] = field(default_factory=dict)
+    dataset_info: dict[str, Any] = field(default_factory=dict)
+    n_train: int | None = None
+    n_val: int | None = None
+    n_test: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    predictions: list[int] = field(default_factory=list)
+    test_labels: list[int] = field(default_factory=list)
+    probabilities: dict[str, Any] | None = None
+    timings: dict[str, Any] = field(default_factory=dict)
+    parameters: int | None = None
+    flops: dict[str, Any] | None = None
+    robustness: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    executor: dict[str, Any] | None = None
+    error: RunError | None = None
+    schema_version: int = SCHEMA_VERSION
+    probability_arrays: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    """Validation and test probabilities in memory, until the store writes them beside the
+    record (see :func:`bench.results.store.files.write_record`); never part of the JSON."""
+
+    # --- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def failed(
+        cls,
+        run: RunSpec,
+        error: RunError,
+        *,
+        started_at: str,
+        finished_at: str,
+        environment: dict[str, Any] | None = None,
+        **partial: Any,
+    ) -> RunRecord:
+        """A record for a run that did not finish; ``partial`` keeps whatever it did produce."""
+        return cls(
+            run=run,
+            status="failed",
+            started_at=started_at,
+            finished_at=finished_at,
+            environment=environment or {},
+            error=error,
+            **partial,
+        )
+
+    # --- derived values ---------------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str:
+        """Folder name of this record: dataset, model.preset, seed and config hash."""
+        return self.run.run_id
+
+    @property
+    def label(self) -> str:
+        """How tables name the model (``mlp`` or ``mlp:quick``)."""
+        return self.run.label
+
+    @property
+    def model(self) -> str:
+        """The registered model name."""
+        return self.run.model
+
+    @property
+    def preset(self) -> str:
+        """The preset name (``default`` when none was chosen)."""
+        return self.run.preset
+
+    @property
+    def dataset(self) -> str:
+        """The dataset name."""
+        return self.run.dataset
+
+    @property
+    def seed(self) -> int:
+        """The run's seed."""
+        return self.run.seed
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The fully resolved training configuration."""
+        return self.run.config
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of what changes the result (config, model code, subsets, determinism)."""
+        return self.run.config_hash()
+
+    @property
+    def ok(self) -> bool:
+        """True when the run finished and has metrics."""
+        return self.status == "ok"
+
+    @property
+    def accuracy(self) -> float:
+        """Test accuracy (a fraction)."""
+        return float(self.metrics["accuracy"])
+
+    @property
+    def train_seconds(self) -> float | None:
+        """Seconds spent inside training steps (no evaluation, no setup)."""
+        return (self.timings.get("clocks") or {}).get("train_seconds")
+
+    @property
+    def wall_seconds(self) -> float | None:
+        """Seconds the whole run took, data loading to the last measurement."""
+        return (self.timings.get("clocks") or {}).get("wall_seconds")
+
+    @property
+    def train_samples_per_s(self) -> float | None:
+        """Training images per second: steady epochs, else after the first compiled step, else
+        over the whole training clock."""
+        training = self.timings.get("training") or {}
+        return (
+            training.get("steady_samples_per_s")
+            or training.get("warm_samples_per_s")
+            or training.get("samples_per_s")
+        )
+
+    @property
+    def inference_samples_per_s(self) -> float | None:
+        """Batch inference images per second over the test set (median pass)."""
+        return (self.timings.get("inference") or {}).get("samples_per_s")
+
+    @property
+    def latency_p50_ms(self) -> float | None:
+        """Median single-image latency in milliseconds."""
+        return (self.timings.get("latency") or {}).get("median_ms")
+
+    # --- JSON form --------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able form written to ``record.json``."""
+        data: dict[str, Any] = {
+            "schema_version": self.schema_version,
+            "run_id": self.run_id,
+            "status": self.status,
+            "run": self.run.to_dict(),
+        }
+        for name in _PLAIN_FIELDS:
+            data[name] = getattr(self, name)
+        data["error"] = None if self.error is None else vars(self.error).copy()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunRecord:
+        """Parse and check a record's JSON form; raise :class:`RecordError` saying what is wrong.
+
+        Records of an older schema go through :func:`migrate` first.
+        """
+        if not isinstance(data, dict):
+            raise RecordError(f"a record must be a JSON object, got {type(data).__name__}")
+        data = migrate(data)
+        try:
+            run = RunSpec.from_dict(data["run"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise RecordError(f"bad 'run' field ({error})") from None
+        status = data.get("status")
+        if status not in ("ok", "failed"):
+            raise RecordError(f"status must be 'ok' or 'failed', got {status!r}")
+        values: dict[str, Any] = {}
+        for name in _PLAIN_FIELDS:
+            if name in data and data[name] is not None:
+                values[name] = data[name]
+        _check_types(values)
+        error = data.get("error")
+        record = cls(
+            run=run,
+            status=status,
+            error=RunError(**error) if isinstance(error, dict) else None,
+            **values,
+        )
+        if record.ok:
+            _check_ok(record)
+        return record
+
+
+_PLAIN_FIELDS = (
+    "started_at",
+    "finished_at",
+    "environment",
+    "family",
+    "model_info",
+    "code",
+    "dataset_info",
+    "n_train",
+    "n_val",
+    "n_test",
+    "history",
+    "checks",
+    "metrics",
+    "predictions",
+    "test_labels",
+    "probabilities",
+    "timings",
+    "parameters",
+    "flops",
+    "robustness",
+    "notes",
+    "executor",
+)
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "started_at": str,
+    "finished_at": str,
+    "environment": dict,
+    "family": str,
+    "model_info": dict,
+    "code": dict,
+    "dataset_info": dict,
+    "n_train": int,
+    "n_val": int,
+    "n_test": int,
+    "history": list,
+    "checks": list,
+    "metrics": dict,
+    "predictions": list,
+    "test_labels": list,
+    "probabilities": dict,
+    "timings": dict,
+    "parameters": int,
+    "flops": dict,
+    "robustness": dict,
+    "notes": list,
+    "executor": dict,
+}
+
+
+def _check_types(values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        expected = _FIELD_TYPES[name]
+        if not isinstance(value, expected) or isinstance(value, bool) and expected is int:
+            raise RecordError(f"field {name!r} has the wrong type ({type(value).__name__})")
+    values.setdefault("started_at", "")
+    values.setdefault("finished_at", "")
+
+
+def _check_ok(record: RunRecord) -> None:
+    """An ok record must carry finite metrics and one prediction per test label."""
+    accuracy = record.metrics.get("accuracy")
+    if not isinstance(accuracy, (int, float)) or not math.isfinite(accuracy):
+        raise RecordError(f"status ok but accuracy is {accuracy!r}")
+    if not 0.0 <= accuracy <= 1.0:
+        raise RecordError(f"accuracy {accuracy} lies outside [0, 1]")
+    if len(record.predictions) != len(record.test_labels) or not record.predictions:
+        raise RecordError(
+            f"{len(record.predictions)} predictions for {len(record.test_labels)} test labels"
+        )
+    n_test = record.metrics.get("n_test")
+    if n_test is not None and n_test != len(record.test_labels):
+        raise RecordError(
+            f"metrics count {n_test} test images, the labels {len(record.test_labels)}"
+        )
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a record of an older schema to the current layout (the one place that knows them).
+
+    Schema 1 stored identity and config twice, had no code fingerprint, no validation split
+    (validation ran on the test set) and one ``fit_seconds`` clock. Its fields are mapped
+    onto schema 2; what it never measured stays empty, and ``protocol`` says how it was made.
+    """
+    version = data.get("schema_version")
+    # JSON's true equals 1 in Python and 1.0 equals 1: only a whole number names a schema
+    if type(version) is not int or version not in (1, SCHEMA_VERSION):
+        raise RecordError(f"schema {version!r}; this version reads schemas 1 and {SCHEMA_VERSION}")
+    if version == SCHEMA_VERSION:
+        return data
+    for name in ("run", "timings"):
+        if not isinstance(data.get(name) or {}, dict):
+            raise RecordError(f"schema-1 field {name!r} is not a JSON object")
+    run = dict(data.get("run") or {})
+    timings = dict(data.get("timings") or {})
+    training = timings.get("training") or {}
+    timings["clocks"] = {
+        "train_seconds": training.get("train_seconds"),
+        "wall_seconds": timings.get("fit_seconds"),
+        "eval_seconds": None,
+    }
+    migrated = {key: value for key, value in data.items() if key not in _SCHEMA1_DUPLICATES}
+    migrated.update(schema_version=SCHEMA_VERSION, run=run, timings=timings)
+    migrated["notes"] = ["schema 1: validated on the test set, before the code fingerprint"]
+    error = migrated.get("error")
+    if isinstance(error, dict):
+        migrated["error"] = {k: error.get(k) for k in ("type", "message", "traceback")}
+    return migrated
+
+
+_SCHEMA1_DUPLICATES = ("model", "preset", "dataset", "seed", "config")
