@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic_records import digits_records, simulated_records
 from test_figures import NOW, with_robustness
-
-from synthetic_records import digits_records
 
 from bench.results.report.aggregate import aggregate
 from bench.results.report.html_page import HTML_FILE, MAX_BYTES
@@ -38,6 +37,9 @@ BROWSER_FLAGS = [
 def report(tmp_path_factory):
     rng = np.random.default_rng(0)
     records = [with_robustness(r, rng) for r in digits_records()]
+    records += simulated_records(
+        [("a", 0.99), ("b", 0.98)], seeds=(0, 1), datasets=("mnist",), n_test=500
+    )
     folder = tmp_path_factory.mktemp("dashboard")
     for record in records:
         write_record(folder, record)
@@ -126,11 +128,13 @@ def test_every_chart_draws_a_non_empty_svg(page):
 
 def test_a_confusion_matrix_is_drawn_on_demand(page):
     assert page.evaluate("document.querySelector('.confusion svg')") is None
-    page.click("details.confusion-picker summary")
-    page.select_option("select[data-confusion]", "mlp")
+    page.click("#ds-digits details.confusion-picker summary")
+    page.select_option("select[data-confusion=digits]", "mlp")
     chart = page.locator(".confusion[data-model='mlp'] svg")
     chart.wait_for(timeout=10_000)
-    assert page.locator(".confusion[data-model='mlp'] svg rect").count() >= 100
+    assert (
+        page.locator(".confusion[data-model='mlp'] svg .mark-rect path").count() >= 100
+    )  # + a legend swatch
 
 
 def test_tables_sort_on_a_click(page):
@@ -147,15 +151,12 @@ def test_tables_sort_on_a_click(page):
 def test_a_filter_changes_the_number_of_rows(page, report):
     _, agg = report
     visible = "#results-table tbody tr:not([hidden])"
-    assert page.locator(visible).count() == len(agg.summary) == 2
-    family = agg.summary.loc[("digits", "mlp"), "family"]
-    others = agg.summary.loc[("digits", "logreg"), "family"]
-    assert family != others
-    page.select_option("select[data-filter=family]", family)
-    assert page.locator(visible).count() == 1
-    assert "1 of 2 rows" in page.inner_text("#row-count")
-    page.select_option("select[data-filter=family]", "")
+    assert page.locator(visible).count() == len(agg.summary) == 4
+    page.select_option("select[data-filter=dataset]", "digits")
     assert page.locator(visible).count() == 2
+    assert "2 of 4 rows" in page.inner_text("#row-count")
+    page.select_option("select[data-filter=dataset]", "")
+    assert page.locator(visible).count() == 4
 
 
 def test_the_recommendation_card_matches_the_aggregate(page, report):
