@@ -16,6 +16,7 @@ import pytest
 from synthetic_records import digits_records, simulated_records
 from test_figures import NOW, with_robustness
 
+from bench.cli import main
 from bench.results.report.aggregate import aggregate
 from bench.results.report.html_page import HTML_FILE, MAX_BYTES
 from bench.results.report.leaderboard import write_leaderboard
@@ -169,3 +170,13 @@ def test_the_recommendation_card_matches_the_aggregate(page, report):
     text = card.inner_text()
     assert "Tied for best" in text and ", ".join(rec["tied"]) in text
     assert f"Best calibrated of them: {rec['best_calibrated']}" in text
+
+
+def test_report_writes_the_dashboard_where_asked(report, tmp_path, capsys):
+    folder, _ = report
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    target = tmp_path / "elsewhere" / "dash.html"
+    assert main(["report", "--results-dir", str(copy), "--html", str(target)]) == 0
+    assert f"dashboard at {target}" in capsys.readouterr().out
+    assert "<h1>mnist-bench dashboard</h1>" in target.read_text()
