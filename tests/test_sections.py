@@ -15,7 +15,7 @@ from test_figures import with_robustness
 from bench.core.errors import BenchError
 from bench.results.report.aggregate import Aggregates, aggregate
 from bench.results.report.figures import FIGURES, dataset_views, draw_dataset, pairwise_matrix
-from bench.results.report.markdown import leaderboard_markdown
+from bench.results.report.markdown import leaderboard_markdown, runs_markdown
 from bench.results.report.sections import (
     HTML,
     LEADERBOARD,
@@ -119,3 +119,18 @@ def test_chance_level_models_are_flagged_and_never_best():
     text = leaderboard_markdown(agg, generated="now")
     assert "At chance level (no better than guessing; never named best): guess" in text
     assert "| guess (chance) " in text
+
+
+def test_overridden_configs_are_marked_where_defaults_are_described():
+    from bench.models.registry import get_model
+    from bench.run.config import overridden_keys, resolve_config
+
+    spec = get_model("logreg")
+    assert overridden_keys(spec, "default", resolve_config(spec)) == []
+    changed = resolve_config(spec, overrides={"C": "0.5"})
+    assert overridden_keys(spec, "default", changed) == ["C"]
+    labels = np.arange(100) % 10
+    info = {"tuning": "C from a search", "overridden": ["C"]}
+    agg = aggregate([make_record("logreg", 0, labels, labels, model_info=info)])
+    cell = runs_markdown(agg, generated="now")
+    assert "overridden by --set (C); defaults: C from a search" in cell

@@ -56,6 +56,7 @@ from bench.models.family import Adapter, FitResult, adapter_class
 from bench.models.registry import ModelSpec, get_model
 from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem
+from bench.run.config import overridden_keys
 from bench.run.fingerprint import code_info
 
 LATENCY_IMAGES = 500
@@ -134,6 +135,7 @@ def _train_and_measure(
     spec = get_model(run.model)
     partial["family"] = spec.family
     partial["model_info"] = model_info(spec)
+    partial["model_info"]["overridden"] = overridden_keys(spec, run.preset, run.config)
     partial["code"] = code_info(spec)
     machine_load = load_probe()
     data = dataset if dataset is not None else load_dataset(run.dataset, run.data_dir)
