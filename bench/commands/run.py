@@ -158,7 +158,7 @@ def handle_run(args: argparse.Namespace) -> int:
     """Check everything, execute the runs, write the leaderboard, say where everything went."""
     from bench.results.tracking import open_trackers, tracker_names
     from bench.run.executors import EXECUTORS
-    from bench.run.preflight import check_sweep
+    from bench.run.preflight import check_sweep, fitting_runs
     from bench.run.selection import build_runs
     from bench.run.sweep import resolve_sweep, save_sweep
 
@@ -179,6 +179,8 @@ def handle_run(args: argparse.Namespace) -> int:
         robustness=sweep.robustness,
         backends=sweep.backends,
     )
+    if sweep.models is None:  # --all: every model that fits the data, the others named
+        runs = fitting_runs(runs, say)
     check_sweep(
         runs,
         results_dir,
