@@ -334,7 +334,10 @@ def test_published_results_beside_ours():
     low, high = proportion_confint(980, 1000, method="wilson")
     text = leaderboard_markdown(agg, generated="now")
     line = next(x for x in text.splitlines() if x.startswith("| digits (8x8) | lenet"))
-    assert "| 2.50 " in line and "| 2.00 [" in line and "| paper " in line
+    assert "| 2.50 " in line and "| 2.00 [" in line
+    details = runs_markdown(agg, generated="now")
+    line = next(x for x in details.splitlines() if x.startswith("| digits (8x8) | lenet"))
+    assert "| 2.50 " in line and "| paper " in line and "| same " in line
     assert row["our_error"] == pytest.approx(2.0)
     assert (row["low"], row["high"]) == pytest.approx((100 * (1 - high), 100 * (1 - low)))
     assert row["inside"] == (100 * (1 - high) <= 2.5 <= 100 * (1 - low))

@@ -83,6 +83,11 @@ def _across(ctx: SectionContext) -> list[str]:
 
 @report_section("published", order=310, scope="report", frames=("published",))
 def _published(ctx: SectionContext) -> list[str]:
+    return [] if ctx.agg.published.empty else closing.published_section(ctx.agg, compact=True)
+
+
+@report_section("published_sources", order=310, scope="report", page=RUNS, frames=("published",))
+def _published_sources(ctx: SectionContext) -> list[str]:
     return [] if ctx.agg.published.empty else closing.published_section(ctx.agg)
 
 
