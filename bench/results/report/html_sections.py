@@ -140,6 +140,7 @@ RESULT_HEADERS = [
     "Params",
     "Defaults chosen by",
 ]
+"""The dashboard table's columns; every other registered metric follows ECE."""
 FILTERS = ("dataset", "backend", "family", "race")
 
 
@@ -168,6 +169,7 @@ def results_table(ctx: Any) -> str:
             cell(f"{fmt.pct(s['acc_low'])} – {fmt.pct(s['acc_high'])}", s["acc_low"]),
             cell(s["n_seeds"], s["n_seeds"]),
             cell(fmt.ece(s.get("ece")), s.get("ece")),
+            *(cell(fmt.num(s.get(m.name), m.fmt), s.get(m.name)) for m in _other_metrics()),
             cell(fmt.num(s["train_s_median"], "{:.1f}"), s["train_s_median"]),
             cell(fmt.count(s["inference_samples_per_s"]), s["inference_samples_per_s"]),
             cell(fmt.num(s["latency_p50_ms"], "{:.2f}"), s["latency_p50_ms"]),
@@ -187,9 +189,22 @@ def results_table(ctx: Any) -> str:
         '<section id="results"><h2>All results</h2>'
         f'<div class="filters">{"".join(selects)}'
         '<span class="count" id="row-count"></span></div>'
-        + table(RESULT_HEADERS, rows, table_id="results-table")
+        + table(_result_headers(), rows, table_id="results-table")
         + "</section>"
     )
+
+
+def _other_metrics() -> list[Any]:
+    """The registered metrics beside accuracy and ECE (macro F1, log-loss, Brier, yours)."""
+    from bench.results.report.aggregate import table_metrics
+
+    return [spec for spec in table_metrics() if spec.name != "ece"]
+
+
+def _result_headers() -> list[str]:
+    at = RESULT_HEADERS.index("ECE") + 1
+    titles = [spec.title for spec in _other_metrics()]
+    return [*RESULT_HEADERS[:at], *titles, *RESULT_HEADERS[at:]]
 
 
 # --- dataset sections -------------------------------------------------------------------------
