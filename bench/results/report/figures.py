@@ -283,6 +283,10 @@ SCATTER_AXES = {
 }
 
 
+LABEL_OFFSETS = (5, -11, 14, -20)
+"""Vertical offsets (points) of the scatter's model labels, taken in turn down the ranking."""
+
+
 def accuracy_scatter(
     runs: pd.DataFrame, x: str, order: Sequence[str], colors: Mapping[str, str], title: str
 ) -> Any:
@@ -311,7 +315,8 @@ def accuracy_scatter(
         ax.annotate(
             label,
             (part[x].mean(), accuracy.mean()),
-            xytext=(5, 4),
+            # neighbours in rank often sit close together: alternate above and below
+            xytext=(5, LABEL_OFFSETS[order.index(label) % len(LABEL_OFFSETS)]),
             textcoords="offset points",
             fontsize=7,
             color=colors[label],
