@@ -11,6 +11,7 @@ few seconds; it is kept in the cache folder, one file per library version.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -80,8 +81,10 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=1)
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and Vega-Embed as one script, from the cache or built once."""
+    """Vega, Vega-Lite and Vega-Embed as one script: from this process's memory, else from
+    the cache folder, else built (a few seconds) and cached."""
     try:
         import vl_convert
     except ImportError:
