@@ -11,8 +11,8 @@ few seconds; it is kept in the cache folder, one file per library version.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any
