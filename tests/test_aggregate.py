@@ -324,7 +324,9 @@ def test_replication_puts_the_article_beside_our_seeds():
 
 def test_replication_section_renders_the_article_and_ours():
     runs = [tutorial_run(0, 0.01), tutorial_run(1, -0.004), tutorial_run(2, 0.003)]
-    text = leaderboard_markdown(aggregate(runs), generated="now")
+    agg = aggregate(runs)
+    assert "Replication of the Keras tutorial" in leaderboard_markdown(agg, generated="now")
+    text = runs_markdown(agg, generated="now")
     section = text.split("## Replication of the Keras tutorial")[1].split("\n## ")[0]
     first = next(line for line in section.splitlines() if line.startswith("| 1 "))
     ours = np.mean([ARTICLE_VAL_ACCURACY[0] + s for s in (0.01, -0.004, 0.003)])
@@ -380,7 +382,10 @@ def test_published_results_beside_ours():
     low, high = scipy_stats.ttest_1samp(answers, 0).confidence_interval(0.95)
     text = leaderboard_markdown(agg, generated="now")
     line = next(x for x in text.splitlines() if x.startswith("| digits (8x8) | lenet"))
-    assert "| 2.50 " in line and "| 2.00 [" in line and "| paper " in line
+    assert "| 2.50 " in line and "| 2.00 [" in line
+    details = runs_markdown(agg, generated="now")
+    line = next(x for x in details.splitlines() if x.startswith("| digits (8x8) | lenet"))
+    assert "| 2.50 " in line and "| paper " in line and "| same " in line
     assert row["our_error"] == pytest.approx(2.0)
     assert (row["low"], row["high"]) == pytest.approx((100 * (1 - high), 100 * (1 - low)))
     assert row["inside"] == (100 * (1 - high) <= 2.5 <= 100 * (1 - low))
@@ -497,11 +502,12 @@ def test_runs_page_shows_each_runs_peak_memory_and_phases():
         timings["phases"]["measure"] = 1.4
         records.append(make_record("m", seed, labels, labels, timings=timings))
     text = runs_markdown(aggregate(records), generated="now")
-    header = next(line for line in text.splitlines() if line.startswith("| Model"))
+    every_run = text.split("### Every run")[1]
+    header = next(line for line in every_run.splitlines() if line.startswith("| Model"))
     assert "Peak RSS MiB" in header
     assert "Phases s (data / build / train / evaluate / measure / robustness)" not in header
     assert "Phases s (data / build / train / evaluate / robustness / measure)" in header
-    rows = [line for line in text.splitlines() if line.startswith("| m ")]
+    rows = [line for line in every_run.splitlines() if line.startswith("| m ")]
     cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows]
     assert [c[-3] for c in cells] == ["1,234", "1,235"]
     assert [c[-2] for c in cells] == [

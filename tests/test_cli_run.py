@@ -89,7 +89,9 @@ def test_run_all_trains_every_model_and_writes_the_leaderboard(mnist_env, tmp_pa
     leaderboard = (results / "LEADERBOARD.md").read_text()
     for label in ("article_cnn:quick", "mlp:quick", "logreg:quick"):
         assert label in leaderboard
-    assert "### Per class" in leaderboard and "Confusion" in leaderboard
+    details = (results / "RUNS.md").read_text()
+    assert "### Per class" in details and "Confusion" in details
+    assert "<h1>mnist-bench dashboard</h1>" in (results / "index.html").read_text()
     assert f"leaderboard written to {results / 'LEADERBOARD.md'}" in out
 
 

@@ -76,7 +76,8 @@ def test_committed_records_keep_their_accuracy(leaderboard):
 
 def test_committed_leaderboard_has_verdicts_tests_and_the_method(leaderboard):
     assert leaderboard.index("## Verdicts") < leaderboard.index("### Pairwise tests")
-    assert leaderboard.index("## Across datasets") < leaderboard.index("## How these numbers")
+    assert leaderboard.index("### Pairwise tests") < leaderboard.index("## Across datasets")
+    assert "how the numbers are made are in [RUNS.md](RUNS.md)" in " ".join(leaderboard.split())
     assert "<0.0001" not in leaderboard and "| 0 |" not in leaderboard
     # logreg's three seeds made the same predictions: Wilson interval, no "± 0.00"
     assert "± 0.00 " not in leaderboard and "†" in leaderboard

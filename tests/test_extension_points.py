@@ -68,7 +68,7 @@ def test_a_file_dropped_into_architectures_is_listed_run_and_reported(
     (record,) = load_records(results)
     assert record.model == "dropped_in_knn" and record.accuracy > 0.9
     assert record.model_info["deterministic"] is True
-    assert "dropped_in_knn" in (results / "LEADERBOARD.md").read_text()
+    assert "dropped_in_knn" in (results / "RUNS.md").read_text()
 
 
 def test_a_registered_metric_is_computed_for_every_run(tmp_path, sgd_model):
@@ -88,8 +88,8 @@ def test_a_registered_metric_is_computed_for_every_run(tmp_path, sgd_model):
         assert main([*argv, str(results)]) == 0
         (record,) = load_records(results)
         assert record.metrics["error_rate"] == pytest.approx(1 - record.accuracy)
-        leaderboard = (results / "LEADERBOARD.md").read_text()
-        assert "Error" in leaderboard
+        assert "| Error " in (results / "RUNS.md").read_text()
+        assert '<th scope="col">Error</th>' in (results / "index.html").read_text()
     finally:
         METRICS.remove("error_rate")
 

@@ -57,8 +57,8 @@ def results(tmp_path_factory, records):
     return folder
 
 
-def test_every_figure_is_a_png_linked_from_the_leaderboard(results):
-    text = (results / "LEADERBOARD.md").read_text()
+def test_every_figure_is_a_png_linked_from_a_page(results):
+    text = (results / "LEADERBOARD.md").read_text() + (results / "RUNS.md").read_text()
     links = re.findall(r"\]\((figures/[^)]+\.png)\)", text)
     names = [
         "accuracy_vs_training_time",
@@ -71,14 +71,14 @@ def test_every_figure_is_a_png_linked_from_the_leaderboard(results):
         "corruption_heatmap",
         "corruption_samples",
     ]
-    assert sorted(links) == sorted(f"figures/digits_{name}.png" for name in names)
+    assert sorted(set(links)) == sorted(f"figures/digits_{name}.png" for name in names)
     for link in links:
         path = results / link
         assert path.read_bytes()[:8] == PNG_SIGNATURE
         height, width = mpimg.imread(path).shape[:2]
         assert 300 < height < 2000 and 500 < width < 2000, f"{link}: {width}x{height}"
     assert sorted(p.name for p in (results / "figures").iterdir()) == sorted(
-        [link.split("/")[1] for link in links] + [MANIFEST_FILE]
+        [link.split("/")[1] for link in set(links)] + [MANIFEST_FILE]
     ), "nothing else (no temporary files) in figures/"
 
 
@@ -87,30 +87,44 @@ def test_leaderboard_reads_top_down(results):
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings == [
         "# mnist-bench leaderboard",
-        "## Verdicts",
+        "## Verdicts and recommendation",
         "### digits (8x8)",
         "## digits (8x8)",
         "### Pairwise tests",
-        "### Time to accuracy",
-        "### Per class",
-        "### Calibration",
-        "### Robustness",
-        "### Figures",
-        "## How these numbers are made",
     ]
-    assert "on 2026-11-30 12:00 UTC" in text
+    assert "(newest 2026-11-30 12:00 UTC)" in " ".join(text.split())
     verdict = " ".join(text.split("## Verdicts")[1].split("\n## digits")[0].split())
-    assert "**logreg** has the highest mean test accuracy" in verdict
-    assert "needs 2 more seeds of mlp" in verdict
-    assert "Best calibrated (lowest ECE): **mlp**" in verdict
+    assert "**Tied for best** (differences below what the runs resolve): **logreg**" in verdict
+    assert "and mlp. Its lead:" in verdict and "needs 2 more seeds of mlp" in verdict
+    assert "Best calibrated of them: **mlp**, ECE" in verdict
     prose = [
         line for line in text.splitlines() if not line.startswith(("|", "![")) and "](" not in line
     ]
     assert max(len(line) for line in prose) <= 100, "prose is wrapped"
+    table = [line for line in text.splitlines() if line.startswith("| Model ")]
+    assert all(len(line) <= 110 for line in table), "the compact table fits 1,000 px"
+
+
+def test_runs_page_holds_every_detail(results):
+    text = (results / "RUNS.md").read_text()
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings == [
+        "# mnist-bench: every detail",
+        "## digits (8x8)",
+        "### Time to accuracy",
+        "### Per class",
+        "### Calibration",
+        "### Robustness",
+        "### Every run",
+        "### Pairwise tests, every column",
+        "### McNemar's exact test per common seed",
+        "## Environment",
+        "## How these numbers are made",
+    ]
 
 
 def test_main_table_and_notes(results, records):
-    text = (results / "LEADERBOARD.md").read_text()
+    text = (results / "RUNS.md").read_text()
     header = next(
         line for line in text.splitlines() if line.startswith("| Model ") and "Params" in line
     )
@@ -130,6 +144,11 @@ def test_main_table_and_notes(results, records):
     assert mlp_cells[11] == f"{clocks[1]:.1f} [{clocks[0]:.1f}–{clocks[2]:.1f}]"
     accuracies = [r.accuracy for r in mlp]
     assert mlp_cells[6] == f"{100 * np.std(accuracies, ddof=1):.2f}", "seed sd, own column"
+    ece = [r.metrics["ece"] for r in mlp]
+    assert (
+        mlp_cells[10]
+        == f"{np.mean(ece):.2%} ± {scipy_stats.t.ppf(0.975, 2) * scipy_stats.sem(ece):.2%}"
+    )
     logreg_row = next(line for line in text.splitlines() if line.startswith("| **logreg**"))
     assert "†" in logreg_row and "C from a 5-fold search" in logreg_row
     assert "± 0.00" not in text and "+/- 0.00" not in text
@@ -137,18 +156,26 @@ def test_main_table_and_notes(results, records):
     assert "Note, logreg (seeds 0, 1, 2): lbfgs stopped at max_iter=30" in flat
     assert "the interval covers the test images only" in flat
     assert "Speeds: median [min–max] over the runs not flagged busy" in flat
+    compact = (results / "LEADERBOARD.md").read_text()
+    row = next(line for line in compact.splitlines() if line.startswith("| mlp "))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[2] == "3" and cells[3] == f"{np.mean(ece):.2%}" and cells[6] == "defaults"
 
 
 def test_pairwise_row_matches_the_seed_level_test(results, records):
-    text = (results / "LEADERBOARD.md").read_text()
+    pair = compare_models(records, "logreg", "mlp", "digits")
+    text = (results / "RUNS.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| logreg vs mlp"))
     cells = [c.strip() for c in row.split("|")[1:-1]]
-    pair = compare_models(records, "logreg", "mlp", "digits")
     assert cells[2] == "3 / 3"
     assert cells[3].startswith(f"{100 * pair.difference.estimate:+.2f} [")
     assert cells[4] == format_p_value(pair.p_value)
     assert cells[5] == format_p_value(pair.p_value), "one test on the page: Holm changes nothing"
     assert cells[6] == "logreg ahead; needs 2 more seeds of mlp"
+    text = (results / "LEADERBOARD.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| logreg vs mlp"))
+    compact = [c.strip() for c in row.split("|")[1:-1]]
+    assert compact == [cells[0], cells[3], cells[5], cells[6]]
 
 
 def test_runs_file_has_every_run_and_mcnemar_per_seed(results, records):
@@ -156,7 +183,8 @@ def test_runs_file_has_every_run_and_mcnemar_per_seed(results, records):
     assert text.count("[record](runs/") == len(records)
     for link in re.findall(r"\]\((runs/[^)]+)\)", text):
         assert (results / link).is_file()
-    rows = [line for line in text.splitlines() if line.startswith("| logreg vs mlp")]
+    per_seed = text.split("### McNemar's exact test per common seed")[1]
+    rows = [line for line in per_seed.splitlines() if line.startswith("| logreg vs mlp")]
     assert len(rows) == 3
     by_seed = {(r.model, r.seed): r for r in records}
     for row in rows:
@@ -216,7 +244,7 @@ def test_records_of_another_config_are_listed_not_used(results, records, tmp_pat
     assert "other config than the newest run: epochs 4 (newest: 2)" in runs_text
     leaderboard = (copy / "LEADERBOARD.md").read_text()
     mlp_row = next(line for line in leaderboard.splitlines() if line.startswith("| mlp "))
-    assert mlp_row.split("|")[4].strip() == "1", "only the newest config's run counts"
+    assert mlp_row.split("|")[3].strip() == "1", "only the newest config's run counts"
     assert "0 failed run(s) and 3 stale record(s)" in " ".join(leaderboard.split())
 
 

@@ -204,6 +204,16 @@ def test_compare_command_errors_name_the_fix(tmp_path, capsys):
     assert "train the two models first" in capsys.readouterr().err
     for record in two_models(n=100, seeds=(0,)) + two_models(n=100, seeds=(0,), dataset="x"):
         write_record(tmp_path, record)
-    assert main(["compare", "big", "small", "--results-dir", str(tmp_path)]) == 2
-    assert "choose one with --dataset" in capsys.readouterr().err
     assert main(["compare", "big", "small", "--results-dir", str(tmp_path), "--dataset", "x"]) == 0
+    assert "big (A) vs small (B) on x:" in capsys.readouterr().out
+
+
+def test_compare_shows_every_dataset_both_models_ran_on(tmp_path, capsys):
+    for record in two_models(n=100, seeds=(0,)) + two_models(n=100, seeds=(0,), dataset="x"):
+        write_record(tmp_path, record)
+    assert main(["compare", "big", "small", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("big (A) vs small (B) on digits:") < out.index("big (A) vs small (B) on x:")
+    assert out.count("verdict: ") == 2
+    assert main(["compare", "big", "small", "--results-dir", str(tmp_path), "--json"]) == 0
+    assert [c["dataset"] for c in json.loads(capsys.readouterr().out)] == ["digits", "x"]

@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="seed-level test of two models from their stored predictions",
-        description="Compare models A and B on one dataset from every current run of each: "
+        description="Compare models A and B on a dataset from every current run of each: "
         "the accuracy difference with a two-level bootstrap interval (seeds, then test "
         "images) and its p-value, a verdict, and per common seed McNemar's exact test and "
         "both accuracies with Wilson 95% intervals.",
@@ -38,7 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model_a", metavar="A", help="model label: NAME or NAME:PRESET")
     parser.add_argument("model_b", metavar="B", help="model label: NAME or NAME:PRESET")
     parser.add_argument(
-        "--dataset", help="dataset to compare on (default: the one both models have runs on)"
+        "--dataset",
+        help="dataset to compare on (default: every dataset both models have runs on, one "
+        "comparison each; --json then prints a list)",
     )
     parser.add_argument(
         "--results-dir", type=Path, default=Path("results"), help="default: results"
@@ -64,23 +66,31 @@ def handle_compare(args: argparse.Namespace) -> int:
             f"first, e.g. 'python -m bench run --model {args.model_a},{args.model_b} --repeats 3'"
         )
     label_a, label_b = normalize_label(args.model_a), normalize_label(args.model_b)
-    dataset = args.dataset or common_dataset(records, label_a, label_b)
-    pair = compare_models(records, label_a, label_b, dataset)
+    datasets = [args.dataset] if args.dataset else shared_datasets(records, label_a, label_b)
+    pairs = [compare_models(records, label_a, label_b, dataset) for dataset in datasets]
     left_out = [
-        s for s in record_set.stale if s.dataset == dataset and s.label in (label_a, label_b)
+        s for s in record_set.stale if s.dataset in datasets and s.label in (label_a, label_b)
     ]
     if args.json:
-        print(json.dumps(comparison_json(pair, verdict(pair), len(left_out)), indent=1))
+        found = [comparison_json(pair, verdict(pair), _stale(left_out, pair)) for pair in pairs]
+        print(json.dumps(found[0] if len(found) == 1 else found, indent=1))
         return 0
-    print("\n".join(comparison_lines(pair)))
-    print(f"\nverdict: {verdict(pair)}")
+    for number, pair in enumerate(pairs):
+        if number:
+            print("\n" + "-" * 72 + "\n")
+        print("\n".join(comparison_lines(pair)))
+        print(f"\nverdict: {verdict(pair)}")
     print(
-        "(one comparison, no correction; LEADERBOARD.md corrects the p-values of all its "
-        "tests with Holm's method)"
+        "(one comparison per dataset, no correction; LEADERBOARD.md corrects the p-values of "
+        "all its tests with Holm's method)"
     )
     if left_out:
         print(f"\n{len(left_out)} stale record(s) of these models were left out (see RUNS.md).")
     return 0
+
+
+def _stale(left_out: list[Any], pair: PairComparison) -> int:
+    return sum(s.dataset == pair.dataset for s in left_out)
 
 
 def comparison_lines(pair: PairComparison) -> list[str]:
@@ -174,24 +184,22 @@ def comparison_json(pair: PairComparison, verdict: str, stale_left_out: int) -> 
     }
 
 
-def common_dataset(records: list[RunRecord], label_a: str, label_b: str) -> str:
-    """The one dataset both models have ok runs on; ask for --dataset when there are several."""
+def shared_datasets(records: list[RunRecord], label_a: str, label_b: str) -> list[str]:
+    """The datasets both models have ok runs on (each is compared); an error when none."""
+    from bench.results.report.aggregate import dataset_order
+
     datasets: dict[str, set[str]] = {}
     for record in records:
         if record.ok:
             datasets.setdefault(record.label, set()).add(record.dataset)
     shared = sorted(datasets.get(label_a, set()) & datasets.get(label_b, set()))
-    if len(shared) == 1:
-        return shared[0]
     if not shared:
         found = ", ".join(f"{k} ({', '.join(sorted(v))})" for k, v in sorted(datasets.items()))
         raise BenchError(
             f"{label_a} and {label_b} have no successful runs on a common dataset; "
             f"models with runs: {found or 'none'}"
         )
-    raise BenchError(
-        f"{label_a} and {label_b} both have runs on {', '.join(shared)}; choose one with --dataset"
-    )
+    return dataset_order(shared)
 
 
 def _acc(value: Interval) -> str:

@@ -15,7 +15,7 @@ The run must have kept its model (bench run --save-model, which also exports to 
 export is checked on the run's test images against the native model (argmax agreement of at
 least 99.9%, the largest probability difference stated) and timed under ONNX Runtime beside
 the native model, both measured here; the record and runs/RUN_ID/model.onnx are replaced. A
-model that does not convert says why (docs/models.md).
+model that does not convert says why (docs/saved-models.md).
 """
 
 

@@ -17,7 +17,7 @@ EPILOG = """examples:
 Images: .npy arrays (H, W) or (N, H, W) of whole numbers 0-255, IDX files (raw or .gz) as
 MNIST ships them, or pictures (.png, .jpg, ...; converted to grey). They must have the size
 the model was trained on; MNIST's digits are white on black. The model's files are checked
-against the SHA-256 in its record before they are loaded (docs/models.md).
+against the SHA-256 in its record before they are loaded (docs/saved-models.md).
 """
 
 

@@ -13,11 +13,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``bench report``."""
     parser = subparsers.add_parser(
         "report",
-        help="regenerate results/LEADERBOARD.md from the run records",
+        help="regenerate results/LEADERBOARD.md and the index.html dashboard from the records",
         description="Read every record under RESULTS_DIR/runs once and write "
-        "RESULTS_DIR/LEADERBOARD.md, RESULTS_DIR/RUNS.md and RESULTS_DIR/figures/. "
-        "Needs no TensorFlow.",
-        epilog="example:\n  python -m bench report --results-dir results",
+        "RESULTS_DIR/LEADERBOARD.md, RESULTS_DIR/RUNS.md, RESULTS_DIR/index.html (the "
+        "dashboard, one self-contained file) and RESULTS_DIR/figures/. A page whose content "
+        "did not change is not written again. Needs no TensorFlow.",
+        epilog="examples:\n  python -m bench report --results-dir results\n"
+        "  python -m bench report --html /tmp/dashboard.html",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -33,6 +35,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--redraw",
         action="store_true",
         help="draw every figure again (default: only those whose data or drawing code changed)",
+    )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="where to write the dashboard (default: RESULTS_DIR/index.html)",
     )
     add_models_from_option(parser)
     parser.set_defaults(handler=handle_report)
@@ -54,6 +62,8 @@ def handle_report(args: argparse.Namespace) -> int:
         robustness_baseline=args.baseline,
         redraw=args.redraw,
         declared_subsets=declared_robustness_subsets(),
+        html_path=args.html,
     )
-    print(f"leaderboard written to {path}")
+    dashboard = args.html or args.results_dir / "index.html"
+    print(f"leaderboard written to {path}; dashboard at {dashboard}")
     return 0

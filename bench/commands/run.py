@@ -163,7 +163,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="keep each trained model beside its record (Keras .keras, PyTorch state_dict and "
         "exported program, scikit-learn skops) with its ONNX export, checked against the "
-        "native model and timed under ONNX Runtime (docs/models.md)",
+        "native model and timed under ONNX Runtime (docs/saved-models.md)",
     )
     add_models_from_option(parser)
     parser.set_defaults(handler=handle_run)
@@ -174,7 +174,7 @@ def handle_run(args: argparse.Namespace) -> int:
     from bench.core.spec import split_model_ref
     from bench.results.tracking import open_trackers, tracker_names
     from bench.run.executors import EXECUTORS
-    from bench.run.preflight import check_sweep
+    from bench.run.preflight import check_sweep, fitting_runs
     from bench.run.selection import build_runs
     from bench.run.sweep import resolve_sweep, save_sweep
 
@@ -200,6 +200,8 @@ def handle_run(args: argparse.Namespace) -> int:
         save_model=sweep.save_model,
         results_dir=results_dir,
     )
+    if sweep.models is None:  # --all: every model that fits the data, the others named
+        runs = fitting_runs(runs, say)
     check_sweep(
         runs,
         results_dir,

@@ -81,3 +81,11 @@ def resolve_config(
         where = f"{spec.name}:{preset}" if preset != DEFAULT_PRESET else spec.name
         raise BenchError(f"{where}: " + "; ".join(problems))
     return config
+
+
+def overridden_keys(spec: ModelSpec, preset: str, config: Mapping[str, Any]) -> list[str]:
+    """The keys of ``config`` whose value differs from what ``spec`` and its ``preset``
+    declare: those a ``--set`` (or a sweep file) changed. The report marks such runs, since
+    the model's "defaults chosen by" note then describes values the run did not use."""
+    declared = {**spec.config, **spec.presets.get(preset, {})}
+    return sorted(key for key, value in config.items() if declared.get(key) != value)

@@ -190,6 +190,31 @@ def _save_model_problems(runs: Sequence[RunSpec]) -> list[str]:
     return problems
 
 
+def fitting_runs(runs: Sequence[RunSpec], say: Callable[[str], None] = print) -> list[RunSpec]:
+    """For ``--all``: the runs whose model can take its dataset's images; the others are left
+    out with a note (say, the 28x28 LeNet-5 on the 8x8 digits), not refused."""
+    shapes: dict[tuple[str, str | None], tuple[int, int] | None] = {}
+    kept, skipped = [], {}
+    for run in runs:
+        key = (run.dataset, run.data_dir)
+        if key not in shapes:
+            try:
+                shapes[key] = load_dataset(*key).image_shape
+            except BenchError:  # check_sweep reports it with every other problem
+                shapes[key] = None
+        shape, minimum = shapes[key], get_model(run.model).min_image_size
+        if shape and minimum and min(shape) < minimum:
+            skipped[(run.model, run.dataset)] = (
+                f"needs images of at least {minimum}x{minimum} pixels, "
+                f"{run.dataset}'s are {shape[0]}x{shape[1]}"
+            )
+        else:
+            kept.append(run)
+    for (model, dataset), why in skipped.items():
+        say(f"--all: leaving out {model} on {dataset}: {why}")
+    return kept
+
+
 def _robustness_problems(runs: Sequence[RunSpec]) -> list[str]:
     """A published MNIST-C folder must exist, hold corruption folders, and meet MNIST only."""
     from bench.data.mnist_c import mnist_c_names

@@ -66,6 +66,7 @@ from bench.models.registry import ModelSpec, get_model
 from bench.results.store.files import PROBABILITY_DTYPE
 from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem
+from bench.run.config import overridden_keys
 from bench.run.fingerprint import code_info
 from bench.run.library_warnings import counted_warnings
 from bench.run.trial import STOP_AT_EPOCHS, StepCap, TrialControl, TrialPlan
@@ -114,13 +115,12 @@ class ModelFacts:
     """What the registry says about the model (known before any phase runs)."""
 
     spec: ModelSpec
+    run: RunSpec
 
     def record_fields(self) -> dict[str, Any]:
-        return {
-            "family": self.spec.family,
-            "model_info": model_info(self.spec),
-            "code": code_info(self.spec),
-        }
+        info = model_info(self.spec)
+        info["overridden"] = overridden_keys(self.spec, self.run.preset, self.run.config)
+        return {"family": self.spec.family, "model_info": info, "code": code_info(self.spec)}
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,7 @@ def run_phases(
     clock = _Clock()
     memory = RunMemory.start()
     spec = get_model(run.model)
-    yield ModelFacts(spec)
+    yield ModelFacts(spec, run)
     machine_load = load_probe()
     trial = TrialControl(TrialPlan.from_dict(run.tuning)) if run.tuning else None
     control = trial or step_cap(run.config)

@@ -14,7 +14,7 @@ seed-to-seed spread is its own column (``acc_seed_sd``). Other metrics: Student'
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -31,10 +31,11 @@ from bench.results.report.frames_detail import (
     reliability_bins,
     time_to_accuracy_frame,
 )
+from bench.results.report.frames_recommend import recommendation_frame
 from bench.results.report.frames_reference import published_frame, replication_frames
 from bench.results.report.frames_robustness import robustness_frames
 from bench.results.stats.crossed import MeanInterval, crossed_mean_interval
-from bench.results.stats.intervals import ALPHA, holm_adjust, t_interval
+from bench.results.stats.intervals import ALPHA, holm_adjust, t_interval, wilson_interval
 from bench.results.stats.pairwise import (
     Answers,
     NotComparable,
@@ -80,6 +81,20 @@ class Aggregates:
     notes: pd.DataFrame
     backends: pd.DataFrame
     not_compared: list[str] = field(default_factory=list)
+    recommendations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Frames that report sections build themselves (``Section.build``), by section id."""
+
+    def frame(self, name: str) -> Any:
+        """The frame called ``name``: a field of this class or a section's own frame."""
+        if name in self.extra:
+            return self.extra[name]
+        if name in _FIELD_NAMES:
+            return getattr(self, name)
+        raise KeyError(f"no frame {name!r} in the aggregate")
+
+
+_FIELD_NAMES = {f.name for f in fields(Aggregates)}
 
 
 def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = None) -> Aggregates:
@@ -104,6 +119,8 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
     calibration = calibration_frame(runs)
     robustness, corruptions = robustness_frames(ok, order, robustness_baseline)
     epochs, diagonal = replication_frames(every_ok)
+    verdicts = verdict_frame(summary, pairwise, tta, calibration, order)
+    reliability = reliability_bins(ok)
     return Aggregates(
         runs=runs,
         summary=summary,
@@ -114,7 +131,7 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
         time_to_accuracy=tta,
         per_class=per_class_frame(ok, order),
         calibration=calibration,
-        reliability=reliability_bins(ok),
+        reliability=reliability,
         history=history_frame(ok),
         confusion=pooled_confusion(ok),
         robustness=robustness,
@@ -123,12 +140,15 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
         replication_diagonal=diagonal,
         published=published_frame(ok, summary),
         cross_dataset=cross_dataset_frame(summary),
-        verdicts=verdict_frame(summary, pairwise, tta, calibration, order),
+        verdicts=verdicts,
         failed=failed_frame(records),
         environment=environment_frame(records),
         notes=notes_frame(ok),
         backends=backend_frame(ok, summary),
         not_compared=not_compared,
+        recommendations=recommendation_frame(
+            summary, pairwise, tta, calibration, reliability, order
+        ),
     )
 
 
@@ -256,6 +276,12 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 "host": timing_host(r),
                 "deterministic": (r.dataset, r.label) in independent,
                 "tuning": r.model_info.get("tuning") or "",
+                "overridden": ", ".join(r.model_info.get("overridden") or ()),
+                "family": r.family or "",
+                "backend": backend_of(r),
+                "race": race_of(r),
+                "num_classes": _num_classes(r),
+                "label_smoothing": float(r.config.get("label_smoothing") or 0.0),
                 "protocol": r.dataset_info.get("protocol") or "",
                 "notes": tuple(r.notes),
             }
@@ -265,6 +291,26 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     frame = frame.astype({c: "float64" for c in [*_FLOAT_COLUMNS, *metric_columns]})
     frame["busy"] = _busy(frame)
     return frame
+
+
+def race_of(record: RunRecord) -> str:
+    """The race a run belongs to: what its record says (``model_info["race"]``), else
+    "tuned" for a preset named so, else "defaults"."""
+    stated = record.model_info.get("race")
+    if stated:
+        return str(stated)
+    return "tuned" if record.preset.startswith("tuned") else "defaults"
+
+
+def backend_of(record: RunRecord) -> str:
+    """What ran the model: the Keras backend, else the framework the record names first."""
+    framework = (record.environment or {}).get("framework") or {}
+    return str(framework.get("backend") or next(iter(framework), "not recorded"))
+
+
+def _num_classes(record: RunRecord) -> int:
+    info = record.dataset_info
+    return int(info.get("num_classes") or len(info.get("class_names") or ()) or 10)
 
 
 def table_metrics() -> list[MetricSpec]:
@@ -306,6 +352,12 @@ _RUN_COLUMNS = [
     "host",
     "deterministic",
     "tuning",
+    "overridden",
+    "family",
+    "backend",
+    "race",
+    "num_classes",
+    "label_smoothing",
     "protocol",
     "notes",
     "phases",
@@ -392,6 +444,14 @@ def summary_frame(
             "params": part["params"].iloc[0],
             "mflops": part["mflops"].iloc[0],
             "tuning": part["tuning"].iloc[-1],
+            "overridden": part["overridden"].iloc[-1],
+            "family": part["family"].iloc[-1],
+            "backend": part["backend"].iloc[-1],
+            "race": part["race"].iloc[-1],
+            "label_smoothing": part["label_smoothing"].iloc[-1],
+            "chance_high": chance_bound(
+                int(part["num_classes"].iloc[0]), int(part["n_test"].iloc[0])
+            ),
             **_speeds(part),
             "train_gflops": part["train_gflops"].median(),
             "train_percent_of_peak": part["train_percent_of_peak"].median(),
@@ -410,9 +470,11 @@ def summary_frame(
     metric_columns = [f"{m}{suffix}" for m in table_metric_names() for suffix in ("", "_hw")]
     frame = pd.DataFrame(rows, columns=[*_SUMMARY_COLUMNS, *metric_columns])
     if frame.empty:
-        return frame.assign(rank=pd.Series(dtype=int)).set_index(["dataset", "model"])
+        empty = frame.assign(rank=pd.Series(dtype=int), chance=pd.Series(dtype=bool))
+        return empty.set_index(["dataset", "model"])
     position = {name: i for i, name in enumerate(datasets)}
     frame["_d"] = frame["dataset"].map(position)
+    frame["chance"] = frame["accuracy"] <= frame["chance_high"]
     frame = frame.sort_values(["_d", "accuracy", "model"], ascending=[True, False, True])
     frame["rank"] = frame.groupby("dataset").cumcount() + 1
     return frame.drop(columns="_d").set_index(["dataset", "model"])
@@ -447,6 +509,12 @@ _SUMMARY_COLUMNS = [
     "params",
     "mflops",
     "tuning",
+    "overridden",
+    "family",
+    "backend",
+    "race",
+    "label_smoothing",
+    "chance_high",
     "train_s_median",
     "train_s_min",
     "train_s_max",
@@ -468,6 +536,14 @@ _SUMMARY_COLUMNS = [
     "busy_seeds",
     "hosts",
 ]
+
+
+def chance_bound(num_classes: int, n_test: int) -> float:
+    """The upper end of the 95% Wilson interval of a classifier that guesses: ``1 / classes``
+    right, on ``n_test`` images. A model whose mean accuracy is no higher learned nothing we
+    can tell apart from guessing (it is flagged, and never named best at anything)."""
+    chance = 1.0 / max(num_classes, 1)
+    return wilson_interval(int(round(chance * n_test)), max(n_test, 1)).high
 
 
 def model_order(summary: pd.DataFrame) -> dict[str, list[str]]:
@@ -597,7 +673,12 @@ def verdict_frame(
     """One row per dataset: the best model and its lead over the runner-up, the fastest model
     to the highest target any model reached on every seed, and the best-calibrated model."""
     rows = []
-    for dataset, labels in order.items():
+    for dataset, every in order.items():
+        # a model at chance level is never named best at anything
+        labels = [m for m in every if not summary.at[(dataset, m), "chance"]]
+        if not labels:
+            rows.append({"dataset": dataset, "best": None, "runner_up": None})
+            continue
         best = summary.loc[(dataset, labels[0])]
         row: dict[str, Any] = {
             "dataset": dataset,
@@ -634,7 +715,10 @@ def verdict_frame(
                     lead_verdict=test["verdict"],
                 )
         everyone = tta[
-            (tta["dataset"] == dataset) & (tta["reached"] == tta["n_seeds"]) & (tta["n_seeds"] > 0)
+            (tta["dataset"] == dataset)
+            & (tta["reached"] == tta["n_seeds"])
+            & (tta["n_seeds"] > 0)
+            & tta["model"].isin(labels)
         ]
         if len(everyone):
             top = everyone["target"].max()
@@ -642,12 +726,37 @@ def verdict_frame(
             row.update(
                 target=top, fastest=at_top.iloc[0]["model"], fastest_s=at_top.iloc[0]["median_s"]
             )
-        calibrated = calibration[(calibration["dataset"] == dataset) & calibration["ece"].notna()]
+        calibrated = calibration[
+            (calibration["dataset"] == dataset)
+            & calibration["ece"].notna()
+            & calibration["model"].isin(labels)
+        ]
         if len(calibrated):
             winner = calibrated.sort_values(["ece", "model"]).iloc[0]
             row.update(best_calibrated=winner["model"], best_ece=winner["ece"])
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_VERDICT_COLUMNS)
+
+
+_VERDICT_COLUMNS = [
+    "dataset",
+    "best",
+    "best_accuracy",
+    "best_low",
+    "best_high",
+    "best_seeds",
+    "runner_up",
+    "lead",
+    "lead_low",
+    "lead_high",
+    "runner_up_seeds",
+    "lead_verdict",
+    "target",
+    "fastest",
+    "fastest_s",
+    "best_calibrated",
+    "best_ece",
+]
 
 
 # --- appendix frames ------------------------------------------------------------------------

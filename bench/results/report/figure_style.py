@@ -27,16 +27,18 @@ STRONG = (
     "#bcbd22",
     "#17becf",
 )
+# then colours from Kelly's list of maximally distinct colours that no tab10 colour resembles
+# (the paler tab20 halves were too close to their strong twins: two greens, two pinks)
 LIGHT = (
-    "#aec7e8",
-    "#ffbb78",
-    "#98df8a",
-    "#ff9896",
-    "#c5b0d5",
-    "#c49c94",
-    "#f7b6d2",
-    "#dbdb8d",
-    "#9edae5",
+    "#f3c300",
+    "#882d17",
+    "#b3446c",
+    "#2b3d26",
+    "#a1caf1",
+    "#c2b280",
+    "#f99379",
+    "#654522",
+    "#0067a5",
 )
 PALETTE = STRONG + LIGHT
 

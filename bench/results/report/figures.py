@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bench.core.registry import Registry
 from bench.results.report.aggregate import Aggregates
 from bench.results.report.figure_style import (
     grid,
@@ -42,6 +43,7 @@ class Drawn:
     name: str
     caption: str
     figure: Any
+    figure_id: str = ""
 
     @property
     def path(self) -> str:
@@ -82,6 +84,8 @@ class DatasetView:
     corruptions: pd.DataFrame
     samples: tuple[np.ndarray, np.ndarray] | None = None
     """A few test images and their labels, for the grid of corrupted samples."""
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """This dataset's rows of the frames that report sections build (``Section.build``)."""
 
     def fingerprint(self, code_version: str = "") -> str:
         """SHA-256 of the view's content (and of ``code_version``: the drawing code's)."""
@@ -94,6 +98,8 @@ class DatasetView:
         for label in sorted(self.confusion):
             digest.update(label.encode() + np.asarray(self.confusion[label]).tobytes())
         digest.update(json.dumps(self.reliability, sort_keys=True).encode())
+        for name in sorted(self.extra):
+            digest.update(name.encode() + self.extra[name].to_csv().encode())
         if self.samples is not None:
             digest.update(b"".join(np.ascontiguousarray(a).tobytes() for a in self.samples))
         return digest.hexdigest()
@@ -129,6 +135,11 @@ def dataset_views(
                 reliability=agg.reliability.get(dataset, {}),
                 corruptions=_rows_of(agg.corruptions, dataset),
                 samples=(samples or {}).get(dataset),
+                extra={
+                    name: _rows_of(frame, dataset)
+                    for name, frame in agg.extra.items()
+                    if isinstance(frame, pd.DataFrame) and "dataset" in frame.columns
+                },
             )
         )
     return views
@@ -139,70 +150,124 @@ def _rows_of(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 
 def draw_dataset(view: DatasetView) -> list[Drawn]:
-    """The figures of one dataset (those its data allows)."""
+    """The figures of one dataset (those its data allows), in registration order."""
+    drawn = []
     with house_style():
-        return list(_draw(view))
+        for spec in FIGURES.in_registration_order():
+            figure = spec.draw(view)
+            if figure is not None:
+                name = f"{slug(view.dataset)}_{spec.id}"
+                drawn.append(Drawn(view.dataset, name, spec.caption, figure, spec.id))
+    return drawn
 
 
-def _draw(view: DatasetView) -> Iterator[Drawn]:
-    name, title, order, colors = slug(view.dataset), view.title, view.order, view.colors
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure of the report: its id (also the end of its file name), its caption, and the
+    function that draws it from a :class:`DatasetView` (None when the data does not allow it)."""
 
-    def drawn(suffix: str, caption: str, figure: Any) -> Drawn:
-        return Drawn(view.dataset, f"{name}_{suffix}", caption, figure)
+    id: str
+    caption: str
+    draw: Callable[[DatasetView], Any]
 
-    for x, what in (
-        ("train_seconds", "training time"),
-        ("inference_samples_per_s", "inference throughput"),
-    ):
-        if view.runs[x].notna().any():
-            yield drawn(
-                f"accuracy_vs_{what.replace(' ', '_')}",
-                f"Accuracy vs {what}",
-                accuracy_scatter(view.runs, x, order, colors, title),
-            )
-    if len(order) > 1:
-        yield drawn(
-            "pairwise",
-            "Accuracy differences between every two models",
-            pairwise_matrix(view.differences, view.tested, title),
-        )
-    if len(view.per_class):
-        yield drawn("per_class_f1", "Per-class F1", per_class_heatmap(view.per_class, order, title))
-    if view.confusion:
-        yield drawn(
-            "confusion",
-            "Confusion matrices (row-normalized)",
-            confusion_grid(view.confusion, order, view.class_names, title),
-        )
-    history = view.history
-    curved = [m for m in order if history[history["model"] == m]["epoch"].nunique() > 1]
-    if curved:
-        yield drawn(
-            "learning_curves", "Learning curves", learning_curves(history, curved, colors, title)
-        )
-    if view.reliability:
-        yield drawn(
-            "reliability",
-            "Reliability diagram",
-            reliability(view.reliability, order, colors, title),
-        )
-    if len(view.corruptions):
-        from bench.results.report.robustness_figures import corruption_grid, corruption_heatmap
 
-        yield drawn(
-            "corruption_heatmap",
-            "Accuracy under each corruption",
-            corruption_heatmap(
-                view.corruptions[["model", "corruption", "accuracy"]],
-                f"{title}: accuracy (%) under each corruption\n"
-                "mean over seeds; the mean column leaves out clean",
-            ),
-        )
-        if view.samples is not None:
-            images, labels = view.samples
-            yield drawn(
-                "corruption_samples", "Corrupted samples", corruption_grid(images, 0, labels=labels)
-            )
+FIGURES: Registry[FigureSpec] = Registry("report figure", "See docs/report.md.")
+
+
+def report_figure(figure_id: str, caption: str) -> Callable[[Callable], FigureSpec]:
+    """Decorator registering a figure drawer under ``figure_id``."""
+
+    def decorator(draw: Callable[[DatasetView], Any]) -> FigureSpec:
+        return FIGURES.add(figure_id, FigureSpec(figure_id, caption, draw))
+
+    return decorator
+
+
+@report_figure("accuracy_vs_training_time", "Accuracy vs training time")
+def _accuracy_vs_training_time(view: DatasetView) -> Any:
+    if not view.runs["train_seconds"].notna().any():
+        return None
+    return accuracy_scatter(view.runs, "train_seconds", view.order, view.colors, view.title)
+
+
+@report_figure("accuracy_vs_inference_throughput", "Accuracy vs inference throughput")
+def _accuracy_vs_inference(view: DatasetView) -> Any:
+    x = "inference_samples_per_s"
+    if not view.runs[x].notna().any():
+        return None
+    return accuracy_scatter(view.runs, x, view.order, view.colors, view.title)
+
+
+@report_figure("pairwise", "Accuracy differences between every two models")
+def _pairwise(view: DatasetView) -> Any:
+    if len(view.order) < 2:
+        return None
+    return pairwise_matrix(view.differences, view.tested, view.title)
+
+
+@report_figure("per_class_f1", "Per-class F1")
+def _per_class(view: DatasetView) -> Any:
+    if not len(view.per_class):
+        return None
+    return per_class_heatmap(view.per_class, view.order, view.title)
+
+
+CONFUSION_MODELS = 3
+"""Confusion matrices are drawn for this many of the most accurate models per dataset (the
+rest are near-diagonal repeats; the dashboard shows any model's on demand)."""
+
+
+@report_figure("confusion", "Confusion matrices of the most accurate models (row-normalized)")
+def _confusion(view: DatasetView) -> Any:
+    shown = [m for m in view.order if m in view.confusion][:CONFUSION_MODELS]
+    if not shown:
+        return None
+    return confusion_grid(view.confusion, shown, view.class_names, view.title)
+
+
+@report_figure("learning_curves", "Learning curves")
+def _learning_curves(view: DatasetView) -> Any:
+    curved, one_epoch = curve_models(view.history, view.order)
+    if not curved:
+        return None
+    return learning_curves(view.history, curved, view.colors, view.title, left_out=one_epoch)
+
+
+def curve_models(history: pd.DataFrame, order: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The models with a curve (more than one epoch) and those left out (one epoch or none)."""
+    epochs = history.groupby("model")["epoch"].nunique() if len(history) else pd.Series()
+    curved = [m for m in order if epochs.get(m, 0) > 1]
+    return curved, [m for m in order if m not in curved]
+
+
+@report_figure("reliability", "Reliability diagrams")
+def _reliability(view: DatasetView) -> Any:
+    if not view.reliability:
+        return None
+    return reliability(view.reliability, view.order, view.colors, view.title)
+
+
+@report_figure("corruption_heatmap", "Accuracy under each corruption")
+def _corruption_heatmap(view: DatasetView) -> Any:
+    if not len(view.corruptions):
+        return None
+    from bench.results.report.robustness_figures import corruption_heatmap
+
+    return corruption_heatmap(
+        view.corruptions[["model", "corruption", "accuracy"]],
+        f"{view.title}: accuracy (%) under each corruption\n"
+        "mean over seeds; the mean column leaves out clean",
+    )
+
+
+@report_figure("corruption_samples", "Corrupted samples")
+def _corruption_samples(view: DatasetView) -> Any:
+    if not len(view.corruptions) or view.samples is None:
+        return None
+    from bench.results.report.robustness_figures import corruption_grid
+
+    images, labels = view.samples
+    return corruption_grid(images, 0, labels=labels)
 
 
 # --- accuracy against cost ------------------------------------------------------------------
@@ -211,6 +276,10 @@ SCATTER_AXES = {
     "train_seconds": "Training time (s, training clock, log scale)",
     "inference_samples_per_s": "Inference throughput (images/s, log scale)",
 }
+
+
+LABEL_OFFSETS = (5, -11, 14, -20)
+"""Vertical offsets (points) of the scatter's model labels, taken in turn down the ranking."""
 
 
 def accuracy_scatter(
@@ -237,6 +306,15 @@ def accuracy_scatter(
             capsize=3,
             color=colors[label],
             label=f"{label} ({len(part)} run{'s' if len(part) > 1 else ''})",
+        )
+        ax.annotate(
+            label,
+            (part[x].mean(), accuracy.mean()),
+            # neighbours in rank often sit close together: alternate above and below
+            xytext=(5, LABEL_OFFSETS[order.index(label) % len(LABEL_OFFSETS)]),
+            textcoords="offset points",
+            fontsize=7,
+            color=colors[label],
         )
     plain_log_axis(ax.xaxis)
     ax.set_xlabel(SCATTER_AXES[x])
@@ -265,7 +343,8 @@ def pairwise_matrix(differences: pd.DataFrame, tested: pd.DataFrame, title: str)
     position = {label: i for i, label in enumerate(labels)}
     for row in tested.itertuples():
         i, j = position[row.model_a], position[row.model_b]
-        mark = "*" if row.better else "·"
+        # a pair with no verdict has better = None, which pandas keeps as NaN (truthy)
+        mark = "*" if isinstance(row.better, str) and row.better else "·"
         marks[i, j] = marks[j, i] = mark
     values = differences.to_numpy()
     text = np.array(
@@ -399,10 +478,14 @@ def confusion_grid(
 
 
 def learning_curves(
-    history: pd.DataFrame, order: Sequence[str], colors: Mapping[str, str], title: str
+    history: pd.DataFrame,
+    order: Sequence[str],
+    colors: Mapping[str, str],
+    title: str,
+    left_out: Sequence[str] = (),
 ) -> Any:
     """Validation accuracy and training loss per epoch: per model the mean over seeds (line)
-    and each seed (thin)."""
+    and each seed (thin); the title names the ``left_out`` models (one epoch: no curve)."""
     fig, axes = subplots(1, 2, figsize=(12, 4.4))
     panels = (
         (axes[0], "validation", "accuracy", "Validation accuracy"),
@@ -434,7 +517,10 @@ def learning_curves(
         if metric == "loss":
             plain_log_axis(ax.yaxis)
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize="small")
-    fig.suptitle(f"{title}: learning curves (thick: mean over seeds; thin: each seed)")
+    heading = f"{title}: learning curves (thick: mean over seeds; thin: each seed)"
+    if left_out:
+        heading += f"\nleft out (one epoch, no curve): {', '.join(left_out)}"
+    fig.suptitle(heading)
     return fig
 
 

@@ -1,6 +1,7 @@
-"""Write LEADERBOARD.md, RUNS.md and the figures: the one place of the report with files and a
-clock. What it writes is computed by :mod:`bench.results.report.aggregate`, rendered by
-:mod:`bench.results.report.markdown` and drawn by :mod:`bench.results.report.figures`.
+"""Write LEADERBOARD.md, RUNS.md, index.html and the figures: the one place of the report
+with files. What it writes is computed by :mod:`bench.results.report.aggregate`, rendered by
+the report sections (:mod:`bench.results.report.sections`) and drawn by
+:mod:`bench.results.report.figures`.
 
 Drawing is most of a report's time, so the figures of a dataset are drawn again only when
 what they show changed: ``figures/manifest.json`` keeps, per dataset, the fingerprint of the
@@ -10,6 +11,7 @@ data its figures were drawn from (and of the drawing code) and the files it wrot
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,11 +20,10 @@ from typing import Any
 from bench.core.errors import BenchError
 from bench.core.fsutil import (
     atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_text,
     remove_stale_temporaries,
 )
 from bench.core.safe_io import check_output_path, read_json
+from bench.results.report.html_page import write_if_changed
 from bench.results.report.markdown import LEADERBOARD_FILE, RUNS_FILE
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M UTC"
@@ -37,33 +38,45 @@ def write_leaderboard(
     robustness_baseline: str | None = None,
     redraw: bool = False,
     declared_subsets: Mapping[str, int | None] | None = None,
+    html_path: Path | None = None,
 ) -> Path:
-    """Regenerate ``LEADERBOARD.md``, ``RUNS.md`` and ``figures/`` under ``results_dir``.
+    """Regenerate ``LEADERBOARD.md``, ``RUNS.md``, ``index.html`` and ``figures/`` under
+    ``results_dir`` (the dashboard at ``html_path`` when given).
 
-    Reads every record once; ``now`` (default: the current UTC time) is the stamp printed at
-    the top. A dataset's figures are redrawn when their data or the drawing code changed, or
-    with ``redraw=True``. PNGs under ``figures/`` that the leaderboard does not link are
-    removed. ``declared_subsets`` (model -> robustness subset it declares now) makes records
-    scored on other images stale. Returns the leaderboard's path.
+    Reads every record once. The stamp printed at the top is ``now`` when given, else the
+    finish time of the newest record, so a report of unchanged records is unchanged; a page
+    whose text did not change is not written again. A dataset's figures are redrawn when
+    their data or the drawing code changed, or with ``redraw=True``. PNGs under ``figures/``
+    that no page links are removed. ``declared_subsets`` (model -> robustness subset it
+    declares now) makes records scored on other images stale. Returns the leaderboard's path.
     """
     from bench.results.report.aggregate import aggregate
+    from bench.results.report.html_page import HTML_FILE, dashboard_html, write_dashboard
     from bench.results.report.markdown import leaderboard_markdown, runs_markdown
+    from bench.results.report.sections import build_section_frames
     from bench.results.store.stale import current_records
 
     results_dir = Path(results_dir)
-    stamp = (now or datetime.now(timezone.utc)).strftime(STAMP_FORMAT)
     record_set = current_records(results_dir, declared_subsets)
+    stamp = (now or newest_finish(record_set.current)).strftime(STAMP_FORMAT)
     agg = aggregate(record_set.current, robustness_baseline=robustness_baseline)
+    build_section_frames([r for r in record_set.current if r.ok], agg)
     path = results_dir / LEADERBOARD_FILE
+    stale = record_set.stale
     try:
         remove_stale_temporaries(results_dir, recursive=True)
         links = _write_figures(agg, results_dir, redraw, _corruption_samples(agg))
-        atomic_write_text(
-            path,
-            leaderboard_markdown(agg, generated=stamp, figures=links, stale=record_set.stale),
-        )
-        atomic_write_text(
-            results_dir / RUNS_FILE, runs_markdown(agg, generated=stamp, stale=record_set.stale)
+        pages = {
+            path: leaderboard_markdown(agg, generated=stamp, figures=links, stale=stale),
+            results_dir / RUNS_FILE: runs_markdown(
+                agg, generated=stamp, figures=links, stale=stale
+            ),
+        }
+        for target, text in pages.items():
+            write_if_changed(target, text)
+        write_dashboard(
+            html_path or results_dir / HTML_FILE,
+            dashboard_html(agg, generated=stamp, stale=stale),
         )
     except OSError as error:
         raise BenchError(
@@ -90,10 +103,17 @@ def output_problems(results_dir: Path) -> list[str]:
     return problems
 
 
+def newest_finish(records: Any) -> datetime:
+    """The finish time of the newest record (the epoch when there is none)."""
+    times = [datetime.fromisoformat(r.finished_at) for r in records if r.finished_at]
+    newest = max(times, default=datetime(1970, 1, 1, tzinfo=timezone.utc))
+    return newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc)
+
+
 def _write_figures(
     agg: Any, results_dir: Path, redraw: bool, samples: dict[str, Any]
-) -> dict[str, list[tuple[str, str]]]:
-    """Draw (or keep) every dataset's figures; return their captions and paths by dataset."""
+) -> dict[str, dict[str, str]]:
+    """Draw (or keep) every dataset's figures; return their paths by dataset and figure id."""
     from bench.results.report.figure_style import png_bytes
     from bench.results.report.figures import FIGURES_DIR, dataset_views, draw_dataset
 
@@ -101,24 +121,25 @@ def _write_figures(
     old = {} if redraw else _read_manifest(folder / MANIFEST_FILE)
     code = drawing_code_version()
     manifest: dict[str, Any] = {}
-    links: dict[str, list[tuple[str, str]]] = {}
+    links: dict[str, dict[str, str]] = {}
     for view in dataset_views(agg, samples):
         key = view.fingerprint(code)
         figures = _kept(old.get(view.dataset), key, results_dir)
         if figures is None:
-            figures = []
+            figures = {}
             for drawn in draw_dataset(view):
                 atomic_write_bytes(results_dir / drawn.path, png_bytes(drawn.figure))
-                figures.append((drawn.caption, drawn.path))
+                figures[drawn.figure_id] = drawn.path
         links[view.dataset] = figures
-        manifest[view.dataset] = {"key": key, "figures": [list(f) for f in figures]}
-    linked = {results_dir / p for figures in links.values() for _, p in figures}
+        manifest[view.dataset] = {"key": key, "figures": figures}
+    linked = {results_dir / p for figures in links.values() for p in figures.values()}
     if folder.is_dir():
         for png in folder.glob("*.png"):
             if png not in linked:
                 png.unlink()
     if manifest or folder.is_dir():
-        atomic_write_json(folder / MANIFEST_FILE, manifest)
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        write_if_changed(folder / MANIFEST_FILE, text)
     return links
 
 
@@ -157,15 +178,16 @@ def drawing_code_version() -> str:
     return digest.hexdigest()
 
 
-def _kept(entry: Any, key: str, results_dir: Path) -> list[tuple[str, str]] | None:
-    """The figures a manifest entry lists, if drawn from the same key and all still there."""
+def _kept(entry: Any, key: str, results_dir: Path) -> dict[str, str] | None:
+    """The figures a manifest entry lists (id -> path), if drawn from the same key and all
+    still there."""
     if not isinstance(entry, dict) or entry.get("key") != key:
         return None
-    try:
-        figures = [(str(caption), str(path)) for caption, path in entry["figures"]]
-    except (KeyError, TypeError, ValueError):
+    figures = entry.get("figures")
+    if not isinstance(figures, dict):
         return None
-    if not all((results_dir / path).is_file() for _, path in figures):
+    figures = {str(k): str(v) for k, v in figures.items()}
+    if not all((results_dir / path).is_file() for path in figures.values()):
         return None
     return figures
 

@@ -127,8 +127,9 @@ def final_epoch_words(epochs: pd.DataFrame) -> str:
     )
 
 
-def published_section(agg: Aggregates) -> list[str]:
-    """Published test error beside ours, and whether it lies inside our interval."""
+def published_section(agg: Aggregates, compact: bool = False) -> list[str]:
+    """Published test error beside ours, and whether it lies inside our interval; ``compact``
+    leaves out the source and conditions columns (RUNS.md has them)."""
     rows = [
         [
             agg.datasets.at[r.dataset, "title"],
@@ -152,13 +153,17 @@ def published_section(agg: Aggregates) -> list[str]:
         "Source",
         "Their conditions",
     ]
+    where = ""
+    if compact:
+        rows, headers = [row[:6] for row in rows], headers[:6]
+        where = " The sources and their conditions are in RUNS.md."
     return [
         "## Published vs ours",
         "",
         *fmt.wrap(
             "Test error of models that reproduce a published result. *Inside?* says whether "
             "the published number lies within our 95% interval; conditions that differ "
-            "(preprocessing, epochs, augmentation) explain gaps more often than bugs do."
+            "(preprocessing, epochs, augmentation) explain gaps more often than bugs do." + where
         ),
         "",
         fmt.table(rows, headers),

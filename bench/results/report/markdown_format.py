@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -37,13 +36,13 @@ def wrap(text: str, prefix: str = "") -> list[str]:
     )
 
 
-def image(figure: Mapping[str, str], caption: str, title: str) -> list[str]:
-    """The markdown lines of the figure with ``caption`` (none when it was not drawn)."""
-    path = figure.get(caption)
-    if path is None:
-        return []
-    alt = f"{title}: {caption}" if title else caption
-    return [f"![{alt}]({path})", ""]
+ECE_FORMAT = "{:.2%}"
+"""How every page writes an expected calibration error (and its half-width): ``10.09%``."""
+
+
+def ece(value: Any) -> str:
+    """An ECE in :data:`ECE_FORMAT`, or ``-`` when missing."""
+    return num(value, ECE_FORMAT)
 
 
 def pct(fraction: float, digits: int = 2) -> str:

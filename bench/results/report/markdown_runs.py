@@ -14,47 +14,70 @@ LEADERBOARD_FILE = "LEADERBOARD.md"
 RUNS_FILE = "RUNS.md"
 
 
-def runs_markdown(agg: Aggregates, *, generated: str, stale: Sequence[StaleRecord] = ()) -> str:
-    """RUNS.md: every run, per-seed McNemar tests, failed runs, left-out records, machines."""
-    lines = [
-        "# mnist-bench: every run",
+def runs_markdown(
+    agg: Aggregates, *, generated: str, stale: Sequence[StaleRecord] = (), figures=None
+) -> str:
+    """RUNS.md: every table and figure of every dataset, every run, per-seed McNemar tests,
+    the replication, failed runs, left-out records, machines and the method."""
+    from bench.results.report.sections import RUNS, render_markdown
+
+    lines = render_markdown(RUNS, agg, figures=figures, stale=stale, generated=generated)
+    return "\n".join(lines)
+
+
+def runs_header(generated: str) -> list[str]:
+    """RUNS.md's title and what it holds."""
+    return [
+        "# mnist-bench: every detail",
         "",
         *fmt.wrap(
-            f"Generated with [{LEADERBOARD_FILE}]({LEADERBOARD_FILE}) on {generated}. Each "
-            "run's accuracy carries its Wilson 95% interval over the test images."
+            f"Generated with [{LEADERBOARD_FILE}]({LEADERBOARD_FILE}) (newest record "
+            f"{generated}). Per dataset: the full main table, how each model's defaults were "
+            "chosen, time to accuracy, per-class scores, calibration, robustness and the "
+            "figures; then every run (each run's accuracy with its Wilson 95% interval over "
+            "the test images) and McNemar's test per common seed."
         ),
         "",
     ]
-    for dataset in agg.order:
-        lines += [f"## {agg.datasets.at[dataset, 'title']}", "", per_run_table(agg, dataset), ""]
-        mcnemar = mcnemar_table(agg, dataset)
-        if mcnemar:
-            lines += ["### McNemar's exact test per common seed", "", mcnemar, ""]
-    if not agg.failed.empty:
-        rows = agg.failed[["model", "dataset", "seed", "reason"]].values.tolist()
-        lines += ["## Failed runs", "", fmt.table(rows, ["Model", "Dataset", "Seed", "Reason"]), ""]
-    if stale:
-        lines += [
-            "## Left out: stale records",
-            "",
-            *fmt.wrap(
-                f"{len(stale)} record(s) are unreadable or were made with other model code or "
-                "another configuration than the newest run of the same model; they are in no "
-                "table. Rerun those models (`python -m bench run ... --resume`) or delete the "
-                "records."
-            ),
-            "",
-            stale_table(stale),
-            "",
-        ]
-    if not agg.environment.empty:
-        lines += [
-            "## Environment",
-            "",
-            fmt.table(agg.environment.values.tolist(), list(agg.environment.columns)),
-            "",
-        ]
-    return "\n".join(lines)
+
+
+def failed_table(agg: Aggregates) -> list[str]:
+    """Every failed run with its reason."""
+    if agg.failed.empty:
+        return []
+    rows = agg.failed[["model", "dataset", "seed", "reason"]].values.tolist()
+    return ["## Failed runs", "", fmt.table(rows, ["Model", "Dataset", "Seed", "Reason"]), ""]
+
+
+def stale_lines(stale: Sequence[StaleRecord]) -> list[str]:
+    """The records left out of every table, and what to do about them."""
+    if not stale:
+        return []
+    return [
+        "## Left out: stale records",
+        "",
+        *fmt.wrap(
+            f"{len(stale)} record(s) are unreadable or were made with other model code or "
+            "another configuration than the newest run of the same model; they are in no "
+            "table. Rerun those models (`python -m bench run ... --resume`) or delete the "
+            "records."
+        ),
+        "",
+        stale_table(stale),
+        "",
+    ]
+
+
+def environment_lines(agg: Aggregates) -> list[str]:
+    """The machines and library versions of the runs."""
+    if agg.environment.empty:
+        return []
+    return [
+        "## Environment",
+        "",
+        fmt.table(agg.environment.values.tolist(), list(agg.environment.columns)),
+        "",
+    ]
 
 
 def per_run_table(agg: Aggregates, dataset: str) -> str:
@@ -75,7 +98,7 @@ def per_run_table(agg: Aggregates, dataset: str) -> str:
                 r.seed,
                 f"{fmt.pct(r.accuracy)} [{fmt.pct(ci.low)}, {fmt.pct(ci.high)}]",
                 fmt.num(r.macro_f1, "{:.4f}"),
-                fmt.num(r.ece, "{:.4f}"),
+                fmt.ece(r.ece),
                 fmt.num(r.train_seconds, "{:.1f}"),
                 fmt.num(r.wall_seconds, "{:.1f}"),
                 fmt.count(r.inference_samples_per_s),
