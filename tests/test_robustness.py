@@ -14,7 +14,6 @@ from bench.results.report.robustness import (
     mean_corruption_accuracy,
     relative_corruption_error,
     relative_mce,
-    worst_corruption,
 )
 
 # --------------------------------------------------------------------------- arithmetic
@@ -52,12 +51,11 @@ def test_relative_mce_divides_the_drops_from_clean():
         relative_mce(model, 0.01, {"fog": 0.1, "zigzag": 0.5}, 0.1)
 
 
-def test_mean_and_worst_corruption_accuracy():
+def test_mean_corruption_accuracy():
     accuracies = {"fog": 0.9, "zigzag": 0.6, "stripe": 0.6, "scale": 0.98}
     assert mean_corruption_accuracy(accuracies) == pytest.approx(0.77)
-    assert worst_corruption(accuracies) == ("zigzag", 0.6)
     with pytest.raises(BenchError, match="no corruptions given"):
-        worst_corruption({})
+        mean_corruption_accuracy({})
 
 
 # --------------------------------------------------------------------------- scoring a model

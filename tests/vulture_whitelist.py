@@ -45,3 +45,9 @@ unload_model_files
 seed_scale_a
 seed_scale_b
 p_floor
+# ONNX Runtime reads its session options as attributes set on SessionOptions.
+_.intra_op_num_threads
+_.inter_op_num_threads
+_.execution_mode
+_.graph_optimization_level
+_.log_severity_level

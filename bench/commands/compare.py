@@ -23,6 +23,10 @@ EPILOG = """examples:
 """
 
 
+RESOLUTION_TARGET = 0.001
+"""The difference ``compare`` plans seeds for: 0.1 points, the race's aim for its top pairs."""
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``bench compare``."""
     parser = subparsers.add_parser(
@@ -93,6 +97,17 @@ def _stale(left_out: list[Any], pair: PairComparison) -> int:
     return sum(s.dataset == pair.dataset for s in left_out)
 
 
+def resolution_plan(pair: PairComparison, target: float = RESOLUTION_TARGET) -> str:
+    """How many seeds per model would resolve ``target`` (a difference, as a fraction)."""
+    from bench.results.stats.crossed import seeds_to_resolve
+
+    seeds = seeds_to_resolve(pair.test, target)
+    points = f"{100 * target:.2f} points"
+    if seeds is None:
+        return f"no seed count resolves {points} on these test images (the images limit it)"
+    return f"seeds per model to resolve {points} at 80% power: {seeds}"
+
+
 def comparison_lines(pair: PairComparison) -> list[str]:
     """The seed-level result and the per-seed McNemar table, as console lines."""
     from tabulate import tabulate
@@ -109,6 +124,7 @@ def comparison_lines(pair: PairComparison) -> list[str]:
         f"95% CI [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}] ({diff.method})",
         f"p-value (two-sided, seed level): {format_p_value(pair.p_value)}; 80%-power "
         f"resolution {100 * pair.minimum_detectable:.2f} points",
+        resolution_plan(pair),
     ]
     if not pair.per_seed:
         return [*lines, "", "no common seed: no per-seed McNemar test"]

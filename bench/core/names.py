@@ -61,9 +61,11 @@ def name_problem(text: str, limit: int = NAME_LIMIT, extra: str = "") -> str | N
     bad = sorted(set(_OUTSIDE.findall(text)) - set(extra))
     if bad:
         shown = " ".join(repr(ch) for ch in bad[:5])
-        return f"holds characters a file name may not have here ({shown}); use only {ALLOWED}"
-    if text.startswith("."):
-        return "starts with a dot (a hidden file, or a way up to the folder above)"
-    if len(text) > limit:
-        return f"is {len(text)} characters long, more than the {limit} allowed"
-    return None
+        problem = f"holds characters a file name may not have here ({shown}); use only {ALLOWED}"
+    elif text.startswith("."):
+        problem = "starts with a dot (a hidden file, or a way up to the folder above)"
+    elif len(text) > limit:
+        problem = f"is {len(text)} characters long, more than the {limit} allowed"
+    else:
+        return None
+    return f"{problem} (a name that would do: {safe_name(text, limit)!r})" if not extra else problem

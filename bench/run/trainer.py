@@ -32,7 +32,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -61,7 +61,7 @@ from bench.measure.timing import (
     training_throughput,
 )
 from bench.models.family import Adapter, FitResult, adapter_class
-from bench.models.keep import keep_model
+from bench.models.keep import Keepable, keep_model
 from bench.models.registry import ModelSpec, get_model
 from bench.results.store.files import PROBABILITY_DTYPE
 from bench.results.store.record import RunError, RunRecord
@@ -357,7 +357,7 @@ def run_phases(
     if run.save_model:  # the model, its ONNX export, checked and timed beside the native figures
         kept = Kept(
             *keep_model(
-                built.adapter,
+                cast(Keepable, built.adapter),  # every family's adapter keeps its model
                 split.x_test,
                 evaluated.test_proba,
                 timings,

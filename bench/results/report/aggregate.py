@@ -34,6 +34,7 @@ from bench.results.report.frames_detail import (
 from bench.results.report.frames_recommend import recommendation_frame
 from bench.results.report.frames_reference import published_frame, replication_frames
 from bench.results.report.frames_robustness import robustness_frames
+from bench.results.report.frames_tuning import race_label
 from bench.results.stats.crossed import MeanInterval, crossed_mean_interval
 from bench.results.stats.intervals import ALPHA, holm_adjust, t_interval, wilson_interval
 from bench.results.stats.pairwise import (
@@ -279,7 +280,7 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 "overridden": ", ".join(r.model_info.get("overridden") or ()),
                 "family": r.family or "",
                 "backend": backend_of(r),
-                "race": race_of(r),
+                "race": race_label(r),
                 "num_classes": _num_classes(r),
                 "label_smoothing": float(r.config.get("label_smoothing") or 0.0),
                 "protocol": r.dataset_info.get("protocol") or "",
@@ -291,15 +292,6 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     frame = frame.astype({c: "float64" for c in [*_FLOAT_COLUMNS, *metric_columns]})
     frame["busy"] = _busy(frame)
     return frame
-
-
-def race_of(record: RunRecord) -> str:
-    """The race a run belongs to: what its record says (``model_info["race"]``), else
-    "tuned" for a preset named so, else "defaults"."""
-    stated = record.model_info.get("race")
-    if stated:
-        return str(stated)
-    return "tuned" if record.preset.startswith("tuned") else "defaults"
 
 
 def backend_of(record: RunRecord) -> str:

@@ -183,6 +183,16 @@ def report_figure(figure_id: str, caption: str) -> Callable[[Callable], FigureSp
     return decorator
 
 
+@report_figure("best_so_far", "Best-so-far validation accuracy of each model's search")
+def _best_so_far(view: DatasetView) -> Any:
+    from bench.results.report.tuning_figures import best_so_far_figure
+
+    trials = view.extra.get("tuning")
+    if trials is None or trials.empty:
+        return None
+    return best_so_far_figure(trials, view.dataset)
+
+
 @report_figure("accuracy_vs_training_time", "Accuracy vs training time")
 def _accuracy_vs_training_time(view: DatasetView) -> Any:
     if not view.runs["train_seconds"].notna().any():

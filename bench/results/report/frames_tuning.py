@@ -26,6 +26,8 @@ from bench.results.store.tuned import (
     search_seed_of,
 )
 
+TUNING_FRAME = "tuning"
+"""The aggregate's extra frame of trials (:func:`trial_frame`), set by the report's writer."""
 DEFAULTS_RACE = "defaults"
 TUNED_RACE = "tuned"
 REPLICATION = "replication"

@@ -612,6 +612,32 @@ def _confusion_spec(matrix: Any, names: list[str]) -> dict[str, Any]:
     }
 
 
+def deploy(ctx: Any) -> str:
+    """The Deploy view: each kept model in its framework and under ONNX Runtime (empty when
+    no record kept its model)."""
+    from bench.results.report.deploy import deploy_markdown
+
+    lines = deploy_markdown(ctx.frame("deploy"))
+    if not lines:
+        return ""
+    parts, rows, count = [], [], 0
+    for line in [*lines, ""]:
+        if line.startswith("|"):
+            rows.append(line)
+            continue
+        if rows:
+            count += 1
+            parts.append(_markdown_table("\n".join(rows), f"deploy-{count}"))
+            rows = []
+        if line.startswith("## "):
+            parts.append(f"<h2>{escape(line[3:])}</h2>")
+        elif line.startswith("### "):
+            parts.append(f"<h3>{escape(line[4:])}</h3>")
+        elif line.strip():
+            parts.append(f"<p>{escape(line)}</p>")
+    return f'<section id="deploy">{"".join(parts)}</section>'
+
+
 def _markdown_table(text: str, table_id: str) -> str:
     """A GitHub markdown table (as the markdown pages render it) as a sortable HTML table."""
     lines = [line for line in text.splitlines() if line.startswith("|")]
@@ -638,6 +664,7 @@ def _number_or_none(text: str) -> float | None:
 
 __all__ = [
     "accuracy_vs_speed",
+    "deploy",
     "header",
     "learning",
     "pairwise",

@@ -51,6 +51,7 @@ def write_leaderboard(
     declares now) makes records scored on other images stale. Returns the leaderboard's path.
     """
     from bench.results.report.aggregate import aggregate
+    from bench.results.report.frames_tuning import TUNING_FRAME, load_trial_records, trial_frame
     from bench.results.report.html_page import HTML_FILE, dashboard_html, write_dashboard
     from bench.results.report.markdown import leaderboard_markdown, runs_markdown
     from bench.results.report.sections import build_section_frames
@@ -59,8 +60,10 @@ def write_leaderboard(
     results_dir = Path(results_dir)
     record_set = current_records(results_dir, declared_subsets)
     stamp = (now or newest_finish(record_set.current)).strftime(STAMP_FORMAT)
+    _note_tuned_presets(results_dir, record_set.current)
     agg = aggregate(record_set.current, robustness_baseline=robustness_baseline)
     build_section_frames([r for r in record_set.current if r.ok], agg)
+    agg.extra[TUNING_FRAME] = trial_frame(load_trial_records(results_dir))
     path = results_dir / LEADERBOARD_FILE
     stale = record_set.stale
     try:
@@ -101,6 +104,17 @@ def output_problems(results_dir: Path) -> list[str]:
         except BenchError as error:
             problems.append(str(error))
     return problems
+
+
+def _note_tuned_presets(results_dir: Path, records: Any) -> None:
+    """A tuned preset's records say how it was chosen ("bench tune, N trials of S s each"),
+    read from its preset file: that is what "Defaults chosen by" shows for them."""
+    from bench.results.report.frames_tuning import tuned_note
+
+    for record in records:
+        note = tuned_note(results_dir, record)
+        if note:
+            record.model_info = {**(record.model_info or {}), "tuning": note}
 
 
 def newest_finish(records: Any) -> datetime:

@@ -101,13 +101,6 @@ def mean_corruption_accuracy(accuracies: Mapping[str, float]) -> float:
     return math.fsum(accuracies.values()) / len(accuracies)
 
 
-def worst_corruption(accuracies: Mapping[str, float]) -> tuple[str, float]:
-    """The corruption with the lowest accuracy, and that accuracy (the first one on ties)."""
-    _check_fractions(accuracies, "accuracy")
-    name = min(accuracies, key=lambda key: accuracies[key])
-    return name, accuracies[name]
-
-
 def _check_fractions(values: Mapping[str, float], what: str) -> None:
     if not values:
         raise BenchError(f"no corruptions given: need one {what} per corruption")

@@ -7,11 +7,18 @@ by dataset.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
 from bench.results.report import html_sections as html
 from bench.results.report import markdown as md
 from bench.results.report import markdown_closing as closing
 from bench.results.report import markdown_runs as runs
+from bench.results.report.deploy import deploy_frame, deploy_markdown
 from bench.results.report.sections import HTML, RUNS, SectionContext, report_section
+from bench.results.store.record import RunRecord
 
 
 def _dataset(ctx: SectionContext) -> str:
@@ -247,6 +254,47 @@ def _pairwise_detail(ctx: SectionContext) -> list[str]:
 )
 def _replication(ctx: SectionContext) -> list[str]:
     return [] if ctx.agg.replication_epochs.empty else closing.replication_section(ctx.agg)
+
+
+@report_section("tuned_race", order=115, frames=("tuning",), figures=("best_so_far",))
+def _tuned_race(ctx: SectionContext) -> list[str]:
+    from bench.results.report.frames_tuning import trial_counts
+
+    dataset = _dataset(ctx)
+    if "tuning" not in ctx.agg.extra:  # a report written without its results folder
+        return []
+    trials = ctx.frame("tuning")
+    counts = trial_counts(trials[trials["dataset"] == dataset])
+    if counts.empty:
+        return []
+    rows = [
+        [r.model, r.study, r.trials, r.complete, r.pruned, r.failed, f"{r.budget_seconds:g}"]
+        for r in counts.itertuples()
+    ]
+    headers = ["Model", "Study", "Trials", "Complete", "Pruned", "Failed", "Budget s / trial"]
+    lines = ["### Tuning at equal budget (bench tune)", ""]
+    lines += md.fmt.wrap(
+        "Each model's search on the validation split: its trials, how many the pruner "
+        "stopped or failed, and the training seconds each trial was allowed. The tuned "
+        "presets race in the rows labelled 'tuned' above."
+    )
+    return [*lines, "", md.fmt.table(rows, headers), "", *ctx.image("best_so_far")]
+
+
+def _deploy_frame(records: Sequence[RunRecord], agg: Any) -> pd.DataFrame:
+    return deploy_frame(records)
+
+
+@report_section(
+    "deploy",
+    order=200,
+    scope="report",
+    frames=("deploy",),
+    build=_deploy_frame,
+    html=html.deploy,
+)
+def _deploy(ctx: SectionContext) -> list[str]:
+    return deploy_markdown(ctx.frame("deploy"))
 
 
 @report_section("failed_runs", order=400, scope="report", page=RUNS, frames=("failed",))

@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 CONFIDENCE = 0.95
 ALPHA = 0.05
@@ -76,11 +77,11 @@ class CrossedMoments:
         )
 
 
-def satterthwaite_df(*parts: tuple[np.ndarray, np.ndarray | int]) -> np.ndarray:
+def satterthwaite_df(*parts: tuple[ArrayLike, ArrayLike]) -> np.ndarray:
     """``(sum v)^2 / sum(v^2 / df)`` over ``(variance, df)`` parts; parts with ``df < 1`` or
     variance 0 add nothing (inf when nothing is left)."""
     total = sum(np.asarray(v, dtype=np.float64) for v, _ in parts)
-    denominator = 0.0
+    denominator: np.ndarray | float = 0.0
     for variance, df in parts:
         v = np.asarray(variance, dtype=np.float64)
         d = np.asarray(df, dtype=np.float64)

@@ -16,6 +16,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,9 +96,8 @@ def write_probabilities(results_dir: Path, run_id: str, arrays: dict[str, np.nda
     Returns the record's ``probabilities`` entry: file name, SHA-256 of the file, dtype, shapes.
     """
     buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer, **{k: np.asarray(v, dtype=PROBABILITY_DTYPE) for k, v in arrays.items()}
-    )
+    stored: dict[str, Any] = {k: np.asarray(v, dtype=PROBABILITY_DTYPE) for k, v in arrays.items()}
+    np.savez_compressed(buffer, **stored)
     content = buffer.getvalue()
     path = run_folder(results_dir, run_id) / PROBABILITIES_FILE
     atomic_write_bytes(path, content)
