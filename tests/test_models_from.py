@@ -169,3 +169,19 @@ def test_the_readmes_pytorch_example_trains_from_a_file(tmp_path, bench_home):
     # lazy linear layer: 32 * 10 + 10.
     assert record.parameters == 160 + 4640 + 330
     assert record.flops["uncounted_layers"] == []
+
+
+def test_the_fingerprint_leaves_out_the_registration_but_follows_the_code(tmp_path):
+    """A note in the decorator changes nothing a run computes; a helper's body does."""
+    fingerprints = {}
+    variants = {
+        "original": KNN_FILE,
+        "new note": KNN_FILE.replace('config={"k": 3})', 'config={"k": 3}, tuning="by hand")'),
+        "new helper": KNN_FILE.replace('return int(config["k"])', 'return int(config["k"]) + 0'),
+    }
+    for name, text in variants.items():
+        load_model_file(write(tmp_path / name.replace(" ", "_"), "my_models.py", text))
+        fingerprints[name] = model_fingerprint(get_model("file_knn"))
+        unload_model_files()
+    assert fingerprints["new note"] == fingerprints["original"]
+    assert fingerprints["new helper"] != fingerprints["original"]

@@ -2,18 +2,23 @@
 
 The model fingerprint hashes the source of the model's builder, of the callables its
 registration names (optimizer, loss, preprocess), and of every function of the same files
-those call by name, followed to a fixed point. It enters the run's config hash, so a run made
-by changed model code never counts as done for ``--resume`` and its old records are listed as
-stale ("model code changed"). The git commit and dirty flag are recorded, not hashed: a change
-elsewhere in the repository does not invalidate results.
+those call by name, followed to a fixed point. Decorators are left out: a registration's
+notes, search space or references change no number a run makes, and what it declares that
+does (config, presets, the robustness subset) is in the run's config hash already. The
+fingerprint enters the run's config hash, so a run made by changed model code never counts as
+done for ``--resume`` and its old records are listed as stale ("model code changed"). The git
+commit and dirty flag are recorded, not hashed: a change elsewhere in the repository does not
+invalidate results.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -37,12 +42,30 @@ def model_sources(spec: ModelSpec) -> dict[str, str]:
         if name in sources:
             continue
         try:
-            sources[name] = inspect.getsource(function)
+            sources[name] = without_decorators(inspect.getsource(function))
         except (OSError, TypeError):
             sources[name] = repr(function)
             continue
         pending.extend(_same_file_callees(function))
     return sources
+
+
+def without_decorators(source: str) -> str:
+    r"""``source`` of one function or class from its ``def``/``class`` line on.
+
+    Example
+    -------
+    >>> without_decorators("@register(x=1)\ndef f():\n    return 2\n")
+    'def f():\n    return 2\n'
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return source
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return source
+    return "".join(source.splitlines(keepends=True)[node.lineno - 1 :])
 
 
 def _same_file_callees(function: Callable[..., Any]) -> list[Callable[..., Any]]:
