@@ -59,10 +59,7 @@ def broken_models():
 
 def test_run_all_trains_every_model_and_writes_the_leaderboard(mnist_env, tmp_path, capsys):
     results = tmp_path / "results"
-    code = main(
-        ["run", "--all", "--quick", *SMALL, "--results-dir", str(results)]
-        + ["--set", "article_cnn.learning_rate=0.05", "--set", "article_cnn.epochs=2"]
-    )
+    code = main(["run", "--all", "--quick", *SMALL, "--results-dir", str(results)])
     out = capsys.readouterr().out
     assert code == 0, out
     records = {r.model: r for r in load_records(results)}
@@ -93,6 +90,18 @@ def test_run_all_trains_every_model_and_writes_the_leaderboard(mnist_env, tmp_pa
     assert "### Per class" in details and "Confusion" in details
     assert "<h1>mnist-bench dashboard</h1>" in (results / "index.html").read_text()
     assert f"leaderboard written to {results / 'LEADERBOARD.md'}" in out
+
+
+@pytest.mark.slow
+def test_the_article_cnn_quick_preset_learns(mnist_env, tmp_path, capsys):
+    """The smoke run's article_cnn is no chance-level run: at least 90% on the quick subset."""
+    results = tmp_path / "results"
+    argv = ["run", "--model", "article_cnn", "--quick", "--limit-test", "2000"]
+    assert main([*argv, "--results-dir", str(results)]) == 0, capsys.readouterr().out
+    (record,) = load_records(results)
+    assert (record.preset, record.n_train) == ("quick", 5000)
+    assert record.history[-1]["val_accuracy"] >= 0.90
+    assert record.accuracy >= 0.90
 
 
 def test_failing_models_are_recorded_and_the_others_finish(
