@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bench.core.registry import Registry
+from bench.core.registry import Registry, discover
 from bench.measure import calibration
 
 Need = Literal["labels", "predictions", "probabilities"]
@@ -44,6 +44,10 @@ class MetricSpec:
 
 
 METRICS: Registry[MetricSpec] = Registry("metric")
+# Model files may declare metrics beside their models, and plugins may add metrics alone: the
+# registry reads the same sources as the model registry, whatever was imported before it.
+METRICS.add_loader(discover("architectures", "mnist_bench.architectures"))
+METRICS.add_loader(discover(group="mnist_bench.metrics"))
 
 
 def register_metric(
