@@ -115,7 +115,7 @@ def adapter_seconds(model: str, dropout: float, data: Data, epochs: int) -> list
     adapter_class(spec).seed_framework(0, False)
     adapter = make_adapter(spec, config, tuple(x.shape[1:]), 10)
     fit = adapter.fit(x, y, x_val, y_val, None, 1)
-    return [float(entry["train_seconds"]) for entry in fit.history[1:]]
+    return [float(entry.train_seconds) for entry in fit.history[1:]]
 
 
 def fresh_article(x: Any, epochs: int) -> tuple[Any, dict[str, Any], Any]:

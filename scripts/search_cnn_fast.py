@@ -265,7 +265,7 @@ def train_once(
         "seconds_to_99": reached,
         "epochs_to_99": fraction,
         "seconds_to_99_load_corrected": None if reached is None else reached * share,
-        "first_step_seconds": fit.history[0].get("first_step_seconds"),
+        "first_step_seconds": fit.history[0].first_step_seconds,
         "train_seconds": fit.train_seconds,
         "cpu_seconds": cpu,
         "wall_seconds": wall,

@@ -386,7 +386,7 @@ def article_ours(
     fit = adapter.fit(x, y, x_val, y_val, lambda entry: cpu_marks.append(time.process_time()), 1)
     assert fit.failure is None
     return [
-        (float(entry["train_seconds"]), after - before)
+        (float(entry.train_seconds), after - before)
         for entry, (before, after) in zip(fit.history[1:], pairwise(cpu_marks), strict=True)
     ]
 
