@@ -46,7 +46,7 @@ import math
 from typing import Any
 
 from bench.models.preprocess import images_channel_first
-from bench.models.registry import register_model
+from bench.models.registry import get_model, register_model
 from bench.models.space import Choice, FloatRange, IntRange
 
 
@@ -139,15 +139,20 @@ def conv_net(
     return model.train().to(memory_format=torch.channels_last)
 
 
-# cnn_fast's recipe and sizes; torch_fast changes only its warm-up.
+# cnn_fast's recipe and sizes, read from its registration so that the twin cannot drift from
+# it (pooling comes first in both; PyTorch says so in its config); torch_fast changes only its
+# warm-up.
+TWIN_KEYS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "warmup_fraction",
+    "label_smoothing",
+    "filters",
+    "dense_units",
+)
 TWIN_CONFIG: dict[str, Any] = {
-    "epochs": 1,
-    "batch_size": 128,
-    "learning_rate": 0.016,
-    "warmup_fraction": 0.2,
-    "label_smoothing": 0.1,
-    "filters": 32,
-    "dense_units": 256,
+    **{key: get_model("cnn_fast").config[key] for key in TWIN_KEYS},
     "pool_first": True,
 }
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.core.spec import DEFAULT_BACKEND, RunSpec
 from bench.measure.calibration import calibration_metrics, reliability_bins
-from bench.measure.metrics import classification_metrics
+from bench.measure.metrics import classification_metrics, label_metrics
 from bench.results.store.record import RunRecord
 
 TITLES = {"digits": "digits (8x8)", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
@@ -60,7 +60,10 @@ def make_record(
     metrics = (
         _fast_metrics(labels, predictions, num_classes)
         if fast_metrics
-        else classification_metrics(labels, predictions, num_classes)
+        else {
+            **classification_metrics(labels, predictions, num_classes),
+            **label_metrics(labels, predictions, num_classes),
+        }
     )
     if probabilities is not None:
         calibration = calibration_metrics(probabilities, labels)

@@ -248,8 +248,8 @@ def test_sklearn_history_scores_a_capped_share_of_the_training_set(digits, monke
     x, x_test = spec.preprocess(digits.x_train), spec.preprocess(digits.x_test)
     adapter = make_adapter(spec, dict(spec.config), (64,), 10)
     entry = adapter.fit(x, digits.y_train, x_test, digits.y_test).history[0]
-    assert entry["train_scored"] == 100
-    assert 0.95 <= entry["accuracy"] <= 1.0
+    assert entry.train_scored == 100
+    assert entry.accuracy is not None and 0.95 <= entry.accuracy <= 1.0
 
 
 @pytest.mark.parametrize("name", ["knn", "svm_rbf_pca", "random_forest"])

@@ -253,7 +253,7 @@ def _fit_losses(seed: int) -> list[float]:
     rng = RunRandom.from_seed(seed)
     adapter = TorchAdapter(spec, {**spec.config, "epochs": 2}, x.shape[1:], 10, rng)
     fit = adapter.fit(x, y, x[:100], y[:100], checks_per_epoch=1)
-    return [epoch["loss"] for epoch in fit.history]
+    return [epoch.loss for epoch in fit.history]
 
 
 def test_same_seed_same_training_other_seed_other_training(bench_home):

@@ -38,6 +38,7 @@ python
 encode_idx
 read_probabilities
 calibration_metrics
+label_metrics
 brier
 relative_corruption_error
 unload_model_files

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.commands.models_from import add_models_from_option
-from bench.results.store.files import DEFAULT_RESULTS_DIR
-from bench.run.selection import QUICK_LIMIT_TRAIN
+from bench.run.options import OPTIONS, run_fields
 
 if TYPE_CHECKING:
     from bench.core.spec import RunSpec
@@ -85,28 +84,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="override a config value for every model that has KEY, or MODEL.KEY=VALUE "
         "for one model; repeatable",
     )
-    parser.add_argument("--limit-train", type=int, metavar="N", help="train on the first N images")
-    parser.add_argument("--limit-test", type=int, metavar="N", help="test on the first N images")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        default=None,
-        help="smoke run: each model's 'quick' preset and the first "
-        f"{QUICK_LIMIT_TRAIN:,} training images",
-    )
-    parser.add_argument(
-        "--deterministic",
-        action="store_true",
-        default=None,
-        help="make the framework's kernels deterministic: TensorFlow op determinism, PyTorch "
-        "deterministic algorithms (slower; recorded in each record)",
-    )
-    parser.add_argument(
-        "--results-dir",
-        type=Path,
-        help=f"where records go (default: {DEFAULT_RESULTS_DIR})",
-    )
-    parser.add_argument("--data-dir", help="folder with the dataset's IDX files (raw or .gz)")
+    for option in OPTIONS:  # --quick, --limit-train, ... --tracking-uri: declared once there
+        option.add_to(parser)
     parser.add_argument(
         "--robustness",
         action="store_true",
@@ -127,43 +106,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="do not regenerate LEADERBOARD.md afterwards",
     )
     parser.add_argument(
-        "--resume",
-        action="store_true",
-        default=None,
-        help="skip runs that already have an ok record of the same config and schema; "
-        "rerun failed or missing ones",
-    )
-    parser.add_argument(
-        "--executor",
-        help="where runs train: 'local' (default) one after another in this process, 'dask' "
-        "one task per run on a Dask cluster (pip install 'mnist-bench[dask]')",
-    )
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Dask scheduler to send runs to, e.g. tcp://HOST:8786 (implies --executor dask); "
-        "without it, --executor dask starts a local cluster with one worker per core",
-    )
-    parser.add_argument(
         "--track",
         action="append",
         metavar="NAME",
         help="also log each finished run to a tracker: 'mlflow' (pip install "
         "'mnist-bench[mlflow]') or 'tensorboard'; repeatable or comma-separated",
-    )
-    parser.add_argument(
-        "--tracking-uri",
-        metavar="URI",
-        help="MLflow tracking server or store (default: $MLFLOW_TRACKING_URI, else "
-        "RESULTS/mlflow/mlflow.db)",
-    )
-    parser.add_argument(
-        "--save-model",
-        action="store_true",
-        default=None,
-        help="keep each trained model beside its record (Keras .keras, PyTorch state_dict and "
-        "exported program, scikit-learn skops) with its ONNX export, checked against the "
-        "native model and timed under ONNX Runtime (docs/saved-models.md)",
     )
     add_models_from_option(parser)
     parser.set_defaults(handler=handle_run)
@@ -191,13 +138,9 @@ def handle_run(args: argparse.Namespace) -> int:
         sweep.seeds,
         sweep.overrides,
         quick=sweep.quick,
-        limit_train=sweep.limit_train,
-        limit_test=sweep.limit_test,
-        deterministic=sweep.deterministic,
-        data_dir=sweep.data_dir,
         robustness=sweep.robustness,
+        **run_fields(sweep),
         backends=sweep.backends,
-        save_model=sweep.save_model,
         results_dir=results_dir,
     )
     if sweep.models is None:  # --all: every model that fits the data, the others named

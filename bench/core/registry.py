@@ -22,8 +22,12 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
+import pkgutil
 import re
+import sys
 from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
 from bench.core.errors import BenchError
@@ -113,3 +117,30 @@ class Registry(Generic[T]):
 def natural_key(name: str) -> list[Any]:
     """Sort key that orders embedded numbers by value: ``lenet5`` before ``lenet10``."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def discover(package: str | None = None, group: str | None = None) -> Callable[[], None]:
+    """The one way every registry finds its entries: a loader (see :meth:`Registry.add_loader`)
+    that imports each public module of the folder ``package`` (names not starting with ``_``, in
+    name order) and then loads each entry point of ``group``, the plugins of installed packages.
+
+    A plugin that fails to load is reported on stderr and skipped, so it cannot hide the
+    built-in entries. Importing a module twice does nothing, so registries that share a source
+    (models and the metrics model files declare) may both name it.
+    """
+
+    def load() -> None:
+        if package is not None:
+            folder = importlib.import_module(package)
+            for module in sorted(pkgutil.iter_modules(folder.__path__), key=lambda m: m.name):
+                if not module.name.startswith("_"):
+                    importlib.import_module(f"{package}.{module.name}")
+        for entry_point in entry_points(group=group) if group is not None else ():
+            try:
+                entry_point.load()
+            except Exception as error:  # a broken plugin must not hide the built-in entries
+                print(
+                    f"warning: plugin {entry_point.name!r} failed to load: {error}", file=sys.stderr
+                )
+
+    return load

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.core.registry import Registry
+from bench.core.registry import Registry, discover
 from bench.data.dataset import Dataset
 from bench.data.spec import FileCheck
 
@@ -39,6 +39,9 @@ class DatasetEntry:
 DATASETS: Registry[DatasetEntry] = Registry(
     "dataset", hint="Run 'python -m bench data info' to describe them."
 )
+# The built-in datasets register when bench.data is imported (which importing this module
+# does); installed packages add theirs through this entry point group.
+DATASETS.add_loader(discover(group="mnist_bench.datasets"))
 
 
 def register(entry: DatasetEntry) -> DatasetEntry:

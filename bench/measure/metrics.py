@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bench.core.registry import Registry
+from bench.core.registry import Registry, discover
 from bench.measure import calibration
 
 Need = Literal["labels", "predictions", "probabilities"]
@@ -44,6 +44,10 @@ class MetricSpec:
 
 
 METRICS: Registry[MetricSpec] = Registry("metric")
+# Model files may declare metrics beside their models, and plugins may add metrics alone: the
+# registry reads the same sources as the model registry, whatever was imported before it.
+METRICS.add_loader(discover("architectures", "mnist_bench.architectures"))
+METRICS.add_loader(discover(group="mnist_bench.metrics"))
 
 
 def register_metric(
@@ -138,10 +142,32 @@ def compute_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, 
     }
 
 
+def label_metrics(
+    labels: np.ndarray, predictions: np.ndarray, num_classes: int
+) -> dict[str, float]:
+    """The registered metrics that need no probabilities (their ``needs``), from labels and
+    predicted classes alone: accuracy and macro F1 for a model that gives no probabilities.
+
+    Example
+    -------
+    >>> label_metrics(np.array([0, 1, 1]), np.array([0, 1, 0]), num_classes=2)["accuracy"]
+    0.6666666666666666
+    """
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    one_hot = np.eye(num_classes)[predictions]  # only its width (the classes) is read
+    return {
+        spec.name: spec.compute(labels, predictions, one_hot)
+        for spec in METRICS.in_registration_order()
+        if "probabilities" not in spec.needs
+    }
+
+
 def classification_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, num_classes: int
 ) -> dict[str, Any]:
-    """Return accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix.
+    """Return the per-class precision/recall/F1/support, the confusion matrix and the number
+    of test images; the scalar metrics (accuracy, macro F1, ...) come from the registry
+    (:func:`compute_metrics`).
 
     Every class in ``range(num_classes)`` gets a row even when absent from the data (its scores
     are then 0), so tables from different runs line up.
@@ -149,15 +175,10 @@ def classification_metrics(
     Example
     -------
     >>> m = classification_metrics(np.array([0, 1, 1]), np.array([0, 1, 0]), num_classes=2)
-    >>> round(m["accuracy"], 3), m["confusion_matrix"]
-    (0.667, [[1, 0], [1, 1]])
+    >>> m["confusion_matrix"], m["per_class"]["support"]
+    ([[1, 0], [1, 1]], [1, 2])
     """
-    from sklearn.metrics import (
-        accuracy_score,
-        confusion_matrix,
-        f1_score,
-        precision_recall_fscore_support,
-    )
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
@@ -168,10 +189,6 @@ def classification_metrics(
         y_true, y_pred, labels=labels, zero_division=0
     )
     return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(
-            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
-        ),
         "per_class": {
             "precision": [float(v) for v in precision],
             "recall": [float(v) for v in recall],

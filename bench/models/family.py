@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from bench.core.randomness import RunRandom
-from bench.core.registry import Registry
+from bench.core.registry import Registry, discover
 from bench.measure.flops import FlopCount
 from bench.models.params import Param
 
@@ -203,15 +202,8 @@ class FamilyEntry:
         ]
 
 
-def _load_families() -> None:
-    package = importlib.import_module(FAMILIES_PACKAGE)
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"{FAMILIES_PACKAGE}.{module.name}")
-
-
 FAMILIES: Registry[FamilyEntry] = Registry("model family")
-FAMILIES.add_loader(_load_families)
+FAMILIES.add_loader(discover(FAMILIES_PACKAGE, "mnist_bench.families"))
 
 
 def register_family(

@@ -11,16 +11,13 @@ TensorFlow at module level, so listing stays cheap until a model is built.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import Any
 
 from bench.core.errors import BenchError
-from bench.core.registry import Registry
+from bench.core.registry import Registry, discover
 from bench.core.spec import DEFAULT_PRESET
 from bench.models.family import FAMILIES
 from bench.models.params import Param, split_params
@@ -114,23 +111,10 @@ class ModelSpec:
         return [DEFAULT_PRESET, *self.presets]
 
 
-def load_builtin_and_plugin_models() -> None:
-    """Import every module of the ``architectures`` package, then every plugin entry point."""
-    package = importlib.import_module(ARCHITECTURES_PACKAGE)
-    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"{ARCHITECTURES_PACKAGE}.{module.name}")
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            entry_point.load()
-        except Exception as error:  # a broken plugin must not hide the built-in models
-            print(f"warning: plugin {entry_point.name!r} failed to load: {error}")
-
-
 REGISTRY: Registry[ModelSpec] = Registry(
     "model", hint="Run 'python -m bench list' to see them all."
 )
-REGISTRY.add_loader(load_builtin_and_plugin_models)
+REGISTRY.add_loader(discover(ARCHITECTURES_PACKAGE, ENTRY_POINT_GROUP))
 
 
 def register_model(

@@ -47,6 +47,7 @@ from bench.core.safe_io import UnsafeFile, read_text, read_toml
 from bench.core.spec import DEFAULT_BACKEND, OUR_CORRUPTIONS
 from bench.results.store.files import DEFAULT_RESULTS_DIR
 from bench.run.backends import parse_backends
+from bench.run.options import OPTIONS
 
 SWEEPS_FOLDER = "sweeps"
 SWEEP_FORMAT = "mnist-bench sweep 1"
@@ -54,7 +55,7 @@ DEFAULT_DATASET = "mnist"
 SWEEP_FILE_LIMIT = 2**20
 """Largest sweep file read, in bytes."""
 
-KEYS: dict[str, str] = {
+SHAPED_KEYS: dict[str, str] = {
     "models": 'a list of NAME or NAME:PRESET (wildcards allowed), or "all"',
     "datasets": "a list of dataset names (or one name)",
     "backends": 'a list of Keras backends ("tensorflow", "jax", "torch") or one name',
@@ -62,22 +63,18 @@ KEYS: dict[str, str] = {
     "seed": "the first seed (an integer, 0 or more)",
     "repeats": "how many seeds from 'seed' on (an integer, 1 or more)",
     "set": "a table of config values: KEY = VALUE, or a sub-table [set.MODEL]",
-    "quick": "true or false",
-    "limit_train": "a positive number of training images",
-    "limit_test": "a positive number of test images",
-    "deterministic": "true or false",
-    "data_dir": "a folder holding the dataset's IDX files",
     "robustness": "true (our MNIST-C corruptions) or a folder of the published MNIST-C files",
-    "executor": 'an executor name ("local", "dask")',
-    "scheduler": "a Dask scheduler address, e.g. tcp://HOST:8786",
-    "resume": "true or false",
     "report": "true or false (false: do not regenerate the leaderboard)",
-    "results_dir": "the results folder",
     "track": 'a list of trackers ("mlflow", "tensorboard") or one name',
-    "tracking_uri": "an MLflow tracking URI",
-    "save_model": "true or false (keep each trained model and its ONNX export)",
+}
+"""The keys whose values have a shape of their own (lists, tables, two flags in one)."""
+
+KEYS: dict[str, str] = {
+    **SHAPED_KEYS,
+    **{option.name: option.requirement for option in OPTIONS},
 }
 """Every key a sweep file may hold, with what its value must be."""
+OPTION_KINDS = {option.name: option.kind for option in OPTIONS}
 
 
 @dataclass(frozen=True)
@@ -158,12 +155,12 @@ def _check_value(key: str, value: Any, where: str) -> Any:
         if any(s < 0 for s in value) or len(set(value)) != len(value):
             raise wrong()
         return list(value)
-    if key in ("seed", "repeats", "limit_train", "limit_test"):
+    if key in ("seed", "repeats") or OPTION_KINDS.get(key) == "count":
         smallest = 0 if key == "seed" else 1
         if not _is_int(value) or value < smallest:
             raise wrong()
         return value
-    if key in ("quick", "deterministic", "resume", "report", "save_model"):
+    if key == "report" or OPTION_KINDS.get(key) == "switch":
         if not isinstance(value, bool):
             raise wrong()
         return value
@@ -228,11 +225,6 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
     source = Path(args.config) if getattr(args, "config", None) else None
     file = read_sweep_file(source) if source else {}
 
-    def pick(flag: Any, key: str, default: Any) -> Any:
-        if flag is not None:
-            return flag
-        return file.get(key, default)
-
     if args.all:
         models: list[str] | None = None
     elif args.model is not None:
@@ -257,21 +249,11 @@ def resolve_sweep(args: argparse.Namespace) -> Sweep:
             else ",".join(file.get("backends", [DEFAULT_BACKEND]))
         ),
         overrides=[*file.get("set", []), *(args.overrides or [])],
-        quick=bool(pick(args.quick, "quick", False)),
-        limit_train=pick(args.limit_train, "limit_train", None),
-        limit_test=pick(args.limit_test, "limit_test", None),
-        deterministic=bool(pick(args.deterministic, "deterministic", False)),
-        data_dir=pick(args.data_dir, "data_dir", None),
         robustness=_robustness(args, file),
-        executor=pick(args.executor, "executor", None),
-        scheduler=pick(args.scheduler, "scheduler", None),
-        resume=bool(pick(args.resume, "resume", False)),
         report=False if no_report else bool(file.get("report", True)),
-        results_dir=Path(pick(args.results_dir, "results_dir", DEFAULT_RESULTS_DIR)),
         track=track,
-        tracking_uri=pick(args.tracking_uri, "tracking_uri", None),
         source=source,
-        save_model=bool(pick(getattr(args, "save_model", None), "save_model", False)),
+        **{o.name: o.resolve(getattr(args, o.name, None), file) for o in OPTIONS},
     )
 
 
@@ -320,25 +302,17 @@ def command_line(sweep: Sweep) -> str:
         parts += ["--seed", str(seeds[0])] + (["--repeats", str(len(seeds))] * (len(seeds) > 1))
     for pair in sweep.overrides:
         parts += ["--set", pair]
+    switches = {o.flag: getattr(sweep, o.name) for o in OPTIONS if o.kind == "switch"}
     flags = {
-        "--quick": sweep.quick,
-        "--deterministic": sweep.deterministic,
-        "--resume": sweep.resume,
+        **switches,
         "--no-report": not sweep.report,
         "--robustness": sweep.robustness == OUR_CORRUPTIONS,
-        "--save-model": sweep.save_model,
     }
     parts += [flag for flag, on in flags.items() if on]
     options = {
-        "--limit-train": sweep.limit_train,
-        "--limit-test": sweep.limit_test,
-        "--data-dir": sweep.data_dir,
+        **{o.flag: getattr(sweep, o.name) for o in OPTIONS if o.kind != "switch"},
         "--robustness-from": None if sweep.robustness == OUR_CORRUPTIONS else sweep.robustness,
-        "--executor": sweep.executor,
-        "--scheduler": sweep.scheduler,
-        "--results-dir": sweep.results_dir,
         "--track": ",".join(sweep.track) or None,
-        "--tracking-uri": sweep.tracking_uri,
     }
     for flag, value in options.items():
         if value is not None:

@@ -181,7 +181,7 @@ def cnn_fast_bare(seed: int, data: tuple[np.ndarray, ...]) -> dict[str, float | 
     import tensorflow as tf
 
     from bench.measure.timing import time_to_accuracy
-    from bench.models.families._keras import EpochRecorder, validation_scores
+    from bench.models.families._keras import EpochRecorder, forward_scores
     from bench.models.families._recorder import FitRecorder
     from bench.models.preprocess import one_hot
     from bench.models.registry import get_model
@@ -202,7 +202,7 @@ def cnn_fast_bare(seed: int, data: tuple[np.ndarray, ...]) -> dict[str, float | 
     recorder = FitRecorder(
         epochs,
         steps,
-        lambda: validation_scores(forward, x_val, y_val),
+        lambda: forward_scores(forward, x_val, y_val),
         None,
         batch_size,
         start,

@@ -32,27 +32,28 @@ from bench.models.families._keras_files import (  # noqa: E402
     load_keras,
     save_keras,
 )
-from bench.models.families._recorder import FitRecorder  # noqa: E402
+from bench.models.families._recorder import (  # noqa: E402
+    VALIDATION_BATCH,
+    FitRecorder,
+    validation_scores,
+)
 from bench.models.family import EpochCallback, FitControl, FitResult  # noqa: E402
 from bench.models.portable import OnnxExport, SavedFiles  # noqa: E402
 from bench.models.registry import ModelSpec  # noqa: E402
 
-__all__ = ["EpochRecorder", "KerasAdapter", "in_memory_batches", "validation_scores"]
+__all__ = ["EpochRecorder", "KerasAdapter", "forward_scores", "in_memory_batches"]
 
 INFERENCE_BATCH = 256
-VALIDATION_BATCH = 1024
 
 
-def validation_scores(
+def forward_scores(
     forward: Any, x_val: np.ndarray, y_val: np.ndarray, batch: int = VALIDATION_BATCH
 ) -> tuple[float, float]:
     """Accuracy and cross-entropy of the compiled ``forward`` pass on the validation images."""
     proba = np.concatenate(
         [np.asarray(forward(x_val[i : i + batch])) for i in range(0, len(x_val), batch)]
     )
-    picked = proba[np.arange(len(y_val)), y_val.astype(np.int64)].astype(np.float64)
-    loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
-    return float(np.mean(proba.argmax(axis=1) == y_val)), loss
+    return validation_scores(proba, y_val)
 
 
 class EpochRecorder(keras.callbacks.Callback):
@@ -194,7 +195,7 @@ class KerasAdapter:
         recorder = FitRecorder(
             epochs,
             steps_per_epoch,
-            lambda: validation_scores(self._forward, x_val, y_val),
+            lambda: forward_scores(self._forward, x_val, y_val),
             on_epoch,
             batch_size,
             start,

@@ -14,12 +14,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from bench.models.family import EpochCallback, FitControl, HistoryEntry
 
 BUDGET = "budget"
 PRUNED = "pruned"
 
 Validate = Callable[[], tuple[float, float]]
+VALIDATION_BATCH = 1024
+"""Images per forward pass when a loop scores the validation split."""
+PROBABILITY_FLOOR = 1e-7
+"""The smallest probability the validation loss takes the log of (Keras's epsilon)."""
+
+
+def validation_scores(proba: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy of class probabilities ``proba`` for integer ``labels``:
+    what every family's loop reports for the validation split."""
+    picked = proba[np.arange(len(labels)), labels.astype(np.int64)].astype(np.float64)
+    loss = float(-np.mean(np.log(np.clip(picked, PROBABILITY_FLOOR, 1.0))))
+    return float(np.mean(proba.argmax(axis=1) == labels)), loss
 
 
 class FitRecorder:

@@ -33,7 +33,7 @@ from bench.core.errors import BenchError
 from bench.core.randomness import RunRandom
 from bench.measure.flops import FlopCount
 from bench.measure.torch_flops import count_torch_flops
-from bench.models.families._recorder import FitRecorder
+from bench.models.families._recorder import VALIDATION_BATCH, FitRecorder, validation_scores
 from bench.models.families._torch_average import WeightAverage
 from bench.models.families._torch_files import export_torch_onnx, load_state, save_torch
 from bench.models.family import EpochCallback, FitControl, FitResult
@@ -41,7 +41,6 @@ from bench.models.portable import OnnxExport, SavedFiles
 from bench.models.registry import ModelSpec
 
 INFERENCE_BATCH = 256
-VALIDATION_BATCH = 1024
 
 
 def resolve_device(name: str) -> torch.device:
@@ -239,11 +238,8 @@ class TorchAdapter:
             torch.cuda.synchronize(self.device)
 
     def _validation_scores(self, x_val: np.ndarray, y_val: np.ndarray) -> tuple[float, float]:
-        """Accuracy and cross-entropy on the validation images (same as the Keras adapter's)."""
-        proba = self._probabilities(x_val, VALIDATION_BATCH)
-        picked = proba[np.arange(len(y_val)), y_val.astype(np.int64)].astype(np.float64)
-        loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
-        return float(np.mean(proba.argmax(axis=1) == y_val)), loss
+        """Accuracy and cross-entropy on the validation images (as every family scores them)."""
+        return validation_scores(self._probabilities(x_val, VALIDATION_BATCH), y_val)
 
     # --- inference --------------------------------------------------------------------------
 

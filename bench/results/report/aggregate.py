@@ -772,22 +772,36 @@ def environment_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
         if not env:  # a run lost with its worker has no environment to show
             continue
         libs = env.get("libraries", {})
-        gpus = env.get("tensorflow_gpus")
+        frameworks = "; ".join(
+            f"{name} {libs[name]}" for name in FRAMEWORK_LIBRARIES if libs.get(name)
+        )
         key = (
             env.get("cpu_model"),
             env.get("usable_cores"),
-            "-" if gpus is None else (", ".join(gpus) or "none"),
+            _accelerator(env),
             env.get("python"),
-            libs.get("tensorflow"),
-            libs.get("keras"),
-            libs.get("scikit-learn"),
+            frameworks or "-",
             libs.get("numpy"),
         )
         seen.setdefault(key, set()).add(r.label)
-    columns = ["CPU", "Cores", "GPU used by TF", "Python", "TensorFlow", "Keras"]
-    columns += ["scikit-learn", "NumPy", "Models"]
+    columns = ["CPU", "Cores", "Device used", "Python", "Frameworks", "NumPy", "Models"]
     rows = [[*key, ", ".join(sorted(models))] for key, models in seen.items()]
     return pd.DataFrame(rows, columns=columns)
+
+
+FRAMEWORK_LIBRARIES = ("tensorflow", "keras", "jax", "torch", "scikit-learn")
+"""The libraries a model trains with, in the order the environment table names them."""
+
+
+def _accelerator(env: dict[str, Any]) -> str:
+    """The device a run trained on, whatever its framework: the framework's own device when it
+    names one (PyTorch), else the GPUs TensorFlow could use, else the CPU."""
+    framework = env.get("framework") or {}
+    device = str(framework.get("device") or "cpu")
+    if device != "cpu":
+        return str(framework.get("device_name") or device)
+    gpus = env.get("tensorflow_gpus")
+    return ", ".join(gpus) if gpus else "CPU"
 
 
 def notes_frame(records: Sequence[RunRecord]) -> pd.DataFrame:

@@ -13,7 +13,9 @@ The run's identity and resolved configuration live once, in ``run`` (a :class:`R
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import types
+import typing
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from bench.core.errors import BenchError
@@ -228,56 +230,25 @@ class RunRecord:
         return record
 
 
-_PLAIN_FIELDS = (
-    "started_at",
-    "finished_at",
-    "environment",
-    "family",
-    "model_info",
-    "code",
-    "dataset_info",
-    "n_train",
-    "n_val",
-    "n_test",
-    "history",
-    "checks",
-    "metrics",
-    "predictions",
-    "test_labels",
-    "probabilities",
-    "timings",
-    "parameters",
-    "flops",
-    "robustness",
-    "notes",
-    "executor",
-    "saved_model",
-)
-_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
-    "started_at": str,
-    "finished_at": str,
-    "environment": dict,
-    "family": str,
-    "model_info": dict,
-    "code": dict,
-    "dataset_info": dict,
-    "n_train": int,
-    "n_val": int,
-    "n_test": int,
-    "history": list,
-    "checks": list,
-    "metrics": dict,
-    "predictions": list,
-    "test_labels": list,
-    "probabilities": dict,
-    "timings": dict,
-    "parameters": int,
-    "flops": dict,
-    "robustness": dict,
-    "notes": list,
-    "executor": dict,
-    "saved_model": dict,
+_NOT_PLAIN = {"run", "status", "error", "schema_version", "probability_arrays", "model_files"}
+"""Fields with a form of their own in the JSON (or none, like the in-memory probabilities)."""
+
+
+def _json_type(hint: Any) -> type:
+    """The JSON type a field's annotation allows: ``dict[str, Any] | None`` -> ``dict``."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    origin = typing.get_origin(hint)
+    return origin if isinstance(origin, type) else hint
+
+
+_HINTS = typing.get_type_hints(RunRecord)
+_FIELD_TYPES: dict[str, type] = {
+    f.name: _json_type(_HINTS[f.name]) for f in fields(RunRecord) if f.name not in _NOT_PLAIN
 }
+"""The record's plain fields (written as they are) and their JSON types, read off the
+dataclass, in its order."""
+_PLAIN_FIELDS = tuple(_FIELD_TYPES)
 
 
 def _check_types(values: dict[str, Any]) -> None:

@@ -14,8 +14,6 @@ sweep goes on: the record is already on disk, and ``bench export --to NAME`` sen
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bench.core.errors import BenchError
-from bench.core.registry import Registry
+from bench.core.registry import Registry, discover
 
 if TYPE_CHECKING:
     from bench.results.store.record import RunRecord
@@ -72,13 +70,8 @@ def register_tracker(
     return decorator
 
 
-def _load_trackers() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
-
-
 TRACKERS: Registry[TrackerEntry] = Registry("tracker")
-TRACKERS.add_loader(_load_trackers)
+TRACKERS.add_loader(discover(__name__, "mnist_bench.trackers"))
 
 
 def tracker_names(values: Iterable[str]) -> list[str]:

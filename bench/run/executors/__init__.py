@@ -9,14 +9,12 @@ calls ``on_record(record, path)`` (the trackers of ``--track``) when one is give
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from bench.core.registry import Registry
+from bench.core.registry import Registry, discover
 
 if TYPE_CHECKING:
     from bench.core.spec import RunSpec
@@ -60,10 +58,5 @@ def register_executor(
     return decorator
 
 
-def _load_executors() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
-
-
 EXECUTORS: Registry[ExecutorEntry] = Registry("executor")
-EXECUTORS.add_loader(_load_executors)
+EXECUTORS.add_loader(discover(__name__, "mnist_bench.executors"))
