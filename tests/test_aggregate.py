@@ -236,7 +236,7 @@ def test_busy_runs_are_left_out_of_the_speeds_and_the_probe_range_is_stated():
     assert (row["train_s_median"], row["train_s_min"], row["train_s_max"]) == (11.0, 10.0, 12.0)
     assert row["train_samples_per_s"] == 95.0 and row["train_samples_per_s_max"] == 100.0
     assert (row["probe_gflops_min"], row["probe_gflops_max"]) == (290.0, 310.0)
-    text = leaderboard_markdown(agg, generated="now")
+    text = runs_markdown(agg, generated="now")  # the full table, with every speed column
     m_row = next(line for line in text.splitlines() if line.startswith("| **m**"))
     assert "| 95 [90–100] " in m_row and "| 300 [290–310] " in m_row
     flat = " ".join(text.split())
@@ -434,7 +434,7 @@ def test_robustness_summary_uses_the_robustness_arithmetic():
     assert good["worst_hw"] == pytest.approx(scipy_stats.t.ppf(0.975, 2) * scipy_stats.sem(fog))
     grid = agg.corruptions.set_index(["model", "corruption"])
     assert grid.loc[("good", "clean"), "accuracy"] == pytest.approx(0.98)
-    text = leaderboard_markdown(agg, generated="now")
+    text = runs_markdown(agg, generated="now")  # robustness details live in RUNS.md
     assert "| fog (" in text and "blur" in text.split("### Robustness")[1]
 
 

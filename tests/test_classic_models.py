@@ -63,7 +63,8 @@ def test_registered_with_reference_and_flags(name):
         assert spec.reference is None
     else:
         assert spec.reference.test_error_pct == error_pct
-        assert "LeCun" in spec.reference.source and "1998" in spec.reference.source
+        source = spec.reference.source  # a paper, or the MNIST page for what names none
+        assert "LeCun" in source and ("1998" in source or "no paper named" in source)
         assert spec.reference.conditions
 
 

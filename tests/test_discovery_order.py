@@ -113,9 +113,10 @@ def test_a_plugin_metric_is_a_column_of_run_and_report_leaderboards(tmp_path):
         home,
     )
     assert run.returncode == 0, run.stderr
-    written_by_run = (results / "LEADERBOARD.md").read_text()
-    assert "Top-2 accuracy" in written_by_run
-    (results / "LEADERBOARD.md").unlink()
+    for page in ("RUNS.md", "index.html"):  # the full table and the dashboard's
+        assert "Top-2 accuracy" in (results / page).read_text(), page
+        (results / page).unlink()
     report = _bench(["report", "--results-dir", str(results)], plugin_dir, home)
     assert report.returncode == 0, report.stderr
-    assert "Top-2 accuracy" in (results / "LEADERBOARD.md").read_text()
+    for page in ("RUNS.md", "index.html"):
+        assert "Top-2 accuracy" in (results / page).read_text(), page

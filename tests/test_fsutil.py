@@ -87,10 +87,22 @@ KERNEL_CONTROLS = {"CLEAR_REFS_FILE"}  # /proc files written to steer the kernel
 def writes_outside_fsutil(source: str) -> list[tuple[int, str]]:
     """Calls in ``source`` that write a file directly instead of through bench.core.fsutil.
 
-    Serialisers (methods such as ``fig.savefig``, ``np.save``, ``json.dump``) may only write into
-    an in-memory buffer: a name bound to ``io.BytesIO()`` / ``io.StringIO()`` in the same module.
+    Serialisers (methods such as ``fig.savefig``, ``np.save``, ``json.dump``, ``torch.save``) may
+    only write into an in-memory buffer: a name bound to ``io.BytesIO()`` / ``io.StringIO()`` in
+    the same module. Inside ``with tempfile.TemporaryDirectory()`` anything goes: a private
+    folder removed when the block ends holds no output (Keras saves an archive only to a path).
     """
     tree = ast.parse(source)
+    private = [
+        range(node.lineno, (node.end_lineno or node.lineno) + 1)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.With)
+        and any(
+            isinstance(item.context_expr, ast.Call)
+            and getattr(item.context_expr.func, "attr", "") == "TemporaryDirectory"
+            for item in node.items
+        )
+    ]
     buffers = {
         target.id
         for node in ast.walk(tree)
@@ -103,7 +115,7 @@ def writes_outside_fsutil(source: str) -> list[tuple[int, str]]:
     }
     found = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
+        if not isinstance(node, ast.Call) or any(node.lineno in block for block in private):
             continue
         name = getattr(node.func, "attr", getattr(node.func, "id", ""))
         owner = getattr(getattr(node.func, "value", None), "id", "")
@@ -112,9 +124,10 @@ def writes_outside_fsutil(source: str) -> list[tuple[int, str]]:
         if direct or (name in TEXT_RENDERERS and to_a_path):
             found.append((node.lineno, name))
         elif name in SERIALISERS and isinstance(node.func, ast.Attribute):
-            target = node.args[1] if name == "dump" and len(node.args) > 1 else None
-            target = target or (node.args[0] if node.args and name != "dump" else None)
-            if not (isinstance(target, ast.Name) and target.id in buffers):
+            # json.dump(obj, f) and torch.save(obj, f) take the file second, np.save(f, a) first
+            candidates = node.args[1:2] if name in {"dump", "save"} else []
+            candidates += node.args[:1] if name != "dump" else []
+            if not any(isinstance(t, ast.Name) and t.id in buffers for t in candidates):
                 found.append((node.lineno, name))
         elif name in {"open", "fdopen", "NamedTemporaryFile", "mkstemp"}:
             mode = node.args[1] if len(node.args) > 1 else None
@@ -150,6 +163,19 @@ def test_the_scan_finds_direct_writes():
         (10, "save"),
         (13, "to_csv"),
     ]
+
+
+def test_the_scan_knows_buffers_second_and_private_temporary_folders():
+    source = (
+        "import io, tempfile, torch\n"
+        "state = io.BytesIO()\n"
+        "torch.save(weights, state)\n"  # fine: into memory, the file second
+        "torch.save(weights, path)\n"
+        "with tempfile.TemporaryDirectory() as folder:\n"
+        "    model.save(folder + '/model.keras')\n"  # fine: a private folder, removed at once
+        "model.save(path)\n"
+    )
+    assert writes_outside_fsutil(source) == [(4, "save"), (7, "save")]
 
 
 def test_every_writer_in_the_project_goes_through_fsutil():

@@ -147,6 +147,8 @@ def test_declared_fields_survive_registration(name, monkeypatch):
             assert {k: spec.rules[k] for k in ranges} == ranges
         elif key == "presets":
             assert {k: dict(v) for k, v in spec.presets.items()} == dict(value or {})
+        elif key == "space":
+            assert dict(spec.space) == dict(value or {})
         else:
             assert same_value(value, getattr(spec, key)), f"{name}: {key} changed on the way"
 

@@ -617,6 +617,8 @@ def deploy(ctx: Any) -> str:
     no record kept its model)."""
     from bench.results.report.deploy import deploy_markdown
 
+    if "deploy" not in ctx.agg.extra:  # a page rendered without its sections' own frames
+        return ""
     lines = deploy_markdown(ctx.frame("deploy"))
     if not lines:
         return ""

@@ -294,6 +294,8 @@ def _deploy_frame(records: Sequence[RunRecord], agg: Any) -> pd.DataFrame:
     html=html.deploy,
 )
 def _deploy(ctx: SectionContext) -> list[str]:
+    if "deploy" not in ctx.agg.extra:  # a page rendered without its sections' own frames
+        return []
     return deploy_markdown(ctx.frame("deploy"))
 
 
