@@ -15,12 +15,14 @@ from test_figures import with_robustness
 from bench.core.errors import BenchError
 from bench.results.report.aggregate import Aggregates, aggregate
 from bench.results.report.figures import FIGURES, dataset_views, draw_dataset, pairwise_matrix
+from bench.results.report.frames_tuning import TRIAL_COLUMNS, TUNING_FRAME
 from bench.results.report.markdown import leaderboard_markdown, runs_markdown
 from bench.results.report.sections import (
     HTML,
     LEADERBOARD,
     SECTIONS,
     SectionContext,
+    build_section_frames,
     page,
     report_section,
 )
@@ -29,7 +31,33 @@ from bench.results.report.sections import (
 @pytest.fixture(scope="module")
 def agg():
     rng = np.random.default_rng(0)
-    return aggregate([with_robustness(r, rng) for r in digits_records()])
+    records = [with_robustness(r, rng) for r in digits_records()]
+    agg = aggregate(records)
+    build_section_frames(records, agg)
+    agg.extra[TUNING_FRAME] = trials_of_one_study()
+    return agg
+
+
+def trials_of_one_study() -> pd.DataFrame:
+    """Four trials of one search on digits, the second pruned (as trial_frame gives them)."""
+    accuracy = [0.91, None, 0.95, 0.93]
+    seconds = [3.0, 1.0, 3.0, 3.0]
+    return pd.DataFrame(
+        {
+            "dataset": "digits",
+            "model": "m",
+            "study": "digits--m--search0",
+            "search_seed": 0,
+            "trial": range(4),
+            "state": ["COMPLETE", "PRUNED", "COMPLETE", "COMPLETE"],
+            "val_accuracy": accuracy,
+            "train_seconds": seconds,
+            "budget_seconds": 3.0,
+            "cumulative_seconds": np.cumsum(seconds),
+            "best_so_far": [0.91, 0.91, 0.95, 0.95],
+        },
+        columns=TRIAL_COLUMNS,
+    )
 
 
 def test_every_figure_a_section_names_is_registered_and_drawn(agg):
@@ -41,10 +69,11 @@ def test_every_figure_a_section_names_is_registered_and_drawn(agg):
 
 
 def test_every_frame_a_section_names_is_in_the_aggregate(agg):
-    fields = {f.name for f in dataclasses.fields(Aggregates)}
+    # the aggregate's fields, the frames sections build, and the trials the writer adds
+    known = {f.name for f in dataclasses.fields(Aggregates)} | set(agg.extra)
     for name in SECTIONS.names():
         section = SECTIONS.get(name)
-        assert set(section.frames) <= fields, (name, set(section.frames) - fields)
+        assert set(section.frames) <= known, (name, set(section.frames) - known)
         assert section.pages, name
 
 

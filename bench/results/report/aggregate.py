@@ -46,7 +46,7 @@ from bench.results.stats.pairwise import (
     verdict_words,
 )
 from bench.results.stats.speed import SPEED_COLUMNS, speed_summary
-from bench.results.store.record import RunRecord
+from bench.results.store.record import RunRecord, runs_on
 from bench.results.store.seeds import seed_independent_groups
 
 BUSY_PEAK_SHORTFALL = 0.25
@@ -279,7 +279,7 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
                 "tuning": r.model_info.get("tuning") or "",
                 "overridden": ", ".join(r.model_info.get("overridden") or ()),
                 "family": r.family or "",
-                "backend": backend_of(r),
+                "backend": runs_on(r),
                 "race": race_label(r),
                 "num_classes": _num_classes(r),
                 "label_smoothing": float(r.config.get("label_smoothing") or 0.0),
@@ -292,12 +292,6 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     frame = frame.astype({c: "float64" for c in [*_FLOAT_COLUMNS, *metric_columns]})
     frame["busy"] = _busy(frame)
     return frame
-
-
-def backend_of(record: RunRecord) -> str:
-    """What ran the model: the Keras backend, else the framework the record names first."""
-    framework = (record.environment or {}).get("framework") or {}
-    return str(framework.get("backend") or next(iter(framework), "not recorded"))
 
 
 def _num_classes(record: RunRecord) -> int:

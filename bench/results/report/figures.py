@@ -190,7 +190,7 @@ def _best_so_far(view: DatasetView) -> Any:
     trials = view.extra.get("tuning")
     if trials is None or trials.empty:
         return None
-    return best_so_far_figure(trials, view.dataset)
+    return best_so_far_figure(trials.assign(dataset=view.dataset), view.dataset)
 
 
 @report_figure("accuracy_vs_training_time", "Accuracy vs training time")

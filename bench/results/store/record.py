@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from bench.core.errors import BenchError
-from bench.core.spec import RunSpec
+from bench.core.spec import DEFAULT_BACKEND, RunSpec
 from bench.measure.timing import training_rate
 
 SCHEMA_VERSION = 2
@@ -320,3 +320,17 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
 
 
 _SCHEMA1_DUPLICATES = ("model", "preset", "dataset", "seed", "config")
+
+
+FAMILY_FRAMEWORKS = {"sklearn": "scikit-learn", "torch": "torch"}
+"""The framework of a family whose records predate the recorded framework versions."""
+
+
+def runs_on(record: RunRecord) -> str:
+    """What ran the model: a Keras model's backend (``run.backend``), else the framework its
+    record names (``torch``, ``scikit-learn``), else its family's."""
+    if record.family == "keras":
+        return record.run.backend or DEFAULT_BACKEND
+    framework = (record.environment or {}).get("framework") or {}
+    named = next((name for name in framework if name in FAMILY_FRAMEWORKS.values()), None)
+    return named or FAMILY_FRAMEWORKS.get(record.family or "", record.family or "unknown")
