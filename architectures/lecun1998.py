@@ -17,8 +17,9 @@ from typing import Any
 
 from bench.core.errors import BenchError
 from bench.models.preprocess import flatten_and_scale, images_with_channel
-from bench.models.registry import PublishedReference, register_model
+from bench.models.registry import register_model
 from bench.models.space import Choice, FloatRange, IntRange
+from bench.models.spec import PublishedReference
 
 PAPER = (
     "LeCun, Bottou, Bengio, Haffner 1998, Gradient-based learning applied to document "

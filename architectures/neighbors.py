@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bench.models.preprocess import flatten_and_scale
-from bench.models.registry import PublishedReference, register_model
+from bench.models.registry import register_model
 from bench.models.space import Choice, IntRange
+from bench.models.spec import PublishedReference
 
 # Each corrupted test set is scored on a fixed, stratified 2,000 of its 10,000 images: all of
 # them would cost this model minutes per run.

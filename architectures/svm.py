@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from bench.models.preprocess import flatten_and_scale
-from bench.models.registry import PublishedReference, register_model
+from bench.models.registry import register_model
 from bench.models.space import FloatRange, IntRange
+from bench.models.spec import PublishedReference
 
 
 class DecisionSoftmax:

@@ -28,12 +28,12 @@ from bench.models.family import FAMILIES
 from bench.models.params import HARNESS_RULES, Param
 from bench.models.registry import (
     REGISTRY,
-    ModelSpec,
     declared_robustness_subsets,
     get_model,
     list_models,
     register_model,
 )
+from bench.models.spec import ModelSpec
 from bench.models.user_files import load_model_file, unload_model_files
 from bench.results.store.files import load_records
 from bench.results.store.stale import split_by_definition

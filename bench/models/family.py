@@ -23,7 +23,7 @@ from bench.models.params import Param
 
 if TYPE_CHECKING:
     from bench.core.spec import RunSpec
-    from bench.models.registry import ModelSpec
+    from bench.models.spec import ModelSpec
 
 EpochCallback = Callable[[dict[str, Any]], None]
 Preflight = Callable[["ModelSpec", "RunSpec"], list[str]]

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bench.core.errors import BenchError
+from bench.core.spec import DEFAULT_PRESET
 from bench.models.family import FAMILIES
 from bench.models.params import HARNESS_RULES, config_problems
-from bench.models.registry import DEFAULT_PRESET, ModelSpec
+from bench.models.spec import ModelSpec
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.version import __version__
-from bench.models.registry import ModelSpec
+from bench.models.spec import ModelSpec
 
 GIT_TIMEOUT_SECONDS = 5
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from bench.core.errors import BenchError
 from bench.models.family import Adapter, make_adapter
-from bench.models.registry import ModelSpec, get_model
+from bench.models.registry import get_model
+from bench.models.spec import ModelSpec
 from bench.results.store.files import DEFAULT_RESULTS_DIR, read_record, record_path
 from bench.results.store.model_files import read_model_file
 from bench.results.store.record import RecordError, RunRecord

@@ -7,8 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.core.errors import BenchError
-from bench.core.spec import DEFAULT_BACKEND, RunSpec, split_model_ref
-from bench.models.registry import DEFAULT_PRESET, ModelSpec, get_model, list_models
+from bench.core.spec import DEFAULT_BACKEND, DEFAULT_PRESET, RunSpec, split_model_ref
+from bench.models.registry import get_model, list_models
+from bench.models.spec import ModelSpec
 from bench.models.user_files import model_file
 from bench.results.store.files import DEFAULT_RESULTS_DIR
 from bench.results.store.tuned import is_tuned

@@ -62,7 +62,8 @@ from bench.measure.timing import (
 )
 from bench.models.family import Adapter, FitResult, adapter_class
 from bench.models.keep import Keepable, keep_model
-from bench.models.registry import ModelSpec, get_model
+from bench.models.registry import get_model
+from bench.models.spec import ModelSpec
 from bench.results.store.files import PROBABILITY_DTYPE
 from bench.results.store.record import RunError, RunRecord
 from bench.run.backends import backend_problem

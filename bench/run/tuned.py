@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.errors import BenchError
-from bench.models.registry import ModelSpec
 from bench.models.space import space_hash
+from bench.models.spec import ModelSpec
 from bench.results.store.tuned import preset_path, read_preset, search_seed_of
 from bench.run.fingerprint import model_fingerprint
 from bench.run.trial import STOP_AT_EPOCHS

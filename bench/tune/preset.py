@@ -8,8 +8,8 @@ from typing import Any
 
 from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_write_json
-from bench.models.registry import ModelSpec
 from bench.models.space import space_dict, space_hash
+from bench.models.spec import ModelSpec
 from bench.results.store.tuned import PRESET_FORMAT, preset_name, preset_path
 from bench.run.fingerprint import model_fingerprint
 from bench.run.trial import STOP_AT_EPOCHS

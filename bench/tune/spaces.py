@@ -7,8 +7,8 @@ from typing import Any
 from bench.core.errors import BenchError
 from bench.models.family import FAMILIES
 from bench.models.params import HARNESS_RULES, config_problems
-from bench.models.registry import ModelSpec
 from bench.models.space import Choice, Dimension, FloatRange, IntRange, space_problems
+from bench.models.spec import ModelSpec
 
 HOW_TO_DECLARE = (
     "declare one beside its defaults: @register_model(..., space={'learning_rate': "

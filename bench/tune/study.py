@@ -22,8 +22,9 @@ from typing import Any
 
 from bench.core.errors import BenchError
 from bench.core.spec import RunSpec
-from bench.models.registry import ModelSpec, get_model
+from bench.models.registry import get_model
 from bench.models.space import space_dict, space_hash
+from bench.models.spec import ModelSpec
 from bench.models.user_files import model_file
 from bench.results.store.record import RunRecord
 from bench.results.store.tuned import TUNING_FOLDER

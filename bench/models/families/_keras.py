@@ -39,7 +39,7 @@ from bench.models.families._recorder import (  # noqa: E402
 )
 from bench.models.family import EpochCallback, FitControl, FitResult  # noqa: E402
 from bench.models.portable import OnnxExport, SavedFiles  # noqa: E402
-from bench.models.registry import ModelSpec  # noqa: E402
+from bench.models.spec import ModelSpec  # noqa: E402
 
 __all__ = ["EpochRecorder", "KerasAdapter", "forward_scores", "in_memory_batches"]
 

@@ -19,7 +19,7 @@ from bench.models.families._sklearn_files import (
 )
 from bench.models.family import EpochCallback, FitControl, FitResult, HistoryEntry
 from bench.models.portable import OnnxExport, SavedFiles
-from bench.models.registry import ModelSpec
+from bench.models.spec import ModelSpec
 
 # Training rows scored after the fit for the history's loss and accuracy: scoring all of them
 # cost k-NN (brute force) as much as six passes over the 10,000 test images.

@@ -38,7 +38,7 @@ from bench.models.families._torch_average import WeightAverage
 from bench.models.families._torch_files import export_torch_onnx, load_state, save_torch
 from bench.models.family import EpochCallback, FitControl, FitResult
 from bench.models.portable import OnnxExport, SavedFiles
-from bench.models.registry import ModelSpec
+from bench.models.spec import ModelSpec
 
 INFERENCE_BATCH = 256
 

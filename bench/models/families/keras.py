@@ -16,7 +16,7 @@ from bench.models.params import POSITIVE_COUNT
 
 if TYPE_CHECKING:
     from bench.core.spec import RunSpec
-    from bench.models.registry import ModelSpec
+    from bench.models.spec import ModelSpec
 
 BACKEND_INSTALL = {
     "tensorflow": "pip install 'tensorflow>=2.16'",

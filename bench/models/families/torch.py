@@ -18,7 +18,7 @@ from bench.models.params import POSITIVE_COUNT, Param
 
 if TYPE_CHECKING:
     from bench.core.spec import RunSpec
-    from bench.models.registry import ModelSpec
+    from bench.models.spec import ModelSpec
 
 DEVICES = ("cpu", "cuda")
 # "mixed_bfloat16": forward passes under ``torch.autocast`` in bfloat16, weights and optimizer

@@ -23,12 +23,13 @@ Example
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bench.core.errors import BenchError
-from bench.core.registry import Registry
+from bench.core.registry import Registry, discover
 
 LEADERBOARD = "leaderboard"
 RUNS = "runs"
@@ -67,11 +68,18 @@ class Section:
 SECTIONS: Registry[Section] = Registry("report section", "See docs/report.md.")
 
 
+BUILTIN_SECTIONS = "bench.results.report.section_list"
+"""The module that registers the built-in sections (imported by name, like every registry's
+entries, so this module and the sections it lists do not import each other)."""
+ENTRY_POINT_GROUP = "mnist_bench.report_sections"
+
+
 def _load_builtin() -> None:
-    import bench.results.report.section_list  # noqa: F401 - registers the built-in sections
+    importlib.import_module(BUILTIN_SECTIONS)
 
 
 SECTIONS.add_loader(_load_builtin)
+SECTIONS.add_loader(discover(group=ENTRY_POINT_GROUP))
 
 
 def add_section(section: Section) -> Section:

@@ -24,6 +24,7 @@ from bench.core.errors import AfterTrainingError, BenchError
 from bench.core.fsutil import atomic_write_bytes, atomic_write_json
 from bench.core.names import name_problem, run_id_problem
 from bench.core.safe_io import read_bytes, read_json
+from bench.results.store.layout import run_folder
 from bench.results.store.record import RecordError, RunRecord
 
 RECORD_FILE = "record.json"
@@ -42,15 +43,6 @@ class Unreadable:
     path: Path
     reason: str
     partial: dict
-
-
-def run_folder(results_dir: Path, run_id: str) -> Path:
-    """The folder holding the record of ``run_id``; a run id that is not a safe file name
-    (see :mod:`bench.core.names`) is a :class:`BenchError`, so no record lands outside ``runs/``."""
-    problem = run_id_problem(run_id)
-    if problem:
-        raise BenchError(f"run id {run_id[:80]!r} {problem}; rename the model or preset")
-    return Path(results_dir) / "runs" / run_id
 
 
 def record_path(results_dir: Path, run_id: str) -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_write_bytes
-from bench.results.store.files import run_folder
+from bench.results.store.layout import run_folder
 from bench.results.store.record import RunRecord
 
 
