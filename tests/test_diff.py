@@ -10,7 +10,8 @@ import pytest
 from scipy import stats
 
 from bench.cli import main
-from bench.results.export.diff import diff_records, to_markdown, welch_interval
+from bench.results.export.diff import diff_records, to_markdown
+from bench.results.stats.intervals import NO_SPREAD, welch_difference
 from bench.results.store.files import load_records, record_path
 from bench.results.store.stale import current_records
 
@@ -51,11 +52,11 @@ def test_accuracy_difference_interval_and_speed_ratios(folders):
     )
     acc_a = [r.accuracy for r in sorted(records_a, key=lambda r: r.seed)]
     acc_b = [r.accuracy for r in records_b if r.label == "sgd_probe"]
-    assert pair.accuracy.difference == pytest.approx(
+    assert pair.accuracy.estimate == pytest.approx(
         statistics.fmean(acc_b) - statistics.fmean(acc_a)
     )
     assert (pair.accuracy.low, pair.accuracy.high) == pytest.approx(welch_by_hand(acc_a, acc_b))
-    assert pair.accuracy.low < pair.accuracy.difference < pair.accuracy.high
+    assert pair.accuracy.low < pair.accuracy.estimate < pair.accuracy.high
     assert not pair.same_config, "alpha differs between the folders"
 
     train_a = statistics.median(r.train_samples_per_s for r in records_a)
@@ -111,12 +112,9 @@ def test_machines_and_libraries_that_differ_are_shown_side_by_side(folders, caps
 
 
 def test_one_seed_gives_no_interval_and_equal_seeds_no_spread():
-    assert welch_interval([0.9], [0.91, 0.92]).low is None
-    assert "needs 2+ seeds" in welch_interval([0.9], [0.91, 0.92]).note
-    flat = welch_interval([0.9, 0.9], [0.95, 0.95])
-    assert (flat.low, flat.high) == pytest.approx(
-        (0.05, 0.05)
-    ) and flat.note == "no spread over seeds"
+    assert welch_difference([0.9], [0.91, 0.92]) is None
+    flat = welch_difference([0.9, 0.9], [0.95, 0.95])
+    assert (flat.low, flat.high) == pytest.approx((0.05, 0.05)) and flat.method == NO_SPREAD
 
 
 def test_folders_without_records_are_clear_errors(tmp_path, folders, capsys):

@@ -10,7 +10,7 @@ import pytest
 from bench.cli import main
 from bench.core.errors import BenchError
 from bench.results.export import gate
-from bench.results.export.diff import welch_interval
+from bench.results.stats.intervals import welch_difference
 
 RULES = "accuracy<-0.2,train_speed<0.9x,latency_p50>1.1x"
 
@@ -42,7 +42,7 @@ def test_a_learning_rate_cut_tenfold_fails_the_gate(lr_folders, capsys):
     (accuracy_check,) = [c for c in data["gate"]["checks"] if c["rule"] == "accuracy<-0.2"]
     pair = data["pairs"][0]
     # The gate's interval is the diff's own Welch interval, in percentage points.
-    assert accuracy_check["estimate"] == pytest.approx(100 * pair["accuracy"]["difference"])
+    assert accuracy_check["estimate"] == pytest.approx(100 * pair["accuracy"]["estimate"])
     assert accuracy_check["high"] == pytest.approx(100 * pair["accuracy"]["high"])
     assert accuracy_check["high"] < -0.2 and accuracy_check["verdict"] == "failed"
 
@@ -116,7 +116,7 @@ def test_a_drop_counts_only_when_its_interval_excludes_the_threshold():
     base = [97.0, 97.4, 96.8]
     clear = gate.judge("m", rule, base, [95.1, 95.5, 95.0])
     noisy = gate.judge("m", rule, base, [96.1, 97.9, 95.9])
-    expected = welch_interval(base, [95.1, 95.5, 95.0])
+    expected = welch_difference(base, [95.1, 95.5, 95.0])
     assert (clear.low, clear.high) == pytest.approx((expected.low, expected.high))
     assert clear.verdict == "failed" and clear.high < -0.2
     assert noisy.estimate < -0.2 < noisy.high and noisy.verdict == "within noise"

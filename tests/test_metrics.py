@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench.measure.metrics import classification_metrics, label_metrics
@@ -37,3 +38,12 @@ def test_absent_class_gets_a_zero_row_not_a_crash():
 def test_shape_mismatch_is_reported():
     with pytest.raises(ValueError, match="differ in shape"):
         classification_metrics(np.array([0, 1]), np.array([0]), num_classes=2)
+
+
+def test_the_best_model_on_a_metric_follows_its_declared_direction():
+    from bench.results.report.frames_recommend import best_on
+
+    frame = pd.DataFrame({"model": ["a", "b", "c"], "ece": [0.05, 0.01, 0.01]})
+    frame["accuracy"] = [0.9, 0.95, 0.97]
+    assert best_on(frame, "ece")["model"] == "b", "lower ECE is better; ties by name"
+    assert best_on(frame, "accuracy")["model"] == "c", "higher accuracy is better"

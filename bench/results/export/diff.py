@@ -24,10 +24,15 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
+from bench.results.stats.intervals import (
+    CONFIDENCE,
+    NO_SPREAD,
+    WELCH_METHOD,
+    Interval,
+    welch_difference,
+)
 from bench.results.store.record import RunRecord
 
-CONFIDENCE = 0.95
-INTERVAL_METHOD = "Welch t-interval over seeds"
 MACHINE_FIELDS = (
     ("cpu_model", "CPU model"),
     ("logical_cores", "logical cores"),
@@ -36,17 +41,6 @@ MACHINE_FIELDS = (
     ("python", "Python"),
     ("hostname", "host"),
 )
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A difference with its confidence interval (None when it cannot be computed, and why)."""
-
-    difference: float
-    low: float | None
-    high: float | None
-    df: float | None = None
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,8 @@ class PairDiff:
     seeds_b: list[int]
     accuracy_a: float
     accuracy_b: float
-    accuracy: Interval
+    accuracy: Interval | None
+    """B - A with its interval over seeds; None below two seeds on a side."""
     same_config: bool
     train_samples_per_s_a: float | None
     train_samples_per_s_b: float | None
@@ -86,7 +81,7 @@ class ResultsDiff:
     machines: list[tuple[str, str, str]]
     libraries: list[tuple[str, str, str]]
     confidence: float = CONFIDENCE
-    method: str = INTERVAL_METHOD
+    method: str = WELCH_METHOD
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,22 +94,6 @@ class ResultsDiff:
             dict(zip(("library", "a", "b"), row, strict=True)) for row in self.libraries
         ]
         return data
-
-
-def welch_interval(
-    a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE
-) -> Interval:
-    """Mean(b) - mean(a) with a Welch t-interval; no interval below two values per side."""
-    from scipy import stats
-
-    difference = statistics.fmean(b) - statistics.fmean(a)
-    if len(a) < 2 or len(b) < 2:
-        return Interval(difference, None, None, note="needs 2+ seeds on each side")
-    if statistics.variance(a) == 0 and statistics.variance(b) == 0:
-        return Interval(difference, difference, difference, note="no spread over seeds")
-    result = stats.ttest_ind(b, a, equal_var=False)
-    low, high = result.confidence_interval(confidence)
-    return Interval(difference, float(low), float(high), df=float(result.df))
 
 
 def diff_records(
@@ -182,7 +161,7 @@ def _pair(
         seeds_b=[r.seed for r in b],
         accuracy_a=statistics.fmean(accuracy_a),
         accuracy_b=statistics.fmean(accuracy_b),
-        accuracy=welch_interval(accuracy_a, accuracy_b, confidence),
+        accuracy=welch_difference(accuracy_a, accuracy_b, confidence),
         same_config={r.config_hash for r in a} == {r.config_hash for r in b},
         train_samples_per_s_a=train_a,
         train_samples_per_s_b=train_b,
@@ -259,7 +238,7 @@ def to_markdown(diff: ResultsDiff) -> str:
                 len(p.seeds_b),
                 f"{p.accuracy_a:.2%}",
                 f"{p.accuracy_b:.2%}",
-                f"{100 * p.accuracy.difference:+.2f}",
+                f"{100 * (p.accuracy_b - p.accuracy_a):+.2f}",
                 _interval_text(p.accuracy),
                 "yes" if p.same_config else "no",
             ]
@@ -324,11 +303,11 @@ def _runs(count: int) -> str:
     return f"{count} ok run{'s' * (count != 1)}"
 
 
-def _interval_text(interval: Interval) -> str:
-    if interval.low is None or interval.high is None:
-        return f"n/a ({interval.note})"
+def _interval_text(interval: Interval | None) -> str:
+    if interval is None:
+        return "n/a (needs 2+ seeds on each side)"
     text = f"[{100 * interval.low:+.2f}, {100 * interval.high:+.2f}]"
-    return f"{text} ({interval.note})" if interval.note else text
+    return f"{text} ({NO_SPREAD})" if interval.method == NO_SPREAD else text
 
 
 def _num(value: float | None, fmt: str = ",.0f") -> str:

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeGuard
 
 from bench.core.errors import BenchError
-from bench.results.export.diff import welch_interval
+from bench.results.stats.intervals import welch_difference
 from bench.results.store.record import RunRecord
 
 FAILED, WITHIN_NOISE, PASSED, NOT_MEASURED = "failed", "within noise", "passed", "not measured"
@@ -193,7 +193,7 @@ def judge(row: str, rule: Rule, values_a: Sequence[float], values_b: Sequence[fl
             )
         a, b = [math.log(v) for v in a], [math.log(v) for v in b]
     estimate = statistics.fmean(b) - statistics.fmean(a)
-    interval = welch_interval(a, b) if len(a) > 1 and len(b) > 1 else None
+    interval = welch_difference(a, b)
     low = None if interval is None else interval.low
     high = None if interval is None else interval.high
     to_scale = math.exp if rule.ratio else float

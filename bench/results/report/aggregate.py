@@ -31,7 +31,7 @@ from bench.results.report.frames_detail import (
     reliability_bins,
     time_to_accuracy_frame,
 )
-from bench.results.report.frames_recommend import recommendation_frame
+from bench.results.report.frames_recommend import best_on, recommendation_frame
 from bench.results.report.frames_reference import published_frame, replication_frames
 from bench.results.report.frames_robustness import robustness_frames
 from bench.results.report.frames_tuning import race_label
@@ -718,7 +718,7 @@ def verdict_frame(
             & calibration["model"].isin(labels)
         ]
         if len(calibrated):
-            winner = calibrated.sort_values(["ece", "model"]).iloc[0]
+            winner = best_on(calibrated, "ece")
             row.update(best_calibrated=winner["model"], best_ece=winner["ece"])
         rows.append(row)
     return pd.DataFrame(rows, columns=_VERDICT_COLUMNS)

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.measure.metrics import METRICS
+
 ECE_NOTE_FROM = 0.05
 """A model tied for best whose ECE is at least this gets a note saying which way it is off."""
 
@@ -97,8 +99,15 @@ def _calibrated(calibration: pd.DataFrame, dataset: str, tied: Sequence[str]) ->
     ]
     if part.empty:
         return {}
-    first = part.sort_values(["ece", "model"]).iloc[0]
+    first = best_on(part, "ece")
     return {"best_calibrated": first["model"], "best_ece": float(first["ece"])}
+
+
+def best_on(frame: pd.DataFrame, metric: str) -> pd.Series:
+    """The row of ``frame`` best on ``metric`` in the direction the metric declares
+    (``higher_is_better``), ties broken by model name."""
+    higher = METRICS.get(metric).higher_is_better
+    return frame.sort_values([metric, "model"], ascending=[not higher, True]).iloc[0]
 
 
 def _calibration_notes(
