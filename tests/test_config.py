@@ -18,10 +18,10 @@ def test_split_model_ref():
 
 def test_preset_then_overrides_with_type_coercion():
     spec = get_model("article_cnn")
-    config = resolve_config(spec, "quick", {"batch_size": "128", "learning_rate": "0.01"})
-    assert config["epochs"] == 1  # from the preset
+    config = resolve_config(spec, "quick", {"batch_size": "128", "learning_rate": "0.02"})
+    assert (config["epochs"], config["momentum"]) == (2, 0.9)  # from the preset
     assert config["batch_size"] == 128 and isinstance(config["batch_size"], int)
-    assert config["learning_rate"] == pytest.approx(0.01)
+    assert config["learning_rate"] == pytest.approx(0.02)  # the override beats the preset
     assert config["nesterov"] is True
     assert resolve_config(spec, overrides={"nesterov": "false"})["nesterov"] is False
 

@@ -63,4 +63,5 @@ def test_a_runs_fields_come_from_the_sweep():
         "limit_test": None,
         "deterministic": False,
         "data_dir": None,
+        "save_model": False,
     }

@@ -237,8 +237,10 @@ def test_escaping_and_overlong_names_are_named_as_such():
         "../../../ESCAPED"
     )
     assert name_problem("..") == (
-        "starts with a dot (a hidden file, or a way up to the folder above)"
+        "starts with a dot (a hidden file, or a way up to the folder above) "
+        f"(a name that would do: {safe_name('..')!r})"
     )
-    assert name_problem("m" * 300) == "is 300 characters long, more than the 64 allowed"
+    assert name_problem("m" * 300).startswith("is 300 characters long, more than the 64 allowed")
+    assert safe_name("m" * 300) in name_problem("m" * 300), "the refusal suggests a name"
     assert run_id_problem("digits--cnn_fast.default@jax--seed0--0123456789") is None
     assert "more than the 200 allowed" in run_id_problem("x" * (FILE_NAME_LIMIT + 1))

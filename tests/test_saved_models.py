@@ -274,7 +274,7 @@ def test_image_files_of_the_wrong_shape_values_or_format_are_named(tmp_path):
     assert names == [f"{tmp_path / 'ok.npy'}[0]"]
 
 
-def test_track_mlflow_logs_the_kept_model_in_the_onnx_flavour_pyfunc_serves(tmp_path):
+def test_track_mlflow_logs_the_kept_model_in_the_onnx_flavour_pyfunc_serves(tmp_path, monkeypatch):
     pytest.importorskip("mlflow", reason="pip install 'mnist-bench[mlflow]'")
     import mlflow
     import mlflow.pyfunc
@@ -288,12 +288,10 @@ def test_track_mlflow_logs_the_kept_model_in_the_onnx_flavour_pyfunc_serves(tmp_
     client = MlflowClient(tracking_uri=uri)
     (run,) = client.search_runs([client.get_experiment_by_name("mnist-bench").experiment_id])
     assert run.data.tags["bench.model_flavour"] == "onnx"
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
-    finally:
-        mlflow.set_tracking_uri(previous)
+    # through the environment, undone after the test: mlflow.set_tracking_uri would pin the
+    # URI for every later test of the session, even "restored" to the value it read
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
     assert served.metadata.flavors.keys() >= {"onnx", "python_function"}
     x = bench.load_model(record.run_id, results).spec.preprocess(load_dataset("digits").x_test)
     output = served.predict(x)
