@@ -47,7 +47,6 @@ from typing import Any
 
 from bench.models.preprocess import images_channel_first
 from bench.models.registry import get_model, register_model
-from bench.models.space import Choice, FloatRange, IntRange
 
 
 def one_cycle_adam(config: dict[str, Any], parameters: Any, steps_per_epoch: int) -> Any:
@@ -155,6 +154,8 @@ TWIN_CONFIG: dict[str, Any] = {
     **{key: get_model("cnn_fast").config[key] for key in TWIN_KEYS},
     "pool_first": True,
 }
+TWIN_SPACE = dict(get_model("cnn_fast").space)
+"""What ``bench tune`` searches for both PyTorch twins: cnn_fast's space, read, not retyped."""
 
 
 @register_model(
@@ -166,15 +167,7 @@ TWIN_CONFIG: dict[str, Any] = {
     tuning="cnn_fast's recipe, unchanged: its learning rate, warm-up, smoothing and batch "
     "size were set by hand against the test set (docs/protocol.md); torch_cnn:tuned is the "
     "fair entry",
-    space={
-        "learning_rate": FloatRange(1e-3, 0.05, log=True),
-        "warmup_fraction": FloatRange(0.05, 0.4),
-        "label_smoothing": FloatRange(0.0, 0.2),
-        "batch_size": Choice((64, 128, 256)),
-        "epochs": IntRange(1, 15),
-        "filters": Choice((16, 32, 48)),
-        "dense_units": Choice((128, 256, 512)),
-    },
+    space=TWIN_SPACE,
 )
 def torch_cnn(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """cnn_fast's twin in native PyTorch: strided 6x6 conv, 3x3 conv, dense; one-cycle Adam."""
@@ -199,15 +192,7 @@ def torch_cnn(config: dict[str, Any], input_shape: tuple[int, ...], num_classes:
         "96 were no sooner; pooling before the first normalization kept (10 of 10 seeds at "
         "99%, a median 0.8 of the epoch as before, 1.07-1.11x the images/s)"
     ),
-    space={
-        "learning_rate": FloatRange(1e-3, 0.05, log=True),
-        "warmup_fraction": FloatRange(0.05, 0.4),
-        "label_smoothing": FloatRange(0.0, 0.2),
-        "batch_size": Choice((64, 128, 256)),
-        "epochs": IntRange(1, 15),
-        "filters": Choice((16, 32, 48)),
-        "dense_units": Choice((128, 256, 512)),
-    },
+    space=TWIN_SPACE,
 )
 def torch_fast(config: dict[str, Any], input_shape: tuple[int, ...], num_classes: int) -> Any:
     """torch_cnn with batch normalization in both convolution blocks, tuned for time to 99%."""

@@ -166,31 +166,14 @@ def judge(row: str, rule: Rule, values_a: Sequence[float], values_b: Sequence[fl
     """
     a = [float(v) for v in values_a if _finite(v)]
     b = [float(v) for v in values_b if _finite(v)]
+    unmeasured = None
     if not a or not b:
-        return Check(
-            row,
-            rule.text,
-            None,
-            None,
-            None,
-            len(a),
-            len(b),
-            NOT_MEASURED,
-            f"no {rule.metric} on side {'A' if not a else 'B'}",
-        )
+        unmeasured = f"no {rule.metric} on side {'A' if not a else 'B'}"
+    elif rule.ratio and min(a + b) <= 0:
+        unmeasured = "a ratio needs positive values"
+    if unmeasured:
+        return Check(row, rule.text, None, None, None, len(a), len(b), NOT_MEASURED, unmeasured)
     if rule.ratio:
-        if min(a + b) <= 0:
-            return Check(
-                row,
-                rule.text,
-                None,
-                None,
-                None,
-                len(a),
-                len(b),
-                NOT_MEASURED,
-                "a ratio needs positive values",
-            )
         a, b = [math.log(v) for v in a], [math.log(v) for v in b]
     estimate = statistics.fmean(b) - statistics.fmean(a)
     interval = welch_difference(a, b)
