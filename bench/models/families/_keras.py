@@ -210,15 +210,7 @@ class KerasAdapter:
             verbose=0,
         )
         fit_seconds = time.perf_counter() - start
-        return FitResult(
-            history=recorder.history,
-            checks=recorder.checks,
-            train_seconds=fit_seconds - recorder.check_seconds,
-            check_seconds=recorder.check_seconds,
-            fit_seconds=fit_seconds,
-            notes=notes,
-            failure=recorder.failure,
-        )
+        return recorder.result(fit_seconds, notes)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities through the compiled forward pass, batch by batch."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.models.family import EpochCallback, FitControl, HistoryEntry
+from bench.models.family import EpochCallback, FitControl, FitResult, HistoryEntry
 
 BUDGET = "budget"
 PRUNED = "pruned"
@@ -193,6 +193,19 @@ class FitRecorder:
             self._follow_control(fraction)
         if self._step_cap_reached(fraction):
             self.stopped, self.stopped_at = BUDGET, fraction  # the epoch's end check scores it
+
+    def result(self, fit_seconds: float, notes: list[str] | None = None) -> FitResult:
+        """What the loop produced after ``fit_seconds`` in all: the history and checks recorded,
+        the training clock (validation checks taken off) and any failure."""
+        return FitResult(
+            history=self.history,
+            checks=self.checks,
+            train_seconds=fit_seconds - self.check_seconds,
+            check_seconds=self.check_seconds,
+            fit_seconds=fit_seconds,
+            notes=list(notes or []),
+            failure=self.failure,
+        )
 
     def epoch_ended(self, epoch: int, loss: float | None, accuracy: float | None) -> HistoryEntry:
         """Epoch ``epoch`` (0-based) ended with this mean training loss and accuracy: check the

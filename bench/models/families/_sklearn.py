@@ -193,13 +193,7 @@ class SklearnAdapter:
             float(accuracy_score(y[scored], train_proba.argmax(axis=1))),
         )
         fit_seconds = time.perf_counter() - start
-        return FitResult(
-            history=recorder.history,
-            checks=recorder.checks,
-            train_seconds=fit_seconds - recorder.check_seconds,
-            check_seconds=recorder.check_seconds,
-            fit_seconds=fit_seconds,
-        )
+        return recorder.result(fit_seconds)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities with one column per class, even for classes never seen in fit."""

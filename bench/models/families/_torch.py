@@ -224,14 +224,7 @@ class TorchAdapter:
             if recorder.failure or recorder.stopped:
                 break
         fit_seconds = time.perf_counter() - start
-        return FitResult(
-            history=recorder.history,
-            checks=recorder.checks,
-            train_seconds=fit_seconds - recorder.check_seconds,
-            check_seconds=recorder.check_seconds,
-            fit_seconds=fit_seconds,
-            failure=recorder.failure,
-        )
+        return recorder.result(fit_seconds)
 
     def _synchronize(self) -> None:
         if self.device.type == "cuda":
