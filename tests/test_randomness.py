@@ -36,3 +36,26 @@ def test_a_scikit_learn_run_reads_no_global_random_state(bench_home):
     second = execute_run(run)
     assert first.ok and second.ok
     assert first.predictions == second.predictions
+
+
+def _initial_weights(draws_from_the_global_random: int) -> list[np.ndarray]:
+    """The MLP's initial weights for seed 3, with ``draws_from_the_global_random`` draws made
+    from Python's global ``random`` between seeding and building (as a Dask worker's event
+    loop makes them, from another thread)."""
+    from bench.models.family import adapter_class
+    from bench.models.registry import get_model
+
+    spec = get_model("mlp")
+    adapter_class(spec).seed_framework(3, False)
+    for _ in range(draws_from_the_global_random):
+        random.random()
+    model = spec.build(spec.config, (8, 8, 1), 10)
+    return [np.asarray(weight) for weight in model.get_weights()]
+
+
+def test_keras_initial_weights_ignore_draws_others_make_from_the_global_random():
+    quiet, busy = _initial_weights(0), _initial_weights(5)
+    assert len(quiet) == len(busy) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(quiet, busy, strict=True))
+    reseeded = _initial_weights(0)
+    assert all(np.array_equal(a, b) for a, b in zip(quiet, reseeded, strict=True))

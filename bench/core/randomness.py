@@ -5,8 +5,9 @@ Nothing in the harness seeds or reads global random state: an adapter draws what
 its run, so two runs in one process, or a run beside a Dask worker's event loop, cannot
 disturb each other. What stays global is what a framework requires for its own kernels and
 initial weights, set by the family's ``seed_framework``: ``keras.utils.set_random_seed``
-(Keras draws its layers' initial seeds from Python's global ``random``) and
-``torch.manual_seed`` (PyTorch's default generator initialises the layers).
+(with Keras's default layer seeds moved off Python's global ``random``, which a Dask
+worker's event loop also draws from) and ``torch.manual_seed`` (PyTorch's default generator
+initialises the layers; nothing else in the process draws from it).
 
 Example
 -------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import random
 import time
 from typing import Any
 
@@ -55,6 +56,30 @@ def forward_scores(
     )
     return validation_scores(proba, y_val)
 
+
+
+def give_keras_its_own_seed_stream(seed: int) -> None:
+    """Make Keras draw the seeds of layers built without one from a ``random.Random(seed)``
+    of its own, not from Python's global ``random``.
+
+    Keras 3 seeds every unseeded initializer and dropout layer with
+    ``random.randint(1, 10**9)`` on the global generator. Other threads of the process draw
+    from that generator too: a Dask worker's event loop does (measured here: after
+    ``random.seed(0)`` and 3 idle seconds in a worker, the next draw was never the seeded
+    one), so the same run built different initial weights on a worker from one time to the
+    next. The private stream starts where ``random.seed(seed)`` would, so a run in a quiet
+    process gives the same weights as before. Keras keeps the stream in one module attribute
+    (``keras.src.random.seed_generator.python_random``); if a Keras release moves it, this
+    fails loudly rather than going back to the shared stream without a word."""
+    from keras.src.random import seed_generator
+
+    if not hasattr(seed_generator, "python_random"):
+        raise RuntimeError(
+            "this Keras release no longer draws default seeds from "
+            "keras.src.random.seed_generator.python_random; update "
+            "give_keras_its_own_seed_stream in bench/models/families/_keras.py"
+        )
+    seed_generator.python_random = random.Random(seed)  # type: ignore[assignment]
 
 class EpochRecorder(keras.callbacks.Callback):
     """Keras callback that reports ``fit``'s progress to a :class:`FitRecorder`.
@@ -139,6 +164,7 @@ class KerasAdapter:
         if importlib.util.find_spec("tensorflow") is not None:
             import_tensorflow()
         keras.utils.set_random_seed(seed)
+        give_keras_its_own_seed_stream(seed)
         if deterministic:
             current_backend().make_deterministic()
 
