@@ -57,7 +57,6 @@ def forward_scores(
     return validation_scores(proba, y_val)
 
 
-
 def give_keras_its_own_seed_stream(seed: int) -> None:
     """Make Keras draw the seeds of layers built without one from a ``random.Random(seed)``
     of its own, not from Python's global ``random``.
@@ -79,7 +78,8 @@ def give_keras_its_own_seed_stream(seed: int) -> None:
             "keras.src.random.seed_generator.python_random; update "
             "give_keras_its_own_seed_stream in bench/models/families/_keras.py"
         )
-    seed_generator.python_random = random.Random(seed)  # type: ignore[assignment]
+    seed_generator.python_random = random.Random(seed)
+
 
 class EpochRecorder(keras.callbacks.Callback):
     """Keras callback that reports ``fit``'s progress to a :class:`FitRecorder`.
