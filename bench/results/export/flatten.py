@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bench.results.store.record import RunRecord
+from bench.results.store.record import RunRecord, runs_on
 from bench.results.store.seeds import seed_independent_groups
 
 if TYPE_CHECKING:
@@ -129,10 +129,13 @@ FRAMES = {"runs": runs_frame, "per_class": per_class_frame, "per_epoch": per_epo
 
 
 def run_row(record: RunRecord, current: set[str] | None = None) -> dict[str, Any]:
-    """The runs-table row of one record, as a plain dict (column -> value)."""
+    """The runs-table row of one record, as a plain dict (column -> value).
+
+    The one place a record is read flat: the export's runs table, the MLflow params and the
+    report's run frame (:func:`bench.results.report.aggregate.run_frame`) all start here.
+    """
     timings = record.timings or {}
     training = timings.get("training") or {}
-    clocks = timings.get("clocks") or {}
     latency = timings.get("latency") or {}
     efficiency = timings.get("efficiency") or {}
     environment = record.environment or {}
@@ -143,17 +146,22 @@ def run_row(record: RunRecord, current: set[str] | None = None) -> dict[str, Any
         config_hash=record.config_hash,
         code_fingerprint=record.run.code_fingerprint or code.get("model_fingerprint"),
         family=record.family,
+        runs_on=runs_on(record) if record.family else None,
         schema_version=record.schema_version,
         started_at=record.started_at or None,
         finished_at=record.finished_at or None,
         executor=(record.executor or {}).get("name") or "local",
         n_train=record.n_train,
         n_val=record.n_val,
-        n_test=record.n_test,
+        n_test=record.test_count,
         limit_train=record.run.limit_train,
         limit_test=record.run.limit_test,
         deterministic_kernels=record.run.deterministic,
         dataset_source=(record.dataset_info or {}).get("source"),
+        protocol=(record.dataset_info or {}).get("protocol"),
+        num_classes=_num_classes(record),
+        tuning=(record.model_info or {}).get("tuning"),
+        overridden=", ".join((record.model_info or {}).get("overridden") or ()) or None,
     )
     for name, value in record.metrics.items():
         if _is_number(value) and name != "n_test":
@@ -162,22 +170,24 @@ def run_row(record: RunRecord, current: set[str] | None = None) -> dict[str, Any
         epochs=len(history),
         final_loss=_number(history[-1].get("loss")) if history else None,
         final_val_accuracy=_number(history[-1].get("val_accuracy")) if history else None,
-        train_seconds=_number(clocks.get("train_seconds", training.get("train_seconds"))),
-        eval_seconds=_number(clocks.get("eval_seconds")),
-        wall_seconds=_number(clocks.get("wall_seconds", timings.get("fit_seconds"))),
+        train_seconds=_number(record.train_seconds),
+        eval_seconds=_number((timings.get("clocks") or {}).get("eval_seconds")),
+        wall_seconds=_number(record.wall_seconds),
         first_epoch_seconds=_number(training.get("first_epoch_seconds")),
         train_samples_per_s=_number(record.train_samples_per_s),
         inference_samples_per_s=_number(record.inference_samples_per_s),
-        latency_p50_ms=_number(latency.get("median_ms")),
+        latency_p50_ms=_number(record.latency_p50_ms),
         latency_p99_ms=_number(latency.get("p99_ms")),
-        peak_rss_mb=_number(timings.get("peak_rss_mb")),
+        latency_calls=latency.get("n"),
+        inference_passes=(timings.get("inference") or {}).get("repeats"),
+        peak_rss_mb=_number(record.peak_rss_mb),
         parameters=record.parameters,
         forward_flops_per_sample=(record.flops or {}).get("forward_per_sample"),
         train_gflops=_number(efficiency.get("train_gflops")),
         inference_gflops=_number(efficiency.get("inference_gflops")),
         train_percent_of_peak=_number(efficiency.get("train_percent_of_peak")),
         matmul_peak_gflops=_number((environment.get("matmul_peak") or {}).get("gflops")),
-        load_probe_gflops=_number((timings.get("load_probe") or {}).get("gflops")),
+        load_probe_gflops=_number(record.load_probe_gflops),
     )
     for target, seconds in (timings.get("time_to_accuracy") or {}).items():
         row[f"time_to_accuracy.{_target_name(target)}"] = _number(seconds)
@@ -213,6 +223,7 @@ RUN_COLUMN_ORDER = (
     "config_hash",
     "code_fingerprint",
     "family",
+    "runs_on",
     "schema_version",
     "started_at",
     "finished_at",
@@ -225,11 +236,17 @@ RUN_COLUMN_ORDER = (
     "deterministic_kernels",
     "seed_independent",
     "dataset_source",
+    "protocol",
+    "num_classes",
+    "tuning",
+    "overridden",
     *QUALITY_COLUMNS,
     "epochs",
     "final_loss",
     "final_val_accuracy",
     *SPEED_COLUMNS,
+    "latency_calls",
+    "inference_passes",
 )
 
 
@@ -268,6 +285,13 @@ def _run_columns(rows: list[dict[str, Any]]) -> list[str]:
         *group("config."),
         *TAIL_COLUMNS,
     ]
+
+
+def _num_classes(record: RunRecord) -> int:
+    """The dataset's class count (records made before it was stored: from the class names,
+    else MNIST's 10)."""
+    info = record.dataset_info or {}
+    return int(info.get("num_classes") or len(info.get("class_names") or ()) or 10)
 
 
 def _target_name(target: Any) -> str:

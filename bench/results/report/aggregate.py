@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bench.measure.metrics import METRICS, MetricSpec
+from bench.results.export.flatten import run_row
 from bench.results.report.frames_backends import backend_frame
 from bench.results.report.frames_detail import (
     calibration_frame,
@@ -46,7 +47,7 @@ from bench.results.stats.pairwise import (
     verdict_words,
 )
 from bench.results.stats.speed import SPEED_COLUMNS, speed_summary
-from bench.results.store.record import RunRecord, runs_on
+from bench.results.store.record import RunRecord
 from bench.results.store.seeds import seed_independent_groups
 
 BUSY_PEAK_SHORTFALL = 0.25
@@ -236,55 +237,45 @@ _DATASET_COLUMNS = [
 
 
 def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """One row per ok record: identity, quality, calibration, speed, host, busy flag."""
+    """One row per ok record: identity, quality, calibration, speed, host, busy flag.
+
+    Each row is the export's flat row of the record (:func:`run_row`, the one reader of a
+    record's fields) under the report's names, plus what only the report derives: the timing
+    host, the race, and the busy flag from the run's load probe."""
     independent = seed_independent_groups(records)
     rows = []
-    for r in records:
-        metrics, timings = r.metrics, r.timings
-        efficiency = timings.get("efficiency") or {}
-        latency = timings.get("latency") or {}
-        n_test = int(metrics.get("n_test") or len(r.test_labels))
-        forward = (r.flops or {}).get("forward_per_sample")
+    for record in records:
+        flat = run_row(record)
+        forward = flat["forward_flops_per_sample"]
         rows.append(
             {
-                "dataset": r.dataset,
-                "model": r.label,
-                "seed": r.seed,
-                "run_id": r.run_id,
-                "finished_at": r.finished_at,
-                "params": r.parameters,
+                "dataset": flat["dataset"],
+                "model": flat["label"],
+                "seed": flat["seed"],
+                "run_id": flat["run_id"],
+                "finished_at": flat["finished_at"],
+                "params": flat["parameters"],
                 "mflops": None if forward is None else forward / 1e6,
-                "accuracy": r.accuracy,
-                "n_test": n_test,
-                "n_correct": int(round(r.accuracy * n_test)),
-                **{name: metrics.get(name) for name in table_metric_names()},
-                "train_seconds": r.train_seconds,
-                "wall_seconds": r.wall_seconds,
-                "train_samples_per_s": r.train_samples_per_s,
-                "inference_samples_per_s": r.inference_samples_per_s,
-                "latency_p50_ms": r.latency_p50_ms,
-                "latency_p99_ms": latency.get("p99_ms"),
-                "latency_calls": latency.get("n"),
-                "inference_passes": (timings.get("inference") or {}).get("repeats"),
-                "train_gflops": efficiency.get("train_gflops"),
-                "train_percent_of_peak": efficiency.get("train_percent_of_peak"),
-                "peak_gflops": (timings.get("load_probe") or timings.get("peak") or {}).get(
-                    "gflops"
-                ),
-                "peak_rss_mb": (timings.get("memory") or {}).get("peak_rss_mb")
-                or timings.get("peak_rss_mb"),
-                "phases": dict(timings.get("phases") or {}),
-                "host": timing_host(r),
-                "deterministic": (r.dataset, r.label) in independent,
-                "tuning": r.model_info.get("tuning") or "",
-                "overridden": ", ".join(r.model_info.get("overridden") or ()),
-                "family": r.family or "",
-                "backend": runs_on(r),
-                "race": race_label(r),
-                "num_classes": _num_classes(r),
-                "label_smoothing": float(r.config.get("label_smoothing") or 0.0),
-                "protocol": r.dataset_info.get("protocol") or "",
-                "notes": tuple(r.notes),
+                "accuracy": flat["accuracy"],
+                "n_test": flat["n_test"],
+                "n_correct": int(round(flat["accuracy"] * flat["n_test"])),
+                **{name: flat.get(name) for name in table_metric_names()},
+                **{name: flat[name] for name in _SAME_NAME_COLUMNS},
+                "peak_gflops": flat["load_probe_gflops"],
+                "phases": {
+                    name.removeprefix("phase."): seconds
+                    for name, seconds in flat.items()
+                    if name.startswith("phase.")
+                },
+                "host": timing_host(record),
+                "deterministic": (record.dataset, record.label) in independent,
+                "tuning": flat["tuning"] or "",
+                "overridden": flat["overridden"] or "",
+                "family": flat["family"] or "",
+                "backend": flat["runs_on"],
+                "race": race_label(record),
+                "label_smoothing": float(record.config.get("label_smoothing") or 0.0),
+                "protocol": flat["protocol"] or "",
             }
         )
     metric_columns = table_metric_names()
@@ -294,9 +285,21 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     return frame
 
 
-def _num_classes(record: RunRecord) -> int:
-    info = record.dataset_info
-    return int(info.get("num_classes") or len(info.get("class_names") or ()) or 10)
+_SAME_NAME_COLUMNS = (
+    "train_seconds",
+    "wall_seconds",
+    "train_samples_per_s",
+    "inference_samples_per_s",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "latency_calls",
+    "inference_passes",
+    "train_gflops",
+    "train_percent_of_peak",
+    "peak_rss_mb",
+    "num_classes",
+)
+"""Columns the report's run frame takes from the flat row under the same name."""
 
 
 def table_metrics() -> list[MetricSpec]:
@@ -345,7 +348,6 @@ _RUN_COLUMNS = [
     "num_classes",
     "label_smoothing",
     "protocol",
-    "notes",
     "phases",
     *_FLOAT_COLUMNS,
 ]

@@ -157,14 +157,38 @@ class RunRecord:
         return float(self.metrics["accuracy"])
 
     @property
+    def test_count(self) -> int | None:
+        """Test images the run was scored on (older records keep the count in ``metrics``
+        only; a failed run that never scored has none)."""
+        return self.n_test or self.metrics.get("n_test") or len(self.test_labels) or None
+
+    @property
     def train_seconds(self) -> float | None:
-        """Seconds spent inside training steps (no evaluation, no setup)."""
-        return (self.timings.get("clocks") or {}).get("train_seconds")
+        """Seconds spent inside training steps (no evaluation, no setup); older records
+        keep them in ``timings.training`` only."""
+        training = self.timings.get("training") or {}
+        clocks = self.timings.get("clocks") or {}
+        return clocks.get("train_seconds", training.get("train_seconds"))
 
     @property
     def wall_seconds(self) -> float | None:
-        """Seconds the whole run took, data loading to the last measurement."""
-        return (self.timings.get("clocks") or {}).get("wall_seconds")
+        """Seconds the whole run took, data loading to the last measurement (older records:
+        ``fit_seconds``)."""
+        clocks = self.timings.get("clocks") or {}
+        return clocks.get("wall_seconds", self.timings.get("fit_seconds"))
+
+    @property
+    def peak_rss_mb(self) -> float | None:
+        """The run's peak resident memory in MB (older records keep it outside ``memory``)."""
+        memory = self.timings.get("memory") or {}
+        return memory.get("peak_rss_mb") or self.timings.get("peak_rss_mb")
+
+    @property
+    def load_probe_gflops(self) -> float | None:
+        """GFLOP/s of the matmul probe taken at the run's start: how busy the machine was
+        (older records call it ``peak``)."""
+        probe = self.timings.get("load_probe") or self.timings.get("peak") or {}
+        return probe.get("gflops")
 
     @property
     def train_samples_per_s(self) -> float | None:
