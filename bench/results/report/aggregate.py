@@ -285,18 +285,21 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     return frame
 
 
-_SAME_NAME_COLUMNS = (
+_SAME_NAME_FLOATS = (
     "train_seconds",
     "wall_seconds",
     "train_samples_per_s",
     "inference_samples_per_s",
     "latency_p50_ms",
     "latency_p99_ms",
-    "latency_calls",
-    "inference_passes",
     "train_gflops",
     "train_percent_of_peak",
+)
+_SAME_NAME_COLUMNS = (
+    *_SAME_NAME_FLOATS,
     "peak_rss_mb",
+    "latency_calls",
+    "inference_passes",
     "num_classes",
 )
 """Columns the report's run frame takes from the flat row under the same name."""
@@ -313,19 +316,7 @@ def table_metric_names() -> list[str]:
     return [spec.name for spec in table_metrics()]
 
 
-_FLOAT_COLUMNS = [
-    "mflops",
-    "train_seconds",
-    "wall_seconds",
-    "train_samples_per_s",
-    "inference_samples_per_s",
-    "latency_p50_ms",
-    "latency_p99_ms",
-    "train_gflops",
-    "train_percent_of_peak",
-    "peak_gflops",
-    "peak_rss_mb",
-]
+_FLOAT_COLUMNS = ["mflops", *_SAME_NAME_FLOATS, "peak_gflops", "peak_rss_mb"]
 _RUN_COLUMNS = [
     "dataset",
     "model",
