@@ -33,9 +33,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "compare",
         help="seed-level test of two models from their stored predictions",
         description="Compare models A and B on a dataset from every current run of each: "
-        "the accuracy difference with a two-level bootstrap interval (seeds, then test "
-        "images) and its p-value, a verdict, and per common seed McNemar's exact test and "
-        "both accuracies with Wilson 95% intervals.",
+        "the accuracy difference with its 95% interval and p-value from a t-test over "
+        "training seeds and paired test images (Satterthwaite degrees of freedom), a "
+        "verdict, and per common seed McNemar's exact test and both accuracies with Wilson "
+        "95% intervals.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
