@@ -300,6 +300,41 @@ def test_track_mlflow_logs_the_kept_model_in_the_onnx_flavour_pyfunc_serves(tmp_
 
 
 @pytest.mark.slow
+def test_export_to_mlflow_logs_every_kept_model_in_its_frameworks_flavour_pyfunc_serves(
+    kept, tmp_path, monkeypatch
+):
+    """Keras, PyTorch and scikit-learn (svm_rbf_pca too, which has no ONNX export): each
+    record's native_model artifact is served by pyfunc with the run's predictions."""
+    pytest.importorskip("mlflow", reason="pip install 'mnist-bench[mlflow]'")
+    import mlflow.pyfunc
+    from mlflow.tracking import MlflowClient
+
+    results = tmp_path / "results"
+    shutil.copytree(kept, results)
+    assert main(["export", "--to", "mlflow", "--results-dir", str(results)]) == 0
+    uri = f"sqlite:///{(results / 'mlflow' / 'mlflow.db').resolve()}"
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("mnist-bench").experiment_id])
+    by_label = {run.data.tags["bench.run_id"]: run for run in runs}
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    expected = {KERAS: "keras", SKLEARN: "sklearn", SVM: "sklearn", TORCH: "pytorch"}
+    x_test = load_dataset("digits").x_test
+    for label in [KERAS, SKLEARN, SVM] + ([TORCH] if HAS_TORCH else []):
+        record = record_of(results, label)
+        run = by_label[record.run_id]
+        assert run.data.tags["bench.native_flavour"] == expected[label], label
+        served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/native_model")
+        assert expected[label] in served.metadata.flavors, label
+        x = bench.load_model(record.run_id, results).spec.preprocess(x_test)
+        proba = np.asarray(served.predict(x.astype(np.float32)))
+        assert proba.shape == (len(x_test), 10), label
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4, err_msg=label)
+        np.testing.assert_array_equal(proba.argmax(axis=1), record.predictions, err_msg=label)
+    svm_tags = by_label[record_of(results, SVM).run_id].data.tags
+    assert svm_tags["bench.model_flavour"].startswith("none: skl2onnx cannot convert")
+
+
+@pytest.mark.slow
 def test_a_keras_model_with_a_custom_activation_round_trips_through_its_keras_file():
     """LeNet-5 names its own scaled tanh: the .keras file finds it in the model's module."""
     from bench.models.family import make_adapter

@@ -116,6 +116,7 @@ def handle_export(args: argparse.Namespace) -> int:
 def send_records(args: argparse.Namespace) -> int:
     """``--to TRACKER``: log every readable record; exit 1 if any was not taken."""
     from bench.results.tracking import open_trackers, tracker_names
+    from bench.run.saved_model import native_model
 
     if args.output or args.format or args.per_class or args.per_epoch or args.parents:
         raise BenchError(
@@ -125,7 +126,9 @@ def send_records(args: argparse.Namespace) -> int:
     names = tracker_names([args.to])
     records, problems = _records(args.results_dir)
     print(f"sending {len(records)} record(s) from {args.results_dir} to {', '.join(names)}")
-    with open_trackers(names, args.results_dir, args.tracking_uri, say=print) as hook:
+    with open_trackers(
+        names, args.results_dir, args.tracking_uri, say=print, load_native=native_model
+    ) as hook:
         for record in sorted(records, key=lambda record: record.finished_at):
             print(f"{record.label} on {record.dataset}, seed {record.seed}:")
             hook(record)

@@ -122,6 +122,7 @@ def handle_run(args: argparse.Namespace) -> int:
     from bench.results.tracking import open_trackers, tracker_names
     from bench.run.executors import EXECUTORS
     from bench.run.preflight import check_sweep, fitting_runs
+    from bench.run.saved_model import native_model
     from bench.run.selection import build_runs
     from bench.run.sweep import resolve_sweep, save_sweep
 
@@ -153,7 +154,9 @@ def handle_run(args: argparse.Namespace) -> int:
         report=sweep.report,
         say=say,
     )
-    with open_trackers(trackers, results_dir, sweep.tracking_uri, say) as on_record:
+    with open_trackers(
+        trackers, results_dir, sweep.tracking_uri, say, load_native=native_model
+    ) as on_record:
         say(f"mnist-bench: {len(runs)} run(s): {describe_runs(runs)}")
         say(f"sweep saved to {save_sweep(sweep, [run.run_id for run in runs], results_dir)}")
         ignoring = backend_not_applied(runs, sweep.backends)

@@ -135,3 +135,9 @@ def load_model(run_id: str, results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Sa
             f"{type(error).__name__}: {error}"
         ) from None
     return SavedModel(record, spec, adapter)
+
+
+def native_model(record: RunRecord, results_dir: Path) -> Any:
+    """The framework's own model that ``record``'s run kept (its files' hashes checked): the
+    loader the commands hand to trackers that log native models."""
+    return load_model(record.run_id, results_dir).native

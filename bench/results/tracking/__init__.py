@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bench.core.errors import BenchError
 from bench.core.registry import Registry, discover
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from bench.results.store.record import RunRecord
 
 Progress = Callable[[str], None]
+NativeLoader = Callable[["RunRecord", Path], Any]
+"""Rebuilds the framework's own model (``keras.Model``, ``torch.nn.Module``, estimator) of a
+record that kept one. The commands hand it in (``bench.run.saved_model.native_model``): the
+results layer knows no model code."""
 
 
 class Tracker(Protocol):
@@ -42,6 +46,13 @@ class Tracker(Protocol):
 
 
 Opener = Callable[[Path, "str | None"], Tracker]
+
+
+@runtime_checkable
+class LogsNativeModels(Protocol):
+    """A tracker that logs kept models in their frameworks' own formats when given a loader."""
+
+    load_native: NativeLoader | None
 
 
 @dataclass(frozen=True)
@@ -85,11 +96,19 @@ def tracker_names(values: Iterable[str]) -> list[str]:
     return names
 
 
-def open_tracker(name: str, results_dir: Path, tracking_uri: str | None = None) -> Tracker:
-    """Open the tracker ``name``; a missing package or unusable store is a :class:`BenchError`."""
+def open_tracker(
+    name: str,
+    results_dir: Path,
+    tracking_uri: str | None = None,
+    load_native: NativeLoader | None = None,
+) -> Tracker:
+    """Open the tracker ``name``; a missing package or unusable store is a :class:`BenchError`.
+
+    ``load_native`` goes to a tracker that logs native models (:class:`LogsNativeModels`).
+    """
     entry = TRACKERS.get(name)
     try:
-        return entry.open(Path(results_dir), tracking_uri)
+        tracker = entry.open(Path(results_dir), tracking_uri)
     except BenchError:
         raise
     except ImportError as error:
@@ -102,6 +121,9 @@ def open_tracker(name: str, results_dir: Path, tracking_uri: str | None = None) 
             f"cannot open the {name} tracker{where} ({type(error).__name__}: {error}); "
             f"check --tracking-uri, or leave out --track {name}"
         ) from None
+    if isinstance(tracker, LogsNativeModels):
+        tracker.load_native = load_native
+    return tracker
 
 
 class RecordTrackers:
@@ -154,12 +176,13 @@ def open_trackers(
     results_dir: Path,
     tracking_uri: str | None = None,
     say: Progress = print,
+    load_native: NativeLoader | None = None,
 ) -> RecordTrackers:
     """Open every tracker in ``names`` (closing those already open if one fails)."""
     opened: list[tuple[str, Tracker]] = []
     try:
         for name in names:
-            opened.append((name, open_tracker(name, results_dir, tracking_uri)))
+            opened.append((name, open_tracker(name, results_dir, tracking_uri, load_native)))
     except BaseException:
         RecordTrackers(opened, results_dir, say).close()
         raise

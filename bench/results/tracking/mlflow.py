@@ -13,7 +13,8 @@ Each bench run becomes an MLflow run in the experiment ``mnist-bench`` (or
   machine (CPU, cores, Python, platform, ``bench.lib.<library>`` versions);
 * artifacts: ``record.json``, when ``bench report`` has drawn it, the confusion figure, and,
   for a run that kept its model (``--save-model``), the model in MLflow's onnx flavour under
-  ``model`` (:mod:`.mlflow_model`).
+  ``model`` and in its framework's flavour (keras, pytorch or sklearn) under ``native_model``
+  (:mod:`.mlflow_model`).
 
 The store is ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else a SQLite file under the
 results folder (``<results>/mlflow/mlflow.db``, artifacts in ``<results>/mlflow/artifacts``).
@@ -41,8 +42,8 @@ from bench.core.errors import BenchError
 from bench.results.export.flatten import CODE_COLUMNS, ENVIRONMENT_COLUMNS, SPEED_COLUMNS, run_row
 from bench.results.store.files import record_path
 from bench.results.store.record import RunRecord
-from bench.results.tracking import epoch_values, register_tracker, timestamp
-from bench.results.tracking.mlflow_model import log_onnx_model, model_tags
+from bench.results.tracking import NativeLoader, epoch_values, register_tracker, timestamp
+from bench.results.tracking.mlflow_model import log_native_model, log_onnx_model, model_tags
 
 EXPERIMENT = "mnist-bench"
 STORE_FOLDER = "mlflow"
@@ -132,6 +133,7 @@ class MlflowTracker:
             self.uri = uri
             self.experiment = experiment
             self.client = MlflowClient(tracking_uri=uri)
+            self.load_native: NativeLoader | None = None  # set by open_tracker
             found = self.client.get_experiment_by_name(experiment)
             if found is not None:
                 self.experiment_id = found.experiment_id
@@ -201,6 +203,10 @@ class MlflowTracker:
 
     def _log_artifacts(self, mlflow_id: str, record: RunRecord, results_dir: Path) -> None:
         log_onnx_model(self.client, mlflow_id, record, results_dir)
+        if self.load_native is not None:
+            tags = log_native_model(self.client, mlflow_id, record, results_dir, self.load_native)
+            for key, value in tags.items():
+                self.client.set_tag(mlflow_id, key, value)
         path = record_path(results_dir, record.run_id)
         if path.is_file():
             self.client.log_artifact(mlflow_id, str(path))
