@@ -70,3 +70,30 @@ def test_the_figure_draws_one_line_per_study_in_both_panels(results):
     by_trial, by_seconds = figure.axes
     assert len(by_trial.lines) == len(by_seconds.lines) == 3
     assert png_bytes(figure).startswith(b"\x89PNG")
+
+
+def test_counts_carry_each_studys_best_validation_accuracy(results):
+    frame = trial_frame(load_trial_records(results, "digits"))
+    counts = trial_counts(frame).set_index("study")
+    for study, rows in frame.groupby("study"):
+        complete = rows.loc[rows["state"] == "COMPLETE", "val_accuracy"]
+        assert counts.loc[study, "best_val_accuracy"] == complete.max()
+        assert counts.loc[study, "train_seconds"] == pytest.approx(rows["train_seconds"].sum())
+
+
+def test_the_leaderboard_says_whether_the_tuned_race_has_run(results, tmp_path):
+    import shutil
+
+    assert main(["report", "--results-dir", str(results)]) == 0
+    board = (results / "LEADERBOARD.md").read_text()
+    assert "Best val %" in board and "Training s spent" in board
+    assert "race in the rows labelled 'tuned'" in board
+    untuned = tmp_path / "results"
+    shutil.copytree(results, untuned)
+    for record in load_records(untuned):
+        if race_label(record) == "tuned":
+            shutil.rmtree(untuned / "runs" / record.run_id)
+    assert main(["report", "--results-dir", str(untuned)]) == 0
+    board = " ".join((untuned / "LEADERBOARD.md").read_text().split())
+    assert "The tuned race has not run on this dataset yet" in board
+    assert "--preset tuned --dataset digits" in board

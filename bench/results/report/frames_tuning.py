@@ -97,11 +97,13 @@ def trial_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
 
 
 def trial_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per study: trials, complete, pruned, failed, the per-trial budget and the training
-    seconds spent (for the leaderboard's "tuned at equal budget (N trials, S s each)")."""
+    """Per study: trials, complete, pruned, failed, the per-trial budget, the training seconds
+    spent and the best validation accuracy found (for the leaderboard's tuning table)."""
     if frame.empty:
         columns = ["study", "dataset", "model", "trials", "complete", "pruned", "failed"]
-        return pd.DataFrame(columns=[*columns, "budget_seconds", "train_seconds"])
+        return pd.DataFrame(
+            columns=[*columns, "budget_seconds", "train_seconds", "best_val_accuracy"]
+        )
     grouped = frame.groupby(["study", "dataset", "model"], sort=True)
     counts = grouped.agg(
         trials=("trial", "size"),
@@ -110,6 +112,7 @@ def trial_counts(frame: pd.DataFrame) -> pd.DataFrame:
         failed=("state", lambda s: int((s == "FAIL").sum())),
         budget_seconds=("budget_seconds", "max"),
         train_seconds=("train_seconds", "sum"),
+        best_val_accuracy=("best_so_far", "max"),
     )
     return counts.reset_index()
 

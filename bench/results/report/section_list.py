@@ -258,7 +258,7 @@ def _replication(ctx: SectionContext) -> list[str]:
 
 @report_section("tuned_race", order=115, frames=("tuning",), figures=("best_so_far",))
 def _tuned_race(ctx: SectionContext) -> list[str]:
-    from bench.results.report.frames_tuning import trial_counts
+    from bench.results.report.frames_tuning import TUNED_RACE, trial_counts
 
     dataset = _dataset(ctx)
     if "tuning" not in ctx.agg.extra:  # a report written without its results folder
@@ -268,15 +268,35 @@ def _tuned_race(ctx: SectionContext) -> list[str]:
     if counts.empty:
         return []
     rows = [
-        [r.model, r.study, r.trials, r.complete, r.pruned, r.failed, f"{r.budget_seconds:g}"]
+        [
+            r.model,
+            r.study,
+            r.trials,
+            r.complete,
+            r.pruned,
+            r.failed,
+            f"{r.budget_seconds:g}",
+            f"{r.train_seconds:,.0f}",
+            f"{100 * r.best_val_accuracy:.2f}",
+        ]
         for r in counts.itertuples()
     ]
     headers = ["Model", "Study", "Trials", "Complete", "Pruned", "Failed", "Budget s / trial"]
+    headers += ["Training s spent", "Best val %"]
+    races = ctx.agg.runs.loc[ctx.agg.runs["dataset"] == dataset, "race"]
+    raced = (races == TUNED_RACE).any()
     lines = ["### Tuning at equal budget (bench tune)", ""]
     lines += md.fmt.wrap(
         "Each model's search on the validation split: its trials, how many the pruner "
-        "stopped or failed, and the training seconds each trial was allowed. The tuned "
-        "presets race in the rows labelled 'tuned' above."
+        "stopped or failed, the training seconds each trial was allowed and all its trials "
+        "spent, and the best validation accuracy found (the best of many trials, so an "
+        "optimistic estimate: the tuned race's own runs are the measure). "
+        + (
+            "The tuned presets race in the rows labelled 'tuned' above."
+            if raced
+            else "The tuned race has not run on this dataset yet: "
+            f"`python -m bench run --all --preset tuned --dataset {dataset} --repeats 5`."
+        )
     )
     return [*lines, "", md.fmt.table(rows, headers), "", *ctx.image("best_so_far")]
 
