@@ -97,3 +97,34 @@ def test_the_leaderboard_says_whether_the_tuned_race_has_run(results, tmp_path):
     board = " ".join((untuned / "LEADERBOARD.md").read_text().split())
     assert "The tuned race has not run on this dataset yet" in board
     assert "--preset tuned --dataset digits" in board
+
+
+def test_the_figure_zooms_on_the_searches_bests_not_a_diverged_first_trial():
+    import pandas as pd
+
+    from bench.results.report.tuning_figures import accuracy_window
+
+    rows = pd.DataFrame(
+        {
+            "study": ["a", "a", "a", "b", "b"],
+            "best_so_far": [0.11, 0.95, 0.989, 0.92, 0.9246],
+        }
+    )
+    low, high = accuracy_window(rows)
+    assert low == pytest.approx(92.46 - 1.0)  # the weakest best, less the 1-point margin
+    assert high == pytest.approx(99.4)
+    by_trial = best_so_far_figure(
+        pd.DataFrame(
+            {
+                "dataset": "d",
+                "model": ["m", "m"],
+                "study": "s",
+                "search_seed": 0,
+                "trial": [0, 1],
+                "cumulative_seconds": [1.0, 2.0],
+                "best_so_far": [0.5, 0.9],
+            }
+        ),
+        "d",
+    ).axes[0]
+    assert by_trial.get_ylim() == pytest.approx((89.0, 90.5))
