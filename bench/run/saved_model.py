@@ -110,8 +110,12 @@ def load_model(run_id: str, results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Sa
     Raises :class:`BenchError` when the run kept no model, a file differs from its hash, or
     the files do not load into the model's current code.
     """
-    results_dir = Path(results_dir)
-    record = find_record(run_id, results_dir)
+    return restore_saved_model(find_record(run_id, results_dir), results_dir)
+
+
+def restore_saved_model(record: RunRecord, results_dir: str | Path) -> SavedModel:
+    """The model ``record``'s run kept, rebuilt from its files (hashes checked first)."""
+    results_dir, run_id = Path(results_dir), record.run_id
     saved = record.saved_model
     if not record.ok or not saved or "native" not in saved:
         raise BenchError(
@@ -140,4 +144,4 @@ def load_model(run_id: str, results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Sa
 def native_model(record: RunRecord, results_dir: Path) -> Any:
     """The framework's own model that ``record``'s run kept (its files' hashes checked): the
     loader the commands hand to trackers that log native models."""
-    return load_model(record.run_id, results_dir).native
+    return restore_saved_model(record, results_dir).native

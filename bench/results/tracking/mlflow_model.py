@@ -94,10 +94,10 @@ def log_native_model(
         native = load_native(record, results_dir)
     except Exception as error:  # a model that no longer loads is named, not fatal
         return {"bench.native_flavour": f"none: {type(error).__name__}: {error}"[:5000]}
-    signature = _float_signature((record.saved_model or {})["input_shape"])
+    input_shape = (record.saved_model or {})["input_shape"]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / NATIVE_ARTIFACT_PATH
-        SAVERS[flavour](native, path, signature)
+        SAVERS[flavour](native, path, input_shape)
         client.log_artifacts(mlflow_id, str(path), artifact_path=NATIVE_ARTIFACT_PATH)
     return {"bench.native_flavour": flavour, "bench.native_artifact": NATIVE_ARTIFACT_PATH}
 
@@ -111,17 +111,18 @@ def _float_signature(input_shape: list[int]) -> Any:
     return ModelSignature(inputs=Schema([TensorSpec(np.dtype("float32"), (-1, *input_shape))]))
 
 
-def _save_keras(model: Any, path: Path, signature: Any) -> None:
+def _save_keras(model: Any, path: Path, input_shape: list[int]) -> None:
     """A Keras model in MLflow's keras flavour (a ``.keras`` file): pyfunc returns what the
     model outputs, the probabilities."""
     import keras
     from mlflow.keras import save_model
 
     requirement = f"keras=={keras.__version__}"
+    signature = _float_signature(input_shape)
     save_model(model, str(path), signature=signature, pip_requirements=[requirement])
 
 
-def _save_pytorch(model: Any, path: Path, signature: Any) -> None:
+def _save_pytorch(model: Any, path: Path, input_shape: list[int]) -> None:
     """A PyTorch module in MLflow's pytorch flavour, a softmax appended so that pyfunc
     returns probabilities as the other flavours do; MLflow's default ``pt2`` format (a
     ``torch.export`` program, traced on a two-image example, batch size free) needs no
@@ -132,17 +133,16 @@ def _save_pytorch(model: Any, path: Path, signature: Any) -> None:
 
     predictor = torch.nn.Sequential(model.cpu(), torch.nn.Softmax(dim=1)).eval()
     requirement = f"torch=={torch.__version__.split('+')[0]}"
-    example = np.zeros((2, *signature.inputs.inputs[0].shape[1:]), dtype=np.float32)
     save_model(
         predictor,
         str(path),
-        signature=signature,
-        input_example=example,
+        signature=_float_signature(input_shape),
+        input_example=np.zeros((2, *input_shape), dtype=np.float32),
         pip_requirements=[requirement],
     )
 
 
-def _save_sklearn(estimator: Any, path: Path, signature: Any) -> None:
+def _save_sklearn(estimator: Any, path: Path, input_shape: list[int]) -> None:
     """An estimator in MLflow's sklearn flavour, in skops's format (no pickle), trusting the
     types the kept file was already checked for; pyfunc calls ``predict_proba``."""
     import sklearn
@@ -154,13 +154,13 @@ def _save_sklearn(estimator: Any, path: Path, signature: Any) -> None:
         str(path),
         serialization_format="skops",
         skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(estimator)),
-        signature=signature,
+        signature=_float_signature(input_shape),
         pyfunc_predict_fn="predict_proba",
         pip_requirements=[f"scikit-learn=={sklearn.__version__}", "skops"],
     )
 
 
-SAVERS: dict[str, Callable[[Any, Path, Any], None]] = {
+SAVERS: dict[str, Callable[[Any, Path, list[int]], None]] = {
     "keras": _save_keras,
     "pytorch": _save_pytorch,
     "sklearn": _save_sklearn,
