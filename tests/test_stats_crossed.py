@@ -126,6 +126,7 @@ def test_committed_verdicts_do_not_depend_on_the_resampling_seed():
         dataset_frame,
         model_order,
         pairwise_frame,
+        race_orders,
         run_frame,
         summary_frame,
     )
@@ -144,10 +145,12 @@ def test_committed_verdicts_do_not_depend_on_the_resampling_seed():
         accuracy_intervals(records, answers),
     )
     # the close calls: the six best MNIST models (where the old bootstrap's verdict flipped)
-    order = {"mnist": model_order(summary)["mnist"][:6]}
+    races = {
+        ("mnist", "defaults"): race_orders(summary, model_order(summary))[("mnist", "defaults")][:6]
+    }
     verdicts, bootstrap_p = set(), set()
     for seed in range(20):
-        frame, _ = pairwise_frame(records, order, answers, cross_check_seed=seed)
+        frame, _ = pairwise_frame(records, races, answers, cross_check_seed=seed)
         verdicts.add(tuple(frame["verdict"]))
         bootstrap_p.add(tuple(frame["p_bootstrap"].round(6)))
     assert len(verdicts) == 1, "a verdict moved with the resampling seed"

@@ -27,7 +27,8 @@ def results(tmp_path_factory):
     common = ["--dataset", "digits", "--trial-budget", "5", "--results-dir", str(results)]
     assert main(["tune", "--model", "logreg", "--trials", "4", "--sampler", "random", *common]) == 0
     assert main(["tune", "--model", "knn", "--trials", "2", "--search-seed", "0,1", *common]) == 0
-    run = ["run", "--model", "knn,knn:tuned", "--dataset", "digits", "--no-report"]
+    models = "knn,knn:tuned,knn:tuned-s1,logreg,logreg:tuned"
+    run = ["run", "--model", models, "--dataset", "digits", "--no-report"]
     assert main([*run, "--results-dir", str(results)]) == 0
     return results
 
@@ -57,12 +58,62 @@ def test_best_so_far_is_the_running_maximum_of_complete_trials(results):
 def test_race_labels_tell_defaults_from_tuned(results):
     records = load_records(results)
     labels = {record.label: race_label(record) for record in records}
-    assert labels == {"knn": "defaults", "knn:tuned": "tuned"}
+    assert labels == {
+        "knn": "defaults",
+        "logreg": "defaults",
+        "knn:tuned": "tuned",
+        "logreg:tuned": "tuned",
+        "knn:tuned-s1": "tuned-s1",  # the search's variance: in neither race
+    }
     notes = {record.label: tuned_note(results, record) for record in records}
     assert notes["knn"] is None
     assert notes["knn:tuned"] == (
         "bench tune, 2 trials of 5 s each (tpe, median pruning, search seed 0: 0 pruned, 0 failed)"
     )
+
+
+def test_each_race_gets_its_own_verdict_and_no_test_crosses_races(results):
+    from bench.results.report.aggregate import aggregate
+    from bench.results.report.markdown import verdict_lines
+
+    agg = aggregate(load_records(results))
+    assert set(agg.races) == {("digits", "defaults"), ("digits", "tuned")}
+    assert sorted(agg.races[("digits", "tuned")]) == ["knn:tuned", "logreg:tuned"]
+    assert "knn:tuned-s1" in agg.order["digits"]
+    race_of = {m: race for (_, race), labels in agg.races.items() for m in labels}
+    assert len(agg.pairwise) == 2, "one test per race of two models"
+    for test in agg.pairwise.itertuples():
+        assert race_of[test.model_a] == race_of[test.model_b] == test.race
+    for frame in (agg.verdicts, agg.recommendations):
+        assert list(frame["race"]) == ["defaults", "tuned"]
+        for row in frame.itertuples():
+            assert row.best == agg.races[("digits", row.race)][0]
+    verdicts = " ".join(" ".join(verdict_lines(agg, "digits")).split())
+    defaults, tuned = verdicts.index("**At defaults**"), verdicts.index("**Tuned at one equal")
+    assert defaults < verdicts.index(agg.races[("digits", "defaults")][0]) < tuned
+    assert verdicts.index(agg.races[("digits", "tuned")][0], tuned) > tuned
+    assert "knn:tuned-s1" not in verdicts
+
+
+def test_what_tuning_bought_pairs_each_tuned_preset_with_its_own_defaults(results):
+    from bench.results.report.aggregate import aggregate
+    from bench.results.report.tuning_gain import tuning_gain_frame, tuning_gain_markdown
+
+    records = load_records(results)
+    agg = aggregate(records)
+    gain = tuning_gain_frame(records, agg).set_index("tuned")
+    assert sorted(gain.index) == ["knn:tuned", "logreg:tuned"]  # not knn:tuned-s1
+    for tuned, row in gain.iterrows():
+        assert row["defaults"] == tuned.removesuffix(":tuned")
+        assert row["diff"] == pytest.approx(100 * (row["acc_tuned"] - row["acc_defaults"]))
+        assert row["low"] <= row["diff"] <= row["high"]
+        assert row["p"] <= row["p_holm"] <= 1.0
+        ranked = agg.races[("digits", "tuned")]
+        assert row["rank_tuned"] == ranked.index(tuned) + 1
+    text = " ".join(tuning_gain_markdown(gain.reset_index(), "digits"))
+    assert "### What tuning bought (test set)" in text
+    assert f"{100 * gain.loc['knn:tuned', 'acc_tuned']:.2f}" in text
+    assert tuning_gain_markdown(gain.reset_index(), "mnist") == []
 
 
 def test_the_figure_draws_one_line_per_study_in_both_panels(results):
@@ -97,6 +148,14 @@ def test_the_leaderboard_says_whether_the_tuned_race_has_run(results, tmp_path):
     board = " ".join((untuned / "LEADERBOARD.md").read_text().split())
     assert "The tuned race has not run on this dataset yet" in board
     assert "--preset tuned --dataset digits" in board
+    half = tmp_path / "half"
+    shutil.copytree(results, half)
+    for record in load_records(half):
+        if record.label == "logreg:tuned":
+            shutil.rmtree(half / "runs" / record.run_id)
+    assert main(["report", "--results-dir", str(half)]) == 0
+    board = " ".join((half / "LEADERBOARD.md").read_text().split())
+    assert "Tuned but not raced yet: logreg (`python -m bench run --model logreg:tuned" in board
 
 
 def test_the_figure_zooms_on_the_searches_bests_not_a_diverged_first_trial():
@@ -128,3 +187,15 @@ def test_the_figure_zooms_on_the_searches_bests_not_a_diverged_first_trial():
         "d",
     ).axes[0]
     assert by_trial.get_ylim() == pytest.approx((89.0, 90.5))
+
+
+def test_order_changes_names_the_pairs_that_swapped_places():
+    import pandas as pd
+
+    from bench.results.report.tuning_gain import order_changes
+
+    part = pd.DataFrame(
+        {"defaults": ["a", "b", "c"], "rank_defaults": [1, 2, 3], "rank_tuned": [2, 1, 3]}
+    )
+    assert order_changes(part) == [("a", "b")]
+    assert order_changes(part.assign(rank_tuned=[1, 2, 3])) == []

@@ -35,7 +35,7 @@ from bench.results.report.frames_detail import (
 from bench.results.report.frames_recommend import best_on, recommendation_frame
 from bench.results.report.frames_reference import published_frame, replication_frames
 from bench.results.report.frames_robustness import robustness_frames
-from bench.results.report.frames_tuning import race_label
+from bench.results.report.frames_tuning import RACES, race_label
 from bench.results.stats.crossed import MeanInterval, crossed_mean_interval
 from bench.results.stats.intervals import ALPHA, holm_adjust, t_interval, wilson_interval
 from bench.results.stats.pairwise import (
@@ -63,6 +63,8 @@ class Aggregates:
     summary: pd.DataFrame
     datasets: pd.DataFrame
     order: dict[str, list[str]]
+    races: dict[tuple[str, str], list[str]]
+    """Per (dataset, race), the race's labels best first (:func:`race_orders`)."""
     pairwise: pd.DataFrame
     differences: dict[str, pd.DataFrame]
     time_to_accuracy: pd.DataFrame
@@ -114,20 +116,22 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
     answers = Answers()
     summary = summary_frame(runs, datasets.index.tolist(), accuracy_intervals(ok, answers))
     order = model_order(summary)
-    pairwise, not_compared = pairwise_frame(ok, order, answers)
+    races = race_orders(summary, order)
+    pairwise, not_compared = pairwise_frame(ok, races, answers)
     # a clock read on a busy machine says nothing about the model: busy runs time nothing
     quiet = set(runs.loc[~runs["busy"], "run_id"])
     tta = time_to_accuracy_frame([r for r in ok if r.run_id in quiet], datasets, order)
     calibration = calibration_frame(runs)
     robustness, corruptions = robustness_frames(ok, order, robustness_baseline)
     epochs, diagonal = replication_frames(every_ok)
-    verdicts = verdict_frame(summary, pairwise, tta, calibration, order)
+    verdicts = verdict_frame(summary, pairwise, tta, calibration, races)
     reliability = reliability_bins(ok)
     return Aggregates(
         runs=runs,
         summary=summary,
         datasets=datasets,
         order=order,
+        races=races,
         pairwise=pairwise,
         differences={d: difference_matrix(runs, d, labels) for d, labels in order.items()},
         time_to_accuracy=tta,
@@ -149,7 +153,7 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
         backends=backend_frame(ok, summary),
         not_compared=not_compared,
         recommendations=recommendation_frame(
-            summary, pairwise, tta, calibration, reliability, order
+            summary, pairwise, tta, calibration, reliability, races
         ),
     )
 
@@ -533,16 +537,36 @@ def model_order(summary: pd.DataFrame) -> dict[str, list[str]]:
     return order
 
 
+def race_orders(
+    summary: pd.DataFrame, order: dict[str, list[str]]
+) -> dict[tuple[str, str], list[str]]:
+    """Per (dataset, race) that has runs, that race's labels best first.
+
+    Only the two races of :data:`RACES` (at defaults, tuned at equal budget) are ranked and
+    given verdicts; a rerun of another search seed (``mlp:tuned-s1``) measures the search's
+    own variance and races in neither.
+    """
+    races: dict[tuple[str, str], list[str]] = {}
+    for dataset, labels in order.items():
+        for race in RACES:
+            entrants = [m for m in labels if summary.at[(dataset, m), "race"] == race]
+            if entrants:
+                races[(dataset, race)] = entrants
+    return races
+
+
 # --- pairwise -------------------------------------------------------------------------------
 
 
 def pairwise_frame(
     records: Sequence[RunRecord],
-    order: dict[str, list[str]],
+    races: dict[tuple[str, str], list[str]],
     answers: Answers | None = None,
     cross_check_seed: int | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Each model against the best and against its neighbour in rank, on every dataset.
+    """Each model against the best of its race and against its neighbour in rank, for every
+    (dataset, race) of ``races`` (:func:`race_orders`): a race's verdicts never weigh a model
+    against an entrant of the other race.
 
     One row per test with the seed-level difference (points), its 95% interval, the p-value,
     the Holm-adjusted p-value over every test in the frame (all datasets: every test on the
@@ -553,7 +577,7 @@ def pairwise_frame(
     """
     rows, skipped = [], []
     answers = answers or Answers()
-    for dataset, labels in order.items():
+    for (dataset, race), labels in races.items():
         mine = [r for r in records if r.dataset == dataset]
         for label_a, label_b, why in ranked_pairs(labels):
             try:
@@ -566,6 +590,7 @@ def pairwise_frame(
             rows.append(
                 {
                     "dataset": dataset,
+                    "race": race,
                     "model_a": label_a,
                     "model_b": label_b,
                     "why": why,
@@ -596,6 +621,7 @@ def pairwise_frame(
 
 _PAIR_COLUMNS = [
     "dataset",
+    "race",
     "model_a",
     "model_b",
     "why",
@@ -647,20 +673,22 @@ def verdict_frame(
     pairwise: pd.DataFrame,
     tta: pd.DataFrame,
     calibration: pd.DataFrame,
-    order: dict[str, list[str]],
+    races: dict[tuple[str, str], list[str]],
 ) -> pd.DataFrame:
-    """One row per dataset: the best model and its lead over the runner-up, the fastest model
-    to the highest target any model reached on every seed, and the best-calibrated model."""
+    """One row per (dataset, race): the best model and its lead over the runner-up, the
+    fastest model to the highest target any model reached on every seed, and the
+    best-calibrated model, each within the race."""
     rows = []
-    for dataset, every in order.items():
+    for (dataset, race), every in races.items():
         # a model at chance level is never named best at anything
         labels = [m for m in every if not summary.at[(dataset, m), "chance"]]
         if not labels:
-            rows.append({"dataset": dataset, "best": None, "runner_up": None})
+            rows.append({"dataset": dataset, "race": race, "best": None, "runner_up": None})
             continue
         best = summary.loc[(dataset, labels[0])]
         row: dict[str, Any] = {
             "dataset": dataset,
+            "race": race,
             "best": labels[0],
             "best_accuracy": best["accuracy"],
             "best_low": best["acc_low"],
@@ -719,6 +747,7 @@ def verdict_frame(
 
 _VERDICT_COLUMNS = [
     "dataset",
+    "race",
     "best",
     "best_accuracy",
     "best_low",

@@ -20,6 +20,7 @@ ECE_NOTE_FROM = 0.05
 
 RECOMMENDATION_COLUMNS = [
     "dataset",
+    "race",
     "best",
     "tied",
     "target",
@@ -38,9 +39,9 @@ def recommendation_frame(
     tta: pd.DataFrame,
     calibration: pd.DataFrame,
     reliability: Mapping[str, Mapping[str, Mapping[str, list]]],
-    order: Mapping[str, Sequence[str]],
+    races: Mapping[tuple[str, str], Sequence[str]],
 ) -> pd.DataFrame:
-    """One row per dataset.
+    """One row per (dataset, race) of ``races``, every choice made within the race.
 
     ``tied``: the most accurate model that is not at chance level, and every model whose test
     against it gave no verdict (the difference is below what the runs resolve). ``fastest``:
@@ -50,11 +51,11 @@ def recommendation_frame(
     models far from calibrated (ECE at least :data:`ECE_NOTE_FROM`), and which way.
     """
     rows = []
-    for dataset, labels in order.items():
+    for (dataset, race), labels in races.items():
         chance = [m for m in labels if bool(summary.at[(dataset, m), "chance"])]
         usable = [m for m in labels if m not in chance]
         row: dict[str, Any] = dict.fromkeys(RECOMMENDATION_COLUMNS)
-        row.update(dataset=dataset, tied=[], chance=chance, notes=[])
+        row.update(dataset=dataset, race=race, tied=[], chance=chance, notes=[])
         if usable:
             best = usable[0]
             tied = [best, *_not_told_apart(pairwise, dataset, best, usable[1:])]

@@ -30,6 +30,8 @@ TUNING_FRAME = "tuning"
 """The aggregate's extra frame of trials (:func:`trial_frame`), set by the report's writer."""
 DEFAULTS_RACE = "defaults"
 TUNED_RACE = "tuned"
+RACES = (DEFAULTS_RACE, TUNED_RACE)
+"""The two races the leaderboard ranks and gives verdicts, in the order it shows them."""
 REPLICATION = "replication"
 TRIAL_COLUMNS = [
     "dataset",
@@ -47,11 +49,14 @@ TRIAL_COLUMNS = [
 
 
 def race_label(record: RunRecord) -> str:
-    """``tuned`` for a tuned preset's run, ``replication`` for a run that validated on the
-    test set, else ``defaults``."""
+    """``tuned`` for the run of a preset tuned with search seed 0, ``tuned-s<K>`` for another
+    search seed's preset (a measure of the search's variance, in neither race),
+    ``replication`` for a run that validated on the test set, else ``defaults``."""
     if record.dataset_info.get("protocol") == "test-as-validation":
         return REPLICATION
-    return TUNED_RACE if is_tuned(record.preset) else DEFAULTS_RACE
+    if not is_tuned(record.preset):
+        return DEFAULTS_RACE
+    return TUNED_RACE if search_seed_of(record.preset) == 0 else record.preset
 
 
 def load_trial_records(results_dir: Path, dataset: str | None = None) -> list[RunRecord]:

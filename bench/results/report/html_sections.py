@@ -15,6 +15,7 @@ import numpy as np
 
 from bench.results.report import markdown_format as fmt
 from bench.results.report.frames_recommend import note_sentences
+from bench.results.report.frames_tuning import DEFAULTS_RACE, TUNED_RACE
 
 # --- small helpers ----------------------------------------------------------------------------
 
@@ -86,10 +87,12 @@ def header(ctx: Any) -> str:
 
 
 def recommendations(ctx: Any) -> str:
-    """One recommendation card per dataset, from the aggregate's recommendation frame."""
+    """One recommendation card per dataset and race, from the aggregate's recommendation
+    frame."""
     cards = []
     for row in ctx.agg.recommendations.itertuples():
-        title = escape(str(ctx.agg.datasets.at[row.dataset, "title"]))
+        dataset_title = str(ctx.agg.datasets.at[row.dataset, "title"])
+        title = escape(f"{dataset_title}, {RACE_TITLES[row.race]}")
         items = []
         tied = list(row.tied)
         if not fmt.given(row.best):
@@ -114,7 +117,8 @@ def recommendations(ctx: Any) -> str:
             items.append(f"At chance level, never recommended: {escape(', '.join(row.chance))}.")
         body = "".join(f"<li>{item}</li>" for item in items)
         data = (
-            f'data-dataset="{escape(row.dataset)}" data-best="{escape(str(row.best or ""))}" '
+            f'data-dataset="{escape(row.dataset)}" data-race="{escape(row.race)}" '
+            f'data-best="{escape(str(row.best or ""))}" '
             f'data-tied="{escape("|".join(tied))}" '
             f'data-fastest="{escape(str(row.fastest or ""))}" '
             f'data-calibrated="{escape(str(row.best_calibrated or ""))}" '
@@ -123,6 +127,9 @@ def recommendations(ctx: Any) -> str:
         cards.append(f'<article class="card" {data}><h2>{title}</h2><ul>{body}</ul></article>')
     return f'<section id="recommendations" class="cards">{"".join(cards)}</section>'
 
+
+RACE_TITLES = {DEFAULTS_RACE: "at defaults", TUNED_RACE: "tuned at equal budget"}
+"""How a recommendation card names its race."""
 
 RESULT_HEADERS = [
     "Dataset",

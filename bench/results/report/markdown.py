@@ -22,6 +22,7 @@ from bench.measure.calibration import ECE_BINS
 from bench.results.report import markdown_format as fmt
 from bench.results.report.aggregate import BUSY_PEAK_SHORTFALL, Aggregates, table_metrics
 from bench.results.report.frames_recommend import note_sentences
+from bench.results.report.frames_tuning import DEFAULTS_RACE, TUNED_RACE
 from bench.results.report.markdown_runs import LEADERBOARD_FILE, RUNS_FILE, runs_markdown
 from bench.results.report.robustness import MIN_BASELINE_RISE
 from bench.results.stats.crossed import EQUIVALENCE_MARGIN
@@ -95,11 +96,32 @@ def failed_lines(agg: Aggregates) -> list[str]:
 
 
 def verdict_lines(agg: Aggregates, dataset: str) -> list[str]:
-    """The verdict and recommendation of one dataset: the models tied for best, the fastest
-    and the best calibrated of them, notes, and the models at chance level."""
-    rec = agg.recommendations.set_index("dataset").loc[dataset]
-    v = agg.verdicts.set_index("dataset").loc[dataset]
-    title = agg.datasets.at[dataset, "title"]
+    """The verdicts and recommendation of one dataset, one block per race (at defaults, tuned
+    at equal budget): the models tied for best, the fastest and the best calibrated of them,
+    notes, and the models at chance level."""
+    lines = [f"### {agg.datasets.at[dataset, 'title']}", ""]
+    recommendations = agg.recommendations[agg.recommendations["dataset"] == dataset]
+    verdicts = agg.verdicts[agg.verdicts["dataset"] == dataset].set_index("race")
+    for _, rec in recommendations.iterrows():
+        lines += [*fmt.wrap(RACE_HEADINGS[rec["race"]]), ""]
+        for item in _race_items(agg, dataset, rec, verdicts.loc[rec["race"]]):
+            lines += fmt.wrap(item, prefix="- ")
+        lines.append("")
+    return lines
+
+
+RACE_HEADINGS = {
+    DEFAULTS_RACE: "**At defaults** (each model as registered; the table's \"Defaults chosen "
+    'by" says how its defaults were chosen):',
+    TUNED_RACE: "**Tuned at one equal budget** (each model's `MODEL:tuned` preset, searched by "
+    "`bench tune` on the validation split with the same trials and training cap for every "
+    "model; the Tuning section gives the budget):",
+}
+"""The line that opens each race's verdicts."""
+
+
+def _race_items(agg: Aggregates, dataset: str, rec: pd.Series, v: pd.Series) -> list[str]:
+    """One race's verdict sentences, from its recommendation row and verdict row."""
     items = []
     if not fmt.given(rec["best"]):
         items.append("Every model is at chance level: none is named best.")
@@ -136,7 +158,8 @@ def verdict_lines(agg: Aggregates, dataset: str) -> list[str]:
                 f"ECE {fmt.ece(rec['best_ece'])}"
             )
             if fmt.given(v["best_calibrated"]) and v["best_calibrated"] != rec["best_calibrated"]:
-                text += f" (of all models: {v['best_calibrated']}, {fmt.ece(v['best_ece'])})"
+                overall = f"{v['best_calibrated']}, {fmt.ece(v['best_ece'])}"
+                text += f" (of every model in the race: {overall})"
             items.append(text + ".")
         items += [f"Note: {sentence}." for sentence in note_sentences(rec["notes"])]
     if rec["chance"]:
@@ -144,10 +167,7 @@ def verdict_lines(agg: Aggregates, dataset: str) -> list[str]:
             f"{m} ({fmt.pct(agg.summary.at[(dataset, m), 'accuracy'])}%)" for m in rec["chance"]
         )
         items.append(f"At chance level (no better than guessing; never named best): {chance}.")
-    lines = [f"### {title}", ""]
-    for item in items:
-        lines += fmt.wrap(item, prefix="- ")
-    return [*lines, ""]
+    return items
 
 
 def _ci_words(row: pd.Series) -> str:

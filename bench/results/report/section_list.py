@@ -18,6 +18,7 @@ from bench.results.report import markdown_closing as closing
 from bench.results.report import markdown_runs as runs
 from bench.results.report.deploy import deploy_frame, deploy_markdown
 from bench.results.report.sections import HTML, RUNS, SectionContext, report_section
+from bench.results.report.tuning_gain import tuning_gain_frame, tuning_gain_markdown
 from bench.results.store.record import RunRecord
 
 
@@ -258,7 +259,7 @@ def _replication(ctx: SectionContext) -> list[str]:
 
 @report_section("tuned_race", order=115, frames=("tuning",), figures=("best_so_far",))
 def _tuned_race(ctx: SectionContext) -> list[str]:
-    from bench.results.report.frames_tuning import TUNED_RACE, trial_counts
+    from bench.results.report.frames_tuning import trial_counts
 
     dataset = _dataset(ctx)
     if "tuning" not in ctx.agg.extra:  # a report written without its results folder
@@ -283,22 +284,45 @@ def _tuned_race(ctx: SectionContext) -> list[str]:
     ]
     headers = ["Model", "Study", "Trials", "Complete", "Pruned", "Failed", "Budget s / trial"]
     headers += ["Training s spent", "Best val %"]
-    races = ctx.agg.runs.loc[ctx.agg.runs["dataset"] == dataset, "race"]
-    raced = (races == TUNED_RACE).any()
     lines = ["### Tuning at equal budget (bench tune)", ""]
     lines += md.fmt.wrap(
         "Each model's search on the validation split: its trials, how many the pruner "
         "stopped or failed, the training seconds each trial was allowed and all its trials "
         "spent, and the best validation accuracy found (the best of many trials, so an "
         "optimistic estimate: the tuned race's own runs are the measure). "
-        + (
-            "The tuned presets race in the rows labelled 'tuned' above."
-            if raced
-            else "The tuned race has not run on this dataset yet: "
-            f"`python -m bench run --all --preset tuned --dataset {dataset} --repeats 5`."
-        )
+        + _tuned_race_state(ctx, dataset, trials)
     )
     return [*lines, "", md.fmt.table(rows, headers), "", *ctx.image("best_so_far")]
+
+
+@report_section("tuning_gain", order=116, frames=("tuning_gain",), build=tuning_gain_frame)
+def _tuning_gain(ctx: SectionContext) -> list[str]:
+    if "tuning_gain" not in ctx.agg.extra:  # a page rendered without its sections' own frames
+        return []
+    return tuning_gain_markdown(ctx.frame("tuning_gain"), _dataset(ctx))
+
+
+def _tuned_race_state(ctx: SectionContext, dataset: str, trials: pd.DataFrame) -> str:
+    """Whether the tuned presets of ``dataset`` have raced, and the command for those that
+    have not."""
+    from bench.results.report.frames_tuning import TUNED_RACE
+
+    entrants = ctx.agg.races.get((dataset, TUNED_RACE), [])
+    if not entrants:
+        return (
+            "The tuned race has not run on this dataset yet: "
+            f"`python -m bench run --all --preset tuned --dataset {dataset} --repeats 5`."
+        )
+    raced = {label.partition(":")[0] for label in entrants}
+    studied = trials.loc[(trials["dataset"] == dataset) & (trials["search_seed"] == 0), "model"]
+    waiting = sorted(set(studied) - raced)
+    text = "The tuned presets race in the rows labelled 'tuned' above."
+    if waiting:
+        text += (
+            f" Tuned but not raced yet: {', '.join(waiting)} (`python -m bench run --model "
+            f"{','.join(f'{m}:tuned' for m in waiting)} --dataset {dataset} --repeats 5`)."
+        )
+    return text
 
 
 def _deploy_frame(records: Sequence[RunRecord], agg: Any) -> pd.DataFrame:
