@@ -199,3 +199,27 @@ def test_order_changes_names_the_pairs_that_swapped_places():
     )
     assert order_changes(part) == [("a", "b")]
     assert order_changes(part.assign(rank_tuned=[1, 2, 3])) == []
+
+
+def test_the_search_spread_gives_each_searchs_best_and_its_presets_test_accuracy(results):
+    from bench.results.report.aggregate import aggregate
+    from bench.results.report.frames_tuning import search_spread_frame
+
+    agg = aggregate(load_records(results))
+    trials = trial_frame(load_trial_records(results, "digits"))
+    spread = search_spread_frame(trials, agg.summary).set_index("model")
+    assert list(spread.index) == ["knn"], "logreg has one search seed: no spread"
+    row = spread.loc["knn"]
+    assert row["search_seeds"] == [0, 1]
+    knn = trials[trials["model"] == "knn"]
+    bests = [knn.loc[knn["search_seed"] == seed, "best_so_far"].max() for seed in (0, 1)]
+    assert row["best_val"] == bests
+    tests = [
+        agg.summary.at[("digits", label), "accuracy"] for label in ("knn:tuned", "knn:tuned-s1")
+    ]
+    assert row["test"] == tests
+    assert row["val_spread"] == pytest.approx(100 * (max(bests) - min(bests)))
+    assert row["test_spread"] == pytest.approx(100 * (max(tests) - min(tests)))
+    assert main(["report", "--results-dir", str(results)]) == 0
+    board = " ".join((results / "LEADERBOARD.md").read_text().split())
+    assert "The search's own variance" in board

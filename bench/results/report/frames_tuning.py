@@ -6,6 +6,8 @@
   the trial number and against the cumulative training seconds of its study.
 - :func:`trial_counts`: per study, the trials by state and the budget they ran under.
 - :func:`tuned_note`: what the leaderboard's "Defaults chosen by" says for a tuned preset.
+- :func:`search_spread_frame`: per model searched with several search seeds, the best
+  validation accuracy of each search and the test accuracy of each search's preset.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench.core.errors import BenchError
+from bench.core.spec import model_label
 from bench.results.store.files import load_records
 from bench.results.store.record import RunRecord
 from bench.results.store.tuned import (
     TUNING_FOLDER,
     is_tuned,
+    preset_name,
     preset_path,
     read_preset,
     search_seed_of,
@@ -120,6 +125,45 @@ def trial_counts(frame: pd.DataFrame) -> pd.DataFrame:
         best_val_accuracy=("best_so_far", "max"),
     )
     return counts.reset_index()
+
+
+def search_spread_frame(trials: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, model) with studies of at least two search seeds: the seeds, the best
+    validation accuracy of each study, the mean test accuracy of each seed's preset where it
+    has run (NaN where not), and the spread (max - min, points) of each.
+
+    The spread is the search's own variance: how much the tuned result depends on the search's
+    draw rather than on the model (``summary`` is the aggregate's, indexed by dataset and
+    label)."""
+    rows = []
+    for (dataset, model), part in trials.groupby(["dataset", "model"], sort=True):
+        seeds = sorted(int(seed) for seed in part["search_seed"].unique())
+        if len(seeds) < 2:
+            continue
+        best = part.groupby("search_seed")["best_so_far"].max()
+        labels = [model_label(model, preset_name(seed)) for seed in seeds]
+        test = [
+            summary.at[(dataset, label), "accuracy"]
+            if (dataset, label) in summary.index
+            else np.nan
+            for label in labels
+        ]
+        val = [float(best[seed]) for seed in seeds]
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "search_seeds": seeds,
+                "best_val": val,
+                "test": test,
+                "val_spread": 100 * (max(val) - min(val)),
+                "test_spread": 100 * (np.nanmax(test) - np.nanmin(test))
+                if np.isfinite(test).sum() >= 2
+                else np.nan,
+            }
+        )
+    columns = ["dataset", "model", "search_seeds", "best_val", "test"]
+    return pd.DataFrame(rows, columns=[*columns, "val_spread", "test_spread"])
 
 
 def tuned_note(results_dir: Path, record: RunRecord) -> str | None:

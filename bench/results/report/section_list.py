@@ -292,7 +292,42 @@ def _tuned_race(ctx: SectionContext) -> list[str]:
         "optimistic estimate: the tuned race's own runs are the measure). "
         + _tuned_race_state(ctx, dataset, trials)
     )
-    return [*lines, "", md.fmt.table(rows, headers), "", *ctx.image("best_so_far")]
+    lines += ["", md.fmt.table(rows, headers), ""]
+    return [*lines, *_search_spread(ctx, dataset, trials), *ctx.image("best_so_far")]
+
+
+def _search_spread(ctx: SectionContext, dataset: str, trials: pd.DataFrame) -> list[str]:
+    """The search's own variance on ``dataset``: one row per model searched with several
+    search seeds (nothing when there is none)."""
+    from bench.results.report.frames_tuning import search_spread_frame
+
+    spread = search_spread_frame(trials[trials["dataset"] == dataset], ctx.agg.summary)
+    if spread.empty:
+        return []
+
+    def percents(values: list[float]) -> str:
+        return " / ".join("-" if pd.isna(v) else md.fmt.pct(v) for v in values)
+
+    rows = [
+        [
+            r.model,
+            ", ".join(str(seed) for seed in r.search_seeds),
+            percents(r.best_val),
+            percents(r.test),
+            f"{r.val_spread:.2f}",
+            "-" if pd.isna(r.test_spread) else f"{r.test_spread:.2f}",
+        ]
+        for r in spread.itertuples()
+    ]
+    headers = ["Model", "Search seeds", "Best val %", "Test % of the preset", "Val spread"]
+    headers.append("Test spread")
+    lines = md.fmt.wrap(
+        "The search's own variance: the same study with another search seed. The spread "
+        "(largest minus smallest, points) is how much a tuned result owes to the search's "
+        "draw; a gap between two models smaller than it says little about the models. A "
+        'search seed\'s preset runs as `MODEL:tuned-s<K>` ("-": not run yet).'
+    )
+    return [*lines, "", md.fmt.table(rows, headers), ""]
 
 
 @report_section("tuning_gain", order=116, frames=("tuning_gain",), build=tuning_gain_frame)
