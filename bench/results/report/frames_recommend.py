@@ -151,7 +151,7 @@ def note_sentences(notes: Sequence[Mapping[str, Any]]) -> list[str]:
         text = f"{names} {verb} {side or 'far from calibrated'} (ECE {spread})"
         if smoothing:
             whose = "its" if len(group) == 1 else "their"
-            text += f", an effect of {whose} label smoothing ({smoothing:g})"
+            text += f", an effect of {whose} label smoothing ({smoothing:.2g})"
         sentences.append(text)
     return sentences
 
