@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.core.spec import DEFAULT_PRESET, model_label
 from bench.measure.metrics import METRICS, MetricSpec
 from bench.results.export.flatten import run_row
 from bench.results.report.frames_backends import backend_frame
@@ -88,6 +89,8 @@ class Aggregates:
     recommendations: pd.DataFrame = field(default_factory=pd.DataFrame)
     extra: dict[str, Any] = field(default_factory=dict)
     """Frames that report sections build themselves (``Section.build``), by section id."""
+    answers: Answers = field(default_factory=Answers)
+    """The runs' test answers as arrays, read once here and shared with the sections' builds."""
 
     def frame(self, name: str) -> Any:
         """The frame called ``name``: a field of this class or a section's own frame."""
@@ -150,11 +153,12 @@ def aggregate(records: Iterable[RunRecord], robustness_baseline: str | None = No
         failed=failed_frame(records),
         environment=environment_frame(records),
         notes=notes_frame(ok),
-        backends=backend_frame(ok, summary),
+        backends=backend_frame(ok, summary, answers),
         not_compared=not_compared,
         recommendations=recommendation_frame(
             summary, pairwise, tta, calibration, reliability, races
         ),
+        answers=answers,
     )
 
 
@@ -255,6 +259,8 @@ def run_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
             {
                 "dataset": flat["dataset"],
                 "model": flat["label"],
+                "registered": flat["model"],
+                "defaults_label": model_label(flat["model"], DEFAULT_PRESET, record.run.backend),
                 "seed": flat["seed"],
                 "run_id": flat["run_id"],
                 "finished_at": flat["finished_at"],
@@ -324,6 +330,8 @@ _FLOAT_COLUMNS = ["mflops", *_SAME_NAME_FLOATS, "peak_gflops", "peak_rss_mb"]
 _RUN_COLUMNS = [
     "dataset",
     "model",
+    "registered",
+    "defaults_label",
     "seed",
     "run_id",
     "finished_at",
@@ -416,6 +424,8 @@ def summary_frame(
         row = {
             "dataset": dataset,
             "model": model,
+            "registered": part["registered"].iloc[0],
+            "defaults_label": part["defaults_label"].iloc[0],
             "n_seeds": len(part),
             "seeds": part["seed"].tolist(),
             "accuracy": accuracy,
@@ -481,6 +491,8 @@ def _speeds(part: pd.DataFrame) -> dict[str, float | int]:
 _SUMMARY_COLUMNS = [
     "dataset",
     "model",
+    "registered",
+    "defaults_label",
     "n_seeds",
     "seeds",
     "accuracy",

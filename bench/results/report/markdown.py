@@ -358,14 +358,14 @@ def chosen_by(s: pd.Series) -> str:
 def tuning_notes(agg: Aggregates, dataset: str) -> list[str]:
     """How each model's defaults were chosen, in full, one bullet per model."""
     lines = ["How each model's defaults were chosen:", ""]
-    # one bullet per model and its backends (cnn_fast, cnn_fast@jax): the recipe is the same
+    # one bullet per model and recipe: its backends (cnn_fast, cnn_fast@jax) share one
     labels: dict[tuple[str, str], list[str]] = {}
     for model in agg.order[dataset]:
         row = agg.summary.loc[(dataset, model)]
         text = row["tuning"] or "not stated"
         if row["overridden"]:
             text = f"overridden by --set ({row['overridden']}); the defaults: {text}"
-        labels.setdefault((model.split("@")[0], text), []).append(model)
+        labels.setdefault((row["registered"], text), []).append(model)
     for (_, text), same in labels.items():
         names = ", ".join(f"**{label}**" for label in same)
         lines += fmt.wrap(f"{names}: {text}", prefix="- ")

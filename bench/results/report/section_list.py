@@ -17,6 +17,7 @@ from bench.results.report import markdown as md
 from bench.results.report import markdown_closing as closing
 from bench.results.report import markdown_runs as runs
 from bench.results.report.deploy import deploy_frame, deploy_markdown
+from bench.results.report.frames_tuning import TUNED_RACE, search_spread_frame, trial_counts
 from bench.results.report.sections import HTML, RUNS, SectionContext, report_section
 from bench.results.report.tuning_gain import tuning_gain_frame, tuning_gain_markdown
 from bench.results.store.record import RunRecord
@@ -259,8 +260,6 @@ def _replication(ctx: SectionContext) -> list[str]:
 
 @report_section("tuned_race", order=115, frames=("tuning",), figures=("best_so_far",))
 def _tuned_race(ctx: SectionContext) -> list[str]:
-    from bench.results.report.frames_tuning import trial_counts
-
     dataset = _dataset(ctx)
     if "tuning" not in ctx.agg.extra:  # a report written without its results folder
         return []
@@ -299,8 +298,6 @@ def _tuned_race(ctx: SectionContext) -> list[str]:
 def _search_spread(ctx: SectionContext, dataset: str, trials: pd.DataFrame) -> list[str]:
     """The search's own variance on ``dataset``: one row per model searched with several
     search seeds (nothing when there is none)."""
-    from bench.results.report.frames_tuning import search_spread_frame
-
     spread = search_spread_frame(trials[trials["dataset"] == dataset], ctx.agg.summary)
     if spread.empty:
         return []
@@ -340,15 +337,13 @@ def _tuning_gain(ctx: SectionContext) -> list[str]:
 def _tuned_race_state(ctx: SectionContext, dataset: str, trials: pd.DataFrame) -> str:
     """Whether the tuned presets of ``dataset`` have raced, and the command for those that
     have not."""
-    from bench.results.report.frames_tuning import TUNED_RACE
-
     entrants = ctx.agg.races.get((dataset, TUNED_RACE), [])
     if not entrants:
         return (
             "The tuned race has not run on this dataset yet: "
             f"`python -m bench run --all --preset tuned --dataset {dataset} --repeats 5`."
         )
-    raced = {label.partition(":")[0] for label in entrants}
+    raced = set(ctx.agg.summary.loc[[(dataset, label) for label in entrants], "registered"])
     studied = trials.loc[(trials["dataset"] == dataset) & (trials["search_seed"] == 0), "model"]
     waiting = sorted(set(studied) - raced)
     text = "The tuned presets race in the rows labelled 'tuned' above."

@@ -17,9 +17,8 @@ import pandas as pd
 from bench.results.report import markdown_format as fmt
 from bench.results.report.frames_tuning import DEFAULTS_RACE, TUNED_RACE
 from bench.results.stats.intervals import format_p_value, holm_adjust
-from bench.results.stats.pairwise import Answers, NotComparable, compare_models, verdict_words
+from bench.results.stats.pairwise import NotComparable, compare_models, verdict_words
 from bench.results.store.record import RunRecord
-from bench.results.store.tuned import TUNED_PRESET
 
 GAIN_COLUMNS = [
     "dataset",
@@ -40,29 +39,22 @@ GAIN_COLUMNS = [
 ]
 
 
-def defaults_label(tuned_label: str) -> str:
-    """The label of the same model at its defaults: ``mlp:tuned`` -> ``mlp``,
-    ``cnn_fast:tuned@jax`` -> ``cnn_fast@jax``."""
-    return tuned_label.replace(f":{TUNED_PRESET}", "", 1)
-
-
 def tuning_gain_frame(records: Sequence[RunRecord], agg: Any) -> pd.DataFrame:
     """One row per (dataset, model) with runs in both races: mean test accuracy and rank in
     each race, the tuned minus defaults difference (points) with its 95% interval, the p-value
     before and after Holm, and the verdict."""
     rows, pairs = [], []
-    answers = Answers()
     for (dataset, race), tuned_labels in agg.races.items():
         if race != TUNED_RACE:
             continue
         at_defaults = agg.races.get((dataset, DEFAULTS_RACE), [])
         mine = [r for r in records if r.dataset == dataset]
         for tuned in tuned_labels:
-            base = defaults_label(tuned)
+            base = agg.summary.at[(dataset, tuned), "defaults_label"]
             if base not in at_defaults:
                 continue
             try:
-                pair = compare_models(mine, tuned, base, dataset, False, answers)
+                pair = compare_models(mine, tuned, base, dataset, False, agg.answers)
             except NotComparable:  # seeds tested on different images: nothing to pair
                 continue
             pairs.append(pair)
@@ -143,6 +135,6 @@ def tuning_gain_markdown(frame: pd.DataFrame, dataset: str) -> list[str]:
     lines += fmt.wrap(
         "Each model's tuned preset against its own defaults, on the same test images: mean "
         "test accuracy and rank within each race, the paired difference over seeds and "
-        f"images, Holm-adjusted over the {len(frame)} test(s) of this table. {swapped}"
+        f"images, Holm-adjusted over all {len(frame)} such test(s), every dataset's. {swapped}"
     )
     return [*lines, "", fmt.table(rows, GAIN_HEADERS), ""]
