@@ -201,6 +201,14 @@ def test_order_changes_names_the_pairs_that_swapped_places():
     assert order_changes(part.assign(rank_tuned=[1, 2, 3])) == []
 
 
+def test_the_order_changes_are_told_once_per_model_that_moved_up():
+    from bench.results.report.tuning_gain import order_change_sentence
+
+    sentence = order_change_sentence([("lenet5", "cnn_fast"), ("mlp", "cnn_fast"), ("knn", "svm")])
+    assert sentence.startswith("Tuned, cnn_fast passed lenet5 and mlp; svm passed knn.")
+    assert order_change_sentence([]) == "Tuning changed no model's place relative to another's."
+
+
 def test_the_search_spread_gives_each_searchs_best_and_its_presets_test_accuracy(results):
     from bench.results.report.aggregate import aggregate
     from bench.results.report.frames_tuning import search_spread_frame

@@ -95,6 +95,25 @@ def order_changes(part: pd.DataFrame) -> list[tuple[str, str]]:
     ]
 
 
+def order_change_sentence(changes: list[tuple[str, str]]) -> str:
+    """:func:`order_changes` in words, one clause per model that moved up:
+    ``[("a", "b"), ("c", "b")]`` -> "Tuned, b passed a and c. ..."."""
+    if not changes:
+        return "Tuning changed no model's place relative to another's."
+    passed: dict[str, list[str]] = {}
+    for behind, ahead in changes:
+        passed.setdefault(ahead, []).append(behind)
+    clauses = [f"{ahead} passed {_and_list(others)}" for ahead, others in passed.items()]
+    return (
+        f"Tuned, {'; '.join(clauses)}. Whether a new order is a verdict is the tuned race's "
+        "pairwise tests' to say."
+    )
+
+
+def _and_list(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 GAIN_HEADERS = [
     "Model",
     "At defaults % (rank)",
@@ -123,14 +142,7 @@ def tuning_gain_markdown(frame: pd.DataFrame, dataset: str) -> list[str]:
         ]
         for r in part.itertuples()
     ]
-    changes = order_changes(part)
-    swapped = (
-        "Tuning changed the order of "
-        + "; ".join(f"{a} and {b} ({b} now ahead)" for a, b in changes)
-        + ". Whether the new order is a verdict is the tuned race's pairwise tests' to say."
-        if changes
-        else "Tuning changed no model's place relative to another's."
-    )
+    swapped = order_change_sentence(order_changes(part))
     lines = ["### What tuning bought (test set)", ""]
     lines += fmt.wrap(
         "Each model's tuned preset against its own defaults, on the same test images: mean "
