@@ -135,7 +135,8 @@ background:#fafafa}
 main{max-width:1200px;margin:0 auto;padding:12px 16px 48px}
 h1{font-size:1.6em;margin:.4em 0}h2{margin:1.2em 0 .4em}h3{margin:1.2em 0 .3em;font-size:1.05em}
 nav a{margin-right:.6em}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
+.cards{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:12px}
+@media (max-width:700px){.cards{grid-template-columns:1fr}}
 .card{background:#fff;border:1px solid #ddd;border-left:4px solid #2c7be5;border-radius:6px;
 padding:4px 14px}
 .card h2{font-size:1.1em;margin:.5em 0}.card ul{padding-left:1.1em;margin:.3em 0 .6em}
