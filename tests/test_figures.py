@@ -287,3 +287,21 @@ def test_slug_makes_safe_file_names():
     assert slug("mlp:quick") == "mlp-quick"
     assert slug("a b/c") == "a-b-c"
     assert record_path(Path("r"), "x") == Path("r/runs/x/record.json")
+
+
+def test_a_long_legend_wraps_into_columns_and_widens_the_figure_instead_of_squashing_it():
+    from bench.results.report.figure_style import LEGEND_ROWS, side_legend, subplots
+
+    fig, ax = subplots(figsize=(8.0, 5.0))
+    for i in range(2 * LEGEND_ROWS + 1):
+        ax.plot([0, 1], [i, i], label=f"model {i}")
+    legend = side_legend(ax)
+    assert legend._ncols == 3
+    assert fig.get_size_inches()[0] > 8.0 * 1.5
+    fig.canvas.draw()  # an axes squashed to nothing would make constrained layout warn
+    assert ax.get_position().width > 0.2
+
+    fig, ax = subplots(figsize=(8.0, 5.0))
+    ax.plot([0, 1], [0, 1], label="one model")
+    assert side_legend(ax)._ncols == 1
+    assert tuple(fig.get_size_inches()) == (8.0, 5.0)

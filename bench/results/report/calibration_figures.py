@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.core.errors import BenchError
 from bench.measure.calibration import ReliabilityBins
-from bench.results.report.figure_style import model_colors, short_number, subplots
+from bench.results.report.figure_style import model_colors, short_number, side_legend, subplots
 
 MARKER_MIN = 10  # points^2 of a bin with a handful of images
 MARKER_PER_PERCENT = 2.5  # extra points^2 per percent of the test images in the bin
@@ -82,11 +82,8 @@ def reliability_diagram(
     top.set_ylabel("Accuracy in the bin")
     top.set_xlabel("")
     top.tick_params(labelbottom=False)
-    legend = top.legend(
-        loc="upper left",
-        bbox_to_anchor=(1.02, 1),
-        borderaxespad=0,
-        frameon=False,
+    legend = side_legend(
+        top,
         title="marker area: share of images",
         title_fontsize="small",
         fontsize="small",

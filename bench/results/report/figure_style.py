@@ -89,6 +89,25 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **
     return fig, fig.subplots(nrows, ncols, **kw)
 
 
+LEGEND_ROWS = 14
+"""The most entries one column of a legend beside the axes holds; more wrap into columns."""
+LEGEND_COLUMN_INCHES = 3.6
+"""How much wider a figure grows for each legend column past the first."""
+
+
+def side_legend(ax: Any, **kw: Any) -> Any:
+    """A legend beside ``ax`` (right of it, top-aligned) in columns of at most
+    :data:`LEGEND_ROWS` entries; the figure widens by :data:`LEGEND_COLUMN_INCHES` for each
+    column past the first, so many models never squash the axes or run off the page."""
+    entries = len(ax.get_legend_handles_labels()[1])
+    columns = max(1, -(-entries // LEGEND_ROWS))
+    if columns > 1:
+        width, height = ax.figure.get_size_inches()
+        ax.figure.set_size_inches(width + LEGEND_COLUMN_INCHES * (columns - 1), height)
+    options = {"borderaxespad": 0, "frameon": False, **kw}
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), ncol=columns, **options)
+
+
 def grid(
     n: int,
     *,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from bench.results.report.figure_style import (
     house_style,
     model_colors,
     plain_log_axis,
+    side_legend,
     subplots,
 )
 from bench.results.stats.intervals import t_interval
@@ -333,7 +335,7 @@ def accuracy_scatter(
     ax.set_title(
         f"{title}: accuracy vs {what}\nbig dots: mean over seeds with 95% t CI; small: runs"
     )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
+    side_legend(ax)
     return fig
 
 
@@ -487,6 +489,10 @@ def confusion_grid(
 # --- learning curves, reliability, corruptions ----------------------------------------------
 
 
+SUPTITLE_CHARS = 100
+"""Where a figure's long heading line wraps."""
+
+
 def learning_curves(
     history: pd.DataFrame,
     order: Sequence[str],
@@ -526,10 +532,12 @@ def learning_curves(
         ax.xaxis.get_major_locator().set_params(integer=True)
         if metric == "loss":
             plain_log_axis(ax.yaxis)
-    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize="small")
+    side_legend(axes[1], fontsize="small")
     heading = f"{title}: learning curves (thick: mean over seeds; thin: each seed)"
     if left_out:
-        heading += f"\nleft out (one epoch, no curve): {', '.join(left_out)}"
+        heading += "\n" + textwrap.fill(
+            f"left out (one epoch, no curve): {', '.join(left_out)}", SUPTITLE_CHARS
+        )
     fig.suptitle(heading)
     return fig
 

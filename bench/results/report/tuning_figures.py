@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from bench.results.report.figure_style import model_colors, subplots
+from bench.results.report.figure_style import model_colors, side_legend, subplots
 
 MIN_MARGIN_POINTS = 1.0
 """Room below the weakest search's best, in accuracy points, so its line shows."""
@@ -36,7 +36,7 @@ def best_so_far_figure(frame: pd.DataFrame, dataset: str) -> Any:
     by_trial.set_xlabel("trial")
     by_seconds.set_xlabel("cumulative training seconds")
     by_trial.set_ylabel("best validation accuracy so far (%)")
-    by_seconds.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    side_legend(by_seconds, fontsize="small")
     fig.suptitle(f"{dataset}: best-so-far validation accuracy of each model's search")
     return fig
 
